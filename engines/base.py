@@ -7,7 +7,7 @@ Failures are `EngineError` subclasses; the dispatcher decides which ones fall ba
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
@@ -77,7 +77,7 @@ class Engine(Protocol):
         """What the console shows for this engine (a model name, or "demo endpoint")."""
         ...
 
-    def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: GenerationRequest) -> AsyncGenerator[StreamEvent, None]:
         """Stream the answer to `request`: Chunks, then exactly one Finished."""
         ...
 

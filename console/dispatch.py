@@ -1,0 +1,525 @@
+"""One prompt's way through: PII scan -> routing decision -> engines (with fallback) -> ledger.
+
+The dispatcher is the headless core that both faces drive: the CLI drains `ask()` and prints, the
+TUI consumes the same events in a worker and renders them. It owns three promises:
+
+- PII never leaves unredacted: whatever the router says, text sent to the cloud is the redacted
+  text whenever the scan found anything, and a prompt that privacy keeps local never reaches the
+  cloud, even when the local engine is dead (it waits for the restart, or fails clearly).
+- Every request is written to the ledger exactly once, whether it succeeded, fell back, failed,
+  was blocked or was cancelled.
+- A failing tier falls back along the decision's chain without the user doing anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Literal
+
+from console.ledger import LedgerRecord, stored_prompt
+from engines.base import (
+    Cancelled,
+    Chunk,
+    Engine,
+    EngineCrashed,
+    EngineError,
+    EngineUnavailable,
+    Finished,
+    GenerationRequest,
+    Message,
+    Tier,
+    Usage,
+)
+from policies.features import extract_features
+from policies.pii import PiiScan, Pseudonymizer
+from policies.prices import CostBreakdown, Prices
+from policies.router import Decision, Signals, decide
+
+if TYPE_CHECKING:
+    from console.runtime import Runtime
+
+Status = Literal["ok", "fallback", "failed", "cancelled", "blocked"]
+
+#: How long a prompt that privacy keeps local waits for a crashed engine to come back.
+LOCAL_RESTART_WAIT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The prompt waits for a part that is still loading; it is not lost."""
+
+    what: str
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """PII found in the prompt, and exactly the text that would be sent to the cloud."""
+
+    scan: PiiScan
+    redacted: str
+
+
+@dataclass(frozen=True)
+class Routed:
+    """The router's decision, with its full trace."""
+
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A tier is being asked."""
+
+    tier: Tier
+    label: str
+    redacted: bool
+
+
+@dataclass(frozen=True)
+class Token:
+    """Streamed answer text, already re-identified locally."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class FellBack:
+    """A tier failed; the next tier of the chain is asked. The answer restarts."""
+
+    from_tier: Tier
+    to_tier: Tier
+    error: str
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Where the time of one request went, in milliseconds."""
+
+    pii_ms: float
+    route_ms: float
+    queue_ms: float
+    ttft_ms: float | None
+    gen_ms: float | None
+
+
+@dataclass(frozen=True)
+class RequestResult:
+    """Everything about one finished request: what the console shows and the ledger keeps."""
+
+    request_id: str
+    prompt: str
+    answer: str
+    decision: Decision
+    tier: Tier | Literal["none"]
+    fallback_path: tuple[Tier, ...]
+    status: Status
+    error: str | None
+    error_class: str | None
+    fix: str | None
+    usage: Usage | None
+    ttft_s: float | None
+    latency_s: float
+    gen_tps: float | None
+    cost: CostBreakdown | None
+    counterfactual_usd: float | None
+    timings: Timings
+    sent_text: str | None
+    model: str
+    pii_types: tuple[str, ...]
+
+    @property
+    def savings_usd(self) -> float | None:
+        """Cloud-only cost minus actual cost, when both are known."""
+        if self.cost is None or self.counterfactual_usd is None or not self.cost.known:
+            return None
+        return self.counterfactual_usd - self.cost.total_usd
+
+    @property
+    def badge(self) -> str:
+        """The route label shown on the answer."""
+        if self.status == "blocked":
+            return "BLOCKED"
+        if self.status == "failed":
+            return "FAILED"
+        if self.status == "cancelled":
+            return "CANCELLED"
+        if len(self.fallback_path) > 1:
+            return "FALLBACK " + "→".join(self.fallback_path)
+        if self.tier == "cloud":
+            return "CLOUD·redacted" if self.sent_text is not None and self.pii_types else "CLOUD"
+        return "LOCAL"
+
+
+@dataclass(frozen=True)
+class Done:
+    """The request ended (in any status) and was recorded."""
+
+    result: RequestResult
+
+
+DispatchEvent = Waiting | Scanned | Routed | Attempt | Token | FellBack | Done
+
+
+@dataclass
+class Conversation:
+    """A chat session: its id, and placeholders that stay stable across its prompts."""
+
+    session: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    pseudonymizer: Pseudonymizer = field(default_factory=Pseudonymizer)
+
+
+class _Attempting:
+    """Mutable bookkeeping of one request while it runs (never leaves this module)."""
+
+    def __init__(self) -> None:
+        self.path: list[Tier] = []
+        self.answer: list[str] = []
+        self.finished: Finished | None = None
+        self.sent_text: str | None = None
+        self.queue_s = 0.0
+        self.error: EngineError | None = None
+
+
+class Dispatcher:
+    """Runs prompts through PII -> route -> engines -> ledger for one Runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    async def _scan(self, text: str) -> AsyncIterator[Waiting | PiiScan]:
+        scanner = self._runtime.scanner
+        if not scanner.ready:
+            yield Waiting("PII analyzer loading")
+        yield await asyncio.to_thread(scanner.scan, text)
+
+    async def route(self, prompt: str) -> Decision:
+        """The decision for `prompt` under today's policy; nothing is executed or recorded."""
+        config = self._runtime.config()
+        text = extract_features(prompt).text
+        scan = await asyncio.to_thread(self._runtime.scanner.scan, text)
+        features = extract_features(prompt, scan.types)
+        return decide(features, self._runtime.signals(), config)
+
+    async def ask(
+        self,
+        prompt: str,
+        *,
+        force: Tier | None = None,
+        max_tokens: int | None = None,
+        conversation: Conversation | None = None,
+        tag: str = "",
+    ) -> AsyncIterator[DispatchEvent]:
+        """Run one prompt, yielding events as it goes; the last event is always `Done`.
+
+        Cancelling the consuming task cancels the generation; the request is still recorded.
+        """
+        conversation = conversation or Conversation()
+        config = self._runtime.config()
+        request_id = uuid.uuid4().hex
+        started = time.perf_counter()
+        text = extract_features(prompt).text
+
+        scan: PiiScan | None = None
+        async for item in self._scan(text):
+            if isinstance(item, Waiting):
+                yield item
+            else:
+                scan = item
+        assert scan is not None
+        redacted = conversation.pseudonymizer.redact(scan)
+        pii_done = time.perf_counter()
+        yield Scanned(scan, redacted)
+
+        features = extract_features(prompt, scan.types)
+        if force is not None:
+            features = replace(features, override=force)
+        decision = decide(features, self._runtime.signals(), config)
+        routed = time.perf_counter()
+        yield Routed(decision)
+
+        state = _Attempting()
+        status: Status = "failed"
+        try:
+            if decision.target == "blocked":
+                status = "blocked"
+            else:
+                async with aclosing(
+                    self._walk_chain(decision, text, redacted, scan, conversation, max_tokens, state)
+                ) as events:
+                    async for event in events:
+                        yield event
+                if state.finished is not None:
+                    status = "fallback" if len(state.path) > 1 else "ok"
+        except (asyncio.CancelledError, GeneratorExit):
+            state.error = Cancelled("cancelled by the user")
+            self._record_now(
+                self._result(
+                    request_id, prompt, decision, scan, state, "cancelled", started, pii_done, routed
+                ),
+                conversation,
+                redacted,
+                tag,
+            )
+            raise
+        result = self._result(
+            request_id, prompt, decision, scan, state, status, started, pii_done, routed
+        )
+        await asyncio.to_thread(self._record_now, result, conversation, redacted, tag)
+        yield Done(result)
+
+    async def _walk_chain(
+        self,
+        decision: Decision,
+        text: str,
+        redacted: str,
+        scan: PiiScan,
+        conversation: Conversation,
+        max_tokens: int | None,
+        state: _Attempting,
+    ) -> AsyncIterator[Waiting | Attempt | Token | FellBack]:
+        chain = list(decision.chain)
+        for index, tier in enumerate(chain):
+            if tier == "cloud" and scan.count and not (decision.redact or decision.fired == "override"):
+                # The router only puts the cloud after PII when redaction is allowed; refuse anyway.
+                state.error = EngineUnavailable(
+                    "privacy keeps this prompt local", fix="set [pii] on_pii = \"redact\" to allow it"
+                )
+                continue
+            state.path.append(tier)
+            try:
+                async with aclosing(
+                    self._attempt(tier, text, redacted, scan, conversation, max_tokens, state)
+                ) as events:
+                    async for event in events:
+                        yield event
+                return
+            except EngineError as exc:
+                state.error = exc
+                local_only = chain == ["local"]
+                if local_only and isinstance(exc, EngineCrashed | EngineUnavailable) and not exc.partial:
+                    yield Waiting("local engine restarting")
+                    waited = await self._runtime.wait_local_ready(LOCAL_RESTART_WAIT_S)
+                    state.queue_s += waited
+                    try:
+                        async with aclosing(
+                            self._attempt(tier, text, redacted, scan, conversation, max_tokens, state)
+                        ) as events:
+                            async for event in events:
+                                yield event
+                        return
+                    except EngineError as again:
+                        state.error = again
+                if not exc.retryable_elsewhere or index + 1 >= len(chain):
+                    return
+                state.answer.clear()
+                yield FellBack(tier, chain[index + 1], str(exc))
+
+    async def _attempt(
+        self,
+        tier: Tier,
+        text: str,
+        redacted: str,
+        scan: PiiScan,
+        conversation: Conversation,
+        max_tokens: int | None,
+        state: _Attempting,
+    ) -> AsyncIterator[Waiting | Attempt | Token]:
+        runtime = self._runtime
+        engine: Engine
+        if tier == "local":
+            engine = runtime.local
+            cap = max_tokens or runtime.config().local.max_tokens
+            temperature = runtime.config().local.temperature
+        else:
+            wait_started = time.perf_counter()
+            if not runtime.cloud_ready():
+                yield Waiting(f"{runtime.cloud.label} starting")
+                await runtime.wait_cloud_ready()
+            state.queue_s += time.perf_counter() - wait_started
+            engine = runtime.cloud
+            cap = max_tokens or runtime.config().cloud.max_tokens
+            temperature = runtime.config().cloud.temperature
+        send_redacted = tier == "cloud" and scan.count > 0
+        sent = redacted if send_redacted else text
+        state.sent_text = sent if tier == "cloud" else None
+        yield Attempt(tier, engine.label, send_redacted)
+        request = GenerationRequest(
+            messages=(Message("user", sent),), max_tokens=cap, temperature=temperature
+        )
+        restorer = conversation.pseudonymizer.restorer() if send_redacted else None
+        async with aclosing(engine.stream(request)) as stream:
+            async for event in stream:
+                if isinstance(event, Chunk):
+                    piece = restorer.feed(event.text) if restorer else event.text
+                    if piece:
+                        state.answer.append(piece)
+                        yield Token(piece)
+                elif isinstance(event, Finished):
+                    if restorer is not None:
+                        tail = restorer.flush()
+                        if tail:
+                            state.answer.append(tail)
+                            yield Token(tail)
+                    state.finished = event
+
+    def _result(
+        self,
+        request_id: str,
+        prompt: str,
+        decision: Decision,
+        scan: PiiScan,
+        state: _Attempting,
+        status: Status,
+        started: float,
+        pii_done: float,
+        routed: float,
+    ) -> RequestResult:
+        runtime = self._runtime
+        config = runtime.config()
+        prices: Prices = runtime.prices()
+        finished = state.finished
+        tier: Tier | Literal["none"] = state.path[-1] if state.path and finished else "none"
+        latency = time.perf_counter() - started
+        usage = finished.usage if finished else None
+        cost: CostBreakdown | None = None
+        counterfactual: float | None = None
+        if finished is not None and usage is not None and tier != "none":
+            if tier == "cloud":
+                cost = prices.cloud_cost(config.cloud.model, usage)
+            else:
+                cost = prices.local_cost(finished.cpu_seconds or 0.0, finished.total_s)
+            counterfactual = prices.cloud_cost(config.cloud.model, usage).total_usd_or_none
+        error = state.error
+        ttft = finished.ttft_s if finished else None
+        return RequestResult(
+            request_id=request_id,
+            prompt=prompt,
+            answer="".join(state.answer),
+            decision=decision,
+            tier=tier,
+            fallback_path=tuple(state.path),
+            status=status,
+            error=None if status == "ok" or error is None else str(error),
+            error_class=None if status == "ok" or error is None else type(error).__name__,
+            fix=(error.fix or None) if error is not None and status != "ok" else None,
+            usage=usage,
+            ttft_s=ttft,
+            latency_s=latency,
+            gen_tps=finished.gen_tps if finished else None,
+            cost=cost,
+            counterfactual_usd=counterfactual,
+            timings=Timings(
+                pii_ms=(pii_done - started) * 1000,
+                route_ms=(routed - pii_done) * 1000,
+                queue_ms=state.queue_s * 1000,
+                ttft_ms=ttft * 1000 if ttft is not None else None,
+                gen_ms=(finished.total_s - (ttft or 0.0)) * 1000 if finished else None,
+            ),
+            sent_text=state.sent_text,
+            model=finished.model if finished else "",
+            pii_types=scan.types,
+        )
+
+    def _record_now(
+        self, result: RequestResult, conversation: Conversation, redacted: str, tag: str
+    ) -> None:
+        ledger = self._runtime.ledger
+        if ledger is None:
+            return
+        config = self._runtime.config()
+        usage = result.usage
+        finished_cpu = result.cost.cpu_seconds if result.cost is not None else None
+        ledger.record(
+            LedgerRecord(
+                ts=time.time(),
+                session=conversation.session + (f":{tag}" if tag else ""),
+                request_id=result.request_id,
+                prompt_hash=hashlib.sha256(result.prompt.encode()).hexdigest(),
+                prompt_text=stored_prompt(config.ledger.store_prompts, result.prompt, redacted),
+                decision_json=result.decision.to_json(),
+                routed_tier=result.decision.target if result.decision.target != "blocked" else "none",
+                tier=result.tier,
+                fallback_path=">".join(result.fallback_path) if len(result.fallback_path) > 1 else "",
+                fired_rule=result.decision.fired,
+                model=result.model,
+                tokens_in=usage.prompt_tokens if usage else 0,
+                tokens_out=usage.completion_tokens if usage else 0,
+                usage_estimated=usage.estimated if usage else False,
+                ttft_s=result.ttft_s,
+                latency_s=result.latency_s,
+                tokens_per_s=result.gen_tps,
+                cpu_seconds=finished_cpu,
+                cost_usd=result.cost.total_usd if result.cost is not None else 0.0,
+                counterfactual_usd=result.counterfactual_usd or 0.0,
+                cost_known=result.cost.known if result.cost is not None else True,
+                status=result.status,
+                error_class=result.error_class or ("Blocked" if result.status == "blocked" else None),
+                redacted=result.sent_text is not None and bool(result.pii_types),
+                pii_count=len(result.pii_types),
+            )
+        )
+
+    async def run(
+        self,
+        prompt: str,
+        *,
+        force: Tier | None = None,
+        max_tokens: int | None = None,
+        conversation: Conversation | None = None,
+        tag: str = "",
+    ) -> RequestResult:
+        """Run one prompt to the end and return its result."""
+        result: RequestResult | None = None
+        async for event in self.ask(
+            prompt, force=force, max_tokens=max_tokens, conversation=conversation, tag=tag
+        ):
+            if isinstance(event, Done):
+                result = event.result
+        assert result is not None
+        return result
+
+    async def compare(
+        self, prompt: str, max_tokens: int | None = None
+    ) -> tuple[RequestResult, RequestResult]:
+        """Send one prompt to both tiers (one after the other, so they don't share the CPU)."""
+        conversation = Conversation()
+        local = await self.run(
+            prompt, force="local", max_tokens=max_tokens, conversation=conversation, tag="compare"
+        )
+        cloud = await self.run(
+            prompt, force="cloud", max_tokens=max_tokens, conversation=conversation, tag="compare"
+        )
+        return local, cloud
+
+    async def replay(
+        self, prompts: Sequence[str], max_tokens: int | None = None
+    ) -> AsyncIterator[tuple[int, RequestResult]]:
+        """Run past or prepared prompts through today's policy, yielding (index, result)."""
+        conversation = Conversation()
+        for index, prompt in enumerate(prompts):
+            result = await self.run(
+                prompt, max_tokens=max_tokens, conversation=conversation, tag="replay"
+            )
+            yield index, result
+
+
+__all__ = [
+    "Attempt",
+    "Conversation",
+    "Dispatcher",
+    "Done",
+    "FellBack",
+    "RequestResult",
+    "Routed",
+    "DispatchEvent",
+    "Scanned",
+    "Timings",
+    "Token",
+    "Waiting",
+]
