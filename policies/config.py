@@ -27,13 +27,13 @@ class _Section(BaseModel):
 
 class LocalConfig(_Section):
     model: str = "bundled"
-    n_threads: int = Field(0, ge=0, le=512)
-    n_ctx: int = Field(2048, ge=256, le=1_048_576)
-    n_batch: int = Field(256, ge=8, le=65_536)
-    max_tokens: int = Field(256, ge=1, le=131_072)
-    temperature: float = Field(0.7, ge=0.0, le=2.0)
-    repeat_penalty: float = Field(1.1, ge=1.0, le=2.0)
-    queue_size: int = Field(8, ge=1, le=1024)
+    n_threads: int = Field(default=0, ge=0, le=512)
+    n_ctx: int = Field(default=2048, ge=256, le=1_048_576)
+    n_batch: int = Field(default=256, ge=8, le=65_536)
+    max_tokens: int = Field(default=256, ge=1, le=131_072)
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    repeat_penalty: float = Field(default=1.1, ge=1.0, le=2.0)
+    queue_size: int = Field(default=8, ge=1, le=1024)
 
 
 class CloudConfig(_Section):
@@ -41,13 +41,13 @@ class CloudConfig(_Section):
     model: str = "gpt-4o-mini"
     api_key_env: str = "OPENAI_API_KEY"
     proxy: str = "env"
-    connect_timeout: float = Field(5.0, gt=0)
-    first_byte_timeout: float = Field(30.0, gt=0)
-    idle_timeout: float = Field(30.0, gt=0)
-    total_timeout: float = Field(120.0, gt=0)
-    max_retries: int = Field(2, ge=0, le=10)
-    max_tokens: int = Field(512, ge=1, le=131_072)
-    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    connect_timeout: float = Field(default=5.0, gt=0)
+    first_byte_timeout: float = Field(default=30.0, gt=0)
+    idle_timeout: float = Field(default=30.0, gt=0)
+    total_timeout: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    max_tokens: int = Field(default=512, ge=1, le=131_072)
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
 
     @field_validator("base_url")
     @classmethod
@@ -58,10 +58,10 @@ class CloudConfig(_Section):
 
 
 class BreakerConfig(_Section):
-    failure_threshold: int = Field(3, ge=1, le=1000)
-    error_rate: float = Field(0.5, gt=0.0, le=1.0)
-    window: int = Field(20, ge=1, le=10_000)
-    cooldown_s: float = Field(30.0, ge=0.0)
+    failure_threshold: int = Field(default=3, ge=1, le=1000)
+    error_rate: float = Field(default=0.5, gt=0.0, le=1.0)
+    window: int = Field(default=20, ge=1, le=10_000)
+    cooldown_s: float = Field(default=30.0, ge=0.0)
     probe: Literal["models", "request"] = "models"
 
 
@@ -69,7 +69,7 @@ class RecognizerConfig(_Section):
     name: str
     entity: str
     pattern: str
-    score: float = Field(0.8, gt=0.0, le=1.0)
+    score: float = Field(default=0.8, gt=0.0, le=1.0)
 
     @field_validator("pattern")
     @classmethod
@@ -97,7 +97,7 @@ DEFAULT_PII_ENTITIES = (
 
 class PiiConfig(_Section):
     entities: tuple[str, ...] = DEFAULT_PII_ENTITIES
-    score_threshold: float = Field(0.4, ge=0.0, le=1.0)
+    score_threshold: float = Field(default=0.4, ge=0.0, le=1.0)
     allow_list: tuple[str, ...] = ()
     deny_list: tuple[str, ...] = ()
     on_pii: Literal["local", "redact", "block"] = "local"
@@ -106,17 +106,18 @@ class PiiConfig(_Section):
 
 class RouterConfig(_Section):
     default_tier: Literal["local", "cloud"] = "local"
-    complexity_threshold: float = Field(0.6, ge=0.0, le=1.0)
-    max_queue_depth: int = Field(2, ge=0, le=10_000)
-    max_local_cpu: float = Field(95.0, ge=0.0, le=100.0)
-    long_output_tokens: int = Field(400, ge=1)
-    latency_target_s: float = Field(20.0, gt=0.0)
+    complexity_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+    max_queue_depth: int = Field(default=2, ge=0, le=10_000)
+    max_local_cpu: float = Field(default=95.0, ge=0.0, le=100.0)
+    long_output_tokens: int = Field(default=400, ge=1)
+    latency_target_s: float = Field(default=20.0, gt=0.0)
+    assumed_local_tps: float = Field(default=20.0, gt=0.0)
 
 
 class BudgetConfig(_Section):
-    daily_usd: float = Field(2.0, ge=0.0)
-    monthly_usd: float = Field(40.0, ge=0.0)
-    warn_fraction: float = Field(0.8, ge=0.0, le=1.0)
+    daily_usd: float = Field(default=2.0, ge=0.0)
+    monthly_usd: float = Field(default=40.0, ge=0.0)
+    warn_fraction: float = Field(default=0.8, ge=0.0, le=1.0)
 
 
 class LedgerConfig(_Section):
@@ -125,14 +126,14 @@ class LedgerConfig(_Section):
 
 
 class LocalCostConfig(_Section):
-    core_hour_usd: float = Field(0.01, ge=0.0)
-    watts: float = Field(0.0, ge=0.0)
-    kwh_usd: float = Field(0.15, ge=0.0)
+    core_hour_usd: float = Field(default=0.01, ge=0.0)
+    watts: float = Field(default=0.0, ge=0.0)
+    kwh_usd: float = Field(default=0.15, ge=0.0)
 
 
 class EconomicsConfig(_Section):
-    capex: float = Field(0.0, ge=0.0)
-    opex_per_month: float = Field(0.0, ge=0.0)
+    capex: float = Field(default=0.0, ge=0.0)
+    opex_per_month: float = Field(default=0.0, ge=0.0)
 
 
 class PriceConfig(_Section):
@@ -142,7 +143,7 @@ class PriceConfig(_Section):
 
 class UiConfig(_Section):
     theme: Literal["dark", "light"] = "dark"
-    telemetry_hz: float = Field(1.0, gt=0.0, le=2.0)
+    telemetry_hz: float = Field(default=1.0, gt=0.0, le=2.0)
 
 
 class Config(_Section):
@@ -194,7 +195,7 @@ def _find_line(text: str, loc: tuple[str | int, ...]) -> int | None:
                 section_line = number
             continue
         match = assignment.match(line)
-        if match and current + [match.group(2)] == keys[: len(current) + 1]:
+        if match and [*current, match.group(2)] == keys[: len(current) + 1]:
             return number
     return section_line
 
@@ -250,7 +251,9 @@ def _coerce(raw: str | int | float | bool, current: Any) -> Any:
         return raw
     if isinstance(current, int | float):
         try:
-            return int(raw) if isinstance(current, int) and raw.lstrip("-").isdigit() else float(raw)
+            if isinstance(current, int) and raw.lstrip("-").isdigit():
+                return int(raw)
+            return float(raw)
         except ValueError:
             return raw
     if isinstance(current, tuple):
@@ -264,7 +267,8 @@ def with_changes(config: Config, changes: dict[str, str | int | float | bool]) -
     for key, raw in changes.items():
         section, _, name = key.partition(".")
         if section not in EDITABLE_SECTIONS or not name:
-            raise ConfigError(f"'{key}': not an editable key (sections: {', '.join(EDITABLE_SECTIONS)})")
+            sections = ", ".join(EDITABLE_SECTIONS)
+            raise ConfigError(f"'{key}': not an editable key (sections: {sections})")
         if name not in data[section]:
             raise ConfigError(f"'{key}': unknown key")
         data[section][name] = _coerce(raw, getattr(getattr(config, section), name))

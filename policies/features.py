@@ -1,0 +1,328 @@
+"""Prompt features the router decides on: size, PII, an explainable complexity score, output size.
+
+Everything here is a cheap pass of precompiled regular expressions (no tokenizer, no model), so it
+runs on every keystroke-free prompt well inside the router's 1 ms budget. The complexity score is a
+weighted sum of named signals, each in [0, 1]; every signal carries its weight, its contribution
+and a sentence saying why, so the decision inspector can show exactly where a score came from.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Override = Literal["local", "cloud"]
+
+#: Weights of the complexity signals. complexity = min(1, sum of value x weight). They add up to
+#: more than 1 on purpose: two strong signals (code and reasoning, say) are enough to call a prompt
+#: complex, while a single one (a long paste, or one "explain why") is not.
+SIGNAL_WEIGHTS: Mapping[str, float] = {
+    "code": 0.35,
+    "multi_step": 0.25,
+    "reasoning": 0.40,
+    "length": 0.15,
+    "output_size": 0.20,
+}
+
+#: Output tokens assumed when the prompt says nothing about the size of the answer.
+DEFAULT_OUTPUT_TOKENS = 150
+
+# Markers counted per signal; each signal saturates at a small count because a second or third
+# marker already says "this is that kind of prompt" and more should not dominate the score.
+_CODE_SATURATION = 3
+_STEP_SATURATION = 3
+_REASONING_SATURATION = 2
+# A prompt of this many estimated tokens counts as fully "long" (a page of text or code).
+_LONG_PROMPT_TOKENS = 600
+# Output sizes between these map linearly onto [0, 1] for the output_size signal.
+_SHORT_OUTPUT_TOKENS = 100
+_LARGE_OUTPUT_TOKENS = 1500
+
+_PREFIX = re.compile(r"^\s*/(local|cloud)(?:\s+|$)")
+_WORD = re.compile(r"\w+")
+_FENCE = re.compile(r"```")
+_CODE = re.compile(
+    r"\b(?:def|class|return|import|lambda|async|await|fn|impl|struct|const|let|var|function|"
+    r"public|static|void|int|SELECT|INSERT|UPDATE|WHERE|JOIN|#include|python|javascript|"
+    r"typescript|java|rust|golang|c\+\+|sql|regex|bash|shell|script|compile[rsd]?|debug|"
+    r"refactor|implement|algorithm|function|api|unit tests?|stack ?trace|exception|bug)\b"
+    r"|[A-Za-z_]\w*\([^()\n]*\)|=>|->|==|!=|:=|\{\s*$|;\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+\S", re.MULTILINE)
+_SEQUENCE = re.compile(
+    r"\b(?:first(?:ly)?|second(?:ly)?|then|next|after that|afterwards|finally|lastly|"
+    r"step[- ]by[- ]step|steps?|and also|as well as|in addition)\b",
+    re.IGNORECASE,
+)
+_REASONING = re.compile(
+    r"\b(?:analy[sz]e|analysis|compare|comparison|contrast|evaluate|assess|critique|justify|"
+    r"prove|proof|derive|derivation|reason(?:ing)?|explain why|why does|why is|infer|deduce|"
+    r"design|architect(?:ure)?|optimi[sz]e|trade-?offs?|pros and cons|implications?|diagnose|"
+    r"strateg(?:y|ies)|plan|estimate|calculate|solve|formali[sz]e|synthesi[sz]e)\b",
+    re.IGNORECASE,
+)
+
+# Requested output size, most specific first: (pattern, tokens for a count of 1 or a fixed size).
+_NUMBER = r"(\d{1,6}|one|two|three|four|five|six|seven|eight|nine|ten|a few|a couple of)"
+_COUNTED_OUTPUT = (
+    (re.compile(rf"\b{_NUMBER}[- ]words?\b", re.IGNORECASE), 1.35),
+    (re.compile(rf"\b{_NUMBER}[- ]sentences?\b", re.IGNORECASE), 25.0),
+    (re.compile(rf"\b{_NUMBER}[- ](?:paragraphs?|paras?)\b", re.IGNORECASE), 120.0),
+    (re.compile(rf"\b{_NUMBER}[- ]pages?\b", re.IGNORECASE), 650.0),
+    (re.compile(rf"\b{_NUMBER}[- ](?:bullet points?|bullets|items|examples|ideas)\b", re.I), 30.0),
+    (re.compile(rf"\b{_NUMBER}[- ](?:lines?)\b", re.IGNORECASE), 12.0),
+)
+_FIXED_OUTPUT = (
+    (re.compile(r"\b(?:in (?:a|one) word|one[- ]word answer|yes or no|true or false)\b", re.I), 5),
+    (re.compile(r"\b(?:one sentence|a sentence|one line|a single line|tl;?dr)\b", re.I), 30),
+    (
+        re.compile(
+            r"\b(?:brief(?:ly)?|short|concise(?:ly)?|quick(?:ly)?|summar(?:y|i[sz]e))\b", re.I
+        ),
+        80,
+    ),
+    (
+        re.compile(
+            r"\b(?:detailed|in[- ]depth|comprehensive|thorough|exhaustive|long|full|complete)\s+"
+            r"(?:report|essay|article|analysis|guide|tutorial|document(?:ation)?|review|story|"
+            r"explanation|overview|paper|chapter|plan|proposal|specification)\b",
+            re.I,
+        ),
+        1200,
+    ),
+    (re.compile(r"\b(?:essay|report|article|chapter|whitepaper|tutorial|story)\b", re.I), 700),
+    (re.compile(r"\bstep[- ]by[- ]step\b", re.I), 450),
+    (
+        re.compile(
+            r"\b(?:write|generate|implement|create)\b.{0,40}\b(?:program|module|app|class)\b", re.I
+        ),
+        500,
+    ),
+)
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "a few": 3,
+    "a couple of": 2,
+}
+
+
+@dataclass(frozen=True)
+class ComplexitySignal:
+    """One named part of the complexity score: value in [0, 1] x weight = contribution."""
+
+    name: str
+    value: float
+    weight: float
+    contribution: float
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape stored in the decision trace."""
+        return {
+            "name": self.name,
+            "value": self.value,
+            "weight": self.weight,
+            "contribution": self.contribution,
+            "why": self.why,
+        }
+
+
+@dataclass(frozen=True)
+class Features:
+    """What the router knows about one prompt; `text` is the prompt without its /local or /cloud."""
+
+    chars: int
+    est_tokens: int
+    pii_count: int
+    pii_types: tuple[str, ...]
+    complexity: float
+    signals: tuple[ComplexitySignal, ...]
+    expected_output_tokens: int
+    override: Override | None
+    text: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape stored in the trace. The prompt text is left out: traces are stored and
+        shown, and the ledger decides separately ([ledger] store_prompts) what text it keeps."""
+        return {
+            "chars": self.chars,
+            "est_tokens": self.est_tokens,
+            "pii_count": self.pii_count,
+            "pii_types": list(self.pii_types),
+            "complexity": self.complexity,
+            "signals": [signal.to_dict() for signal in self.signals],
+            "expected_output_tokens": self.expected_output_tokens,
+            "override": self.override,
+        }
+
+
+def features_from_dict(data: Mapping[str, Any]) -> Features:
+    """Rebuild Features from `Features.to_dict()` output (a stored trace); text is not stored."""
+    override = data.get("override")
+    if override not in (None, "local", "cloud"):
+        raise ValueError(f"features.override: expected 'local', 'cloud' or null, got {override!r}")
+    return Features(
+        chars=int(data["chars"]),
+        est_tokens=int(data["est_tokens"]),
+        pii_count=int(data["pii_count"]),
+        pii_types=tuple(str(kind) for kind in data["pii_types"]),
+        complexity=float(data["complexity"]),
+        signals=tuple(
+            ComplexitySignal(
+                name=str(signal["name"]),
+                value=float(signal["value"]),
+                weight=float(signal["weight"]),
+                contribution=float(signal["contribution"]),
+                why=str(signal["why"]),
+            )
+            for signal in data.get("signals", ())
+        ),
+        expected_output_tokens=int(data["expected_output_tokens"]),
+        override=override,
+        text=str(data.get("text", "")),
+    )
+
+
+def estimate_tokens(text: str) -> int:
+    """Tokens of `text` without a tokenizer: the larger of ~4 characters and ~0.75 words a token."""
+    if not text:
+        return 0
+    words = len(_WORD.findall(text))
+    return max(1, math.ceil(max(len(text) / 4.0, words * 1.3)))
+
+
+def _count(raw: str) -> int:
+    lowered = raw.lower()
+    return _NUMBER_WORDS[lowered] if lowered in _NUMBER_WORDS else int(lowered)
+
+
+def expected_output_tokens(text: str) -> tuple[int, str]:
+    """Tokens the answer will likely take, and the phrase of the prompt that says so."""
+    best: tuple[int, str] | None = None
+    for pattern, per_unit in _COUNTED_OUTPUT:
+        for match in pattern.finditer(text):
+            tokens = max(1, math.ceil(_count(match.group(1)) * per_unit))
+            if best is None or tokens > best[0]:
+                best = (tokens, match.group(0))
+    if best is not None:
+        return best
+    for fixed, tokens in _FIXED_OUTPUT:
+        found = fixed.search(text)
+        if found:
+            return tokens, found.group(0)
+    return DEFAULT_OUTPUT_TOKENS, ""
+
+
+def _examples(matches: Sequence[str], limit: int = 3) -> str:
+    seen: list[str] = []
+    for match in matches:
+        cleaned = match.strip()[:24]
+        if cleaned and cleaned not in seen:
+            seen.append(cleaned)
+        if len(seen) == limit:
+            break
+    return ", ".join(repr(item) for item in seen)
+
+
+def _signal(name: str, value: float, why: str) -> ComplexitySignal:
+    value = min(1.0, max(0.0, value))
+    weight = SIGNAL_WEIGHTS[name]
+    return ComplexitySignal(name, round(value, 4), weight, round(value * weight, 4), why)
+
+
+def _complexity_signals(text: str, est_tokens: int, output_tokens: int) -> list[ComplexitySignal]:
+    code = _CODE.findall(text)
+    fences = len(_FENCE.findall(text))
+    if fences:
+        code_signal = _signal("code", 1.0, f"code block ({fences // 2 or 1} fenced)")
+    elif code:
+        code_signal = _signal(
+            "code", len(code) / _CODE_SATURATION, f"{len(code)} code markers ({_examples(code)})"
+        )
+    else:
+        code_signal = _signal("code", 0.0, "no code")
+
+    items = len(_LIST_ITEM.findall(text))
+    sequence = _SEQUENCE.findall(text)
+    questions = max(0, text.count("?") - 1)
+    steps = items + len(sequence) + questions
+    parts = []
+    if items:
+        parts.append(f"{items} list items")
+    if sequence:
+        parts.append(f"sequencing words ({_examples(sequence)})")
+    if questions:
+        parts.append(f"{questions + 1} questions")
+    step_signal = _signal(
+        "multi_step", steps / _STEP_SATURATION, "; ".join(parts) if parts else "a single request"
+    )
+
+    reasoning = _REASONING.findall(text)
+    reasoning_signal = _signal(
+        "reasoning",
+        len(reasoning) / _REASONING_SATURATION,
+        f"reasoning verbs ({_examples(reasoning)})"
+        if reasoning
+        else "no reasoning or analysis asked",
+    )
+    length_signal = _signal(
+        "length", est_tokens / _LONG_PROMPT_TOKENS, f"~{est_tokens} prompt tokens"
+    )
+    output_signal = _signal(
+        "output_size",
+        (output_tokens - _SHORT_OUTPUT_TOKENS) / (_LARGE_OUTPUT_TOKENS - _SHORT_OUTPUT_TOKENS),
+        f"~{output_tokens} answer tokens expected",
+    )
+    return [code_signal, step_signal, reasoning_signal, length_signal, output_signal]
+
+
+def split_override(prompt: str) -> tuple[Override | None, str]:
+    """The /local or /cloud prefix of `prompt`, if any, and the prompt without it."""
+    match = _PREFIX.match(prompt)
+    if match is None:
+        return None, prompt
+    tier: Override = "local" if match.group(1) == "local" else "cloud"
+    return tier, prompt[match.end() :]
+
+
+def extract_features(prompt: str, pii_types: Iterable[str] = ()) -> Features:
+    """Features of `prompt`; `pii_types` holds the type of each PII entity found, one per entity."""
+    override, text = split_override(prompt)
+    found = list(pii_types)
+    est_tokens = estimate_tokens(text)
+    output_tokens, phrase = expected_output_tokens(text)
+    signals = _complexity_signals(text, est_tokens, output_tokens)
+    if phrase:
+        output = signals[-1]
+        signals[-1] = ComplexitySignal(
+            output.name,
+            output.value,
+            output.weight,
+            output.contribution,
+            f"{output.why}: {phrase!r}",
+        )
+    complexity = round(min(1.0, sum(signal.contribution for signal in signals)), 4)
+    return Features(
+        chars=len(text),
+        est_tokens=est_tokens,
+        pii_count=len(found),
+        pii_types=tuple(sorted(set(found))),
+        complexity=complexity,
+        signals=tuple(signals),
+        expected_output_tokens=output_tokens,
+        override=override,
+        text=text,
+    )
