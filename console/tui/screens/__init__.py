@@ -1,0 +1,65 @@
+"""The console's secondary screens: inspector, policy editor, replay, compare, ledger and help.
+
+Each screen reaches the headless core through the app's `runtime` attribute (console.runtime.Runtime)
+and only renders and dispatches; the work happens in the core, in workers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.app import App
+
+if TYPE_CHECKING:
+    from console.runtime import Runtime
+
+
+def runtime_of(app: App[object]) -> Runtime:
+    """The Runtime owned by `app`; every host of these screens must provide one as `app.runtime`."""
+    runtime = getattr(app, "runtime", None)
+    if runtime is None:
+        raise LookupError(f"{type(app).__name__} has no runtime: screens need app.runtime")
+    return cast("Runtime", runtime)
+
+
+#: Rich styles of the answer badges; the help screen explains them.
+BADGE_STYLES: dict[str, str] = {
+    "LOCAL": "bold black on green",
+    "CLOUD": "bold white on blue",
+    "CLOUD·redacted": "bold white on magenta",
+    "FALLBACK local→cloud": "bold black on yellow",
+    "FAILED": "bold white on red",
+    "BLOCKED": "bold white on dark_red",
+    "CANCELLED": "bold black on grey70",
+}
+
+#: Rich styles of the tiers, wherever a tier name is shown.
+TIER_STYLES: dict[str, str] = {"local": "green", "cloud": "blue", "none": "red"}
+
+
+def badge_style(badge: str) -> str:
+    """The style of `badge`; unknown badges (a future FALLBACK cloud→local) by their first word."""
+    if badge in BADGE_STYLES:
+        return BADGE_STYLES[badge]
+    first = badge.split(" ")[0].split("·")[0]
+    return next((style for name, style in BADGE_STYLES.items() if name.startswith(first)), "bold")
+
+
+def money(usd: float | None) -> str:
+    """A USD amount for the screen: small amounts keep their significant digits."""
+    if usd is None:
+        return "—"
+    if usd == 0:
+        return "$0"
+    if abs(usd) < 0.01:
+        return f"${usd:.6f}".rstrip("0")
+    return f"${usd:,.2f}"
+
+
+def one_line(text: str, width: int) -> str:
+    """`text` on one line, cut to `width` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
+
+
+__all__ = ["BADGE_STYLES", "TIER_STYLES", "badge_style", "money", "one_line", "runtime_of"]

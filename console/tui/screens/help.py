@@ -1,0 +1,112 @@
+"""Help: every screen's keys, read from the screens' own bindings, and what the badges mean."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.dom import DOMNode
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from console.tui.screens import BADGE_STYLES
+
+#: What each badge on an answer means, in the order a user meets them.
+BADGE_MEANINGS: tuple[tuple[str, str], ...] = (
+    ("LOCAL", "answered by the llama.cpp model on this machine; nothing left it"),
+    ("CLOUD", "answered by the cloud endpoint; the prompt had no PII"),
+    ("CLOUD·redacted", "sent to the cloud with placeholders for the PII, restored here"),
+    ("FALLBACK local→cloud", "the first tier failed before answering; the next one answered"),
+    ("FAILED", "every tier in the chain failed; the error and its fix are shown"),
+    ("BLOCKED", "PII found and [pii] on_pii = \"block\": nothing was sent anywhere"),
+)
+
+
+def binding_rows(node_type: type[DOMNode]) -> list[tuple[str, str]]:
+    """(key, description) for each described binding of `node_type`, inherited ones included."""
+    rows: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for cls in reversed(node_type.__mro__):
+        bindings: list[BindingType] = list(cls.__dict__.get("BINDINGS", []))
+        for binding in Binding.make_bindings(bindings):
+            if not binding.description or binding.key in seen or binding.system:
+                continue
+            seen.add(binding.key)
+            rows.append((binding.key_display or binding.key, binding.description))
+    return rows
+
+
+def _keys_table(title: str, rows: list[tuple[str, str]]) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold", expand=True, box=None)
+    table.add_column("key", style="bold cyan", width=14, no_wrap=True)
+    table.add_column("does")
+    for key, description in rows:
+        table.add_row(key, description)
+    if not rows:
+        table.add_row("—", "no keys of its own")
+    return table
+
+
+def _badges_table() -> Table:
+    table = Table(title="Badges", title_justify="left", title_style="bold", expand=True, box=None)
+    table.add_column("badge", width=22, no_wrap=True)
+    table.add_column("means")
+    for badge, meaning in BADGE_MEANINGS:
+        table.add_row(Text(f" {badge} ", style=BADGE_STYLES[badge]), meaning)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys of every screen and the meaning of the badges and colours."""
+
+    CSS_PATH = "help.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "dismiss", "Close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-panel") as panel:
+            panel.border_title = "Help"
+            panel.border_subtitle = "esc closes"
+            yield Static(id="help-keys")
+            yield Static(_badges_table(), id="help-badges")
+            yield Static(
+                "Colours: green = local tier, blue = cloud, magenta = redacted before sending, "
+                "yellow = a fallback or a warning (budget near its cap, breaker half-open), "
+                "red = failed, blocked or breaker open.",
+                id="help-colours",
+            )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#help-keys", Static).update(self._keys())
+
+    def _keys(self) -> Table:
+        """One table per screen: the app-wide keys, the main screen's, then each secondary screen."""
+        from console.tui.screens.compare import CompareScreen
+        from console.tui.screens.inspector import InspectorScreen
+        from console.tui.screens.ledger import LedgerScreen
+        from console.tui.screens.policy import PolicyScreen
+        from console.tui.screens.replay import ReplayScreen
+
+        sections: list[tuple[str, type[DOMNode]]] = [("Everywhere", type(self.app))]
+        base = self.app.screen_stack[0] if self.app.screen_stack else None
+        if base is not None and base is not self:
+            sections.append(("Main screen", type(base)))
+        sections += [
+            ("Decision inspector", InspectorScreen),
+            ("Policy editor", PolicyScreen),
+            ("Replay", ReplayScreen),
+            ("Compare", CompareScreen),
+            ("Ledger", LedgerScreen),
+        ]
+        grid = Table.grid(expand=True)
+        grid.add_column()
+        for title, node_type in sections:
+            grid.add_row(_keys_table(title, binding_rows(node_type)))
+            grid.add_row("")
+        return grid

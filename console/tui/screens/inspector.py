@@ -1,0 +1,311 @@
+"""Decision inspector: the full trace of one answer, live or from the ledger.
+
+Both a fresh `RequestResult` and a `StoredRequest` read back from the ledger are turned into one
+`Trace` by a small adapter, so the screen renders a single shape.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Static
+
+from console.tui.screens import TIER_STYLES, badge_style, money
+
+if TYPE_CHECKING:
+    from console.dispatch import RequestResult
+    from console.ledger import StoredRequest
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    """One router rule as evaluated for this prompt."""
+
+    name: str
+    value: str
+    threshold: str
+    verdict: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Everything the inspector shows, whatever the answer came from."""
+
+    request_id: str
+    prompt: str
+    badge: str
+    status: str
+    tier: str
+    model: str
+    target: str
+    chain: tuple[str, ...]
+    fired: str
+    rules: tuple[RuleRow, ...]
+    fallback_path: tuple[str, ...]
+    timings: tuple[tuple[str, float | None], ...]
+    cost: tuple[tuple[str, str], ...]
+    error: str | None
+    fix: str | None
+    sent_text: str | None
+
+
+def _show(value: object) -> str:
+    """A rule's value or threshold, short and stable."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(_show(item) for item in value) or "—"
+    return str(value)
+
+
+def _rules(decision: dict[str, Any]) -> tuple[RuleRow, ...]:
+    rows = []
+    for rule in decision.get("rules", []):
+        rows.append(
+            RuleRow(
+                name=str(rule.get("name", "?")),
+                value=_show(rule.get("value")),
+                threshold=_show(rule.get("threshold")),
+                verdict=_show(rule.get("verdict")),
+                why=str(rule.get("why", "")),
+            )
+        )
+    return tuple(rows)
+
+
+def _decision_parts(decision: dict[str, Any]) -> tuple[str, tuple[str, ...], str]:
+    return (
+        str(decision.get("target", "?")),
+        tuple(str(tier) for tier in decision.get("chain", ())),
+        str(decision.get("fired") or "—"),
+    )
+
+
+def trace_from_result(result: RequestResult) -> Trace:
+    """The trace of an answer the dispatcher just produced."""
+    decision = result.decision.to_dict()
+    target, chain, fired = _decision_parts(decision)
+    timings = result.timings
+    return Trace(
+        request_id=result.request_id,
+        prompt=result.prompt,
+        badge=result.badge,
+        status=result.status,
+        tier=result.tier,
+        model=result.model,
+        target=target,
+        chain=chain,
+        fired=fired,
+        rules=_rules(decision),
+        fallback_path=tuple(result.fallback_path),
+        timings=(
+            ("PII scan", timings.pii_ms),
+            ("routing", timings.route_ms),
+            ("queue", timings.queue_ms),
+            ("first token", timings.ttft_ms),
+            ("generation", timings.gen_ms),
+            ("total", result.latency_s * 1000),
+        ),
+        cost=cost_lines(result),
+        error=result.error,
+        fix=result.fix,
+        sent_text=result.sent_text,
+    )
+
+
+def cost_lines(result: RequestResult) -> tuple[tuple[str, str], ...]:
+    """The cost breakdown of a live result: tokens x prices, or CPU-seconds x rate."""
+    lines: list[tuple[str, str]] = []
+    cost = result.cost
+    if cost is not None:
+        lines.extend(cost.lines())
+        lines.append(("total", money(cost.total_usd) if cost.known else "unknown price"))
+    else:
+        lines.append(("total", "nothing ran"))
+    if result.counterfactual_usd is not None:
+        lines.append(("all-cloud would cost", money(result.counterfactual_usd)))
+    if result.savings_usd is not None:
+        lines.append(("saved", money(result.savings_usd)))
+    return tuple(lines)
+
+
+def trace_from_stored(stored: StoredRequest) -> Trace:
+    """The trace of a request read back from the ledger (its decision_json and its numbers)."""
+    try:
+        decision: dict[str, Any] = json.loads(stored.decision_json or "{}")
+    except json.JSONDecodeError:
+        decision = {}
+    target, chain, fired = _decision_parts(decision)
+    path = tuple(stored.fallback_path.split(">")) if stored.fallback_path else (stored.tier,)
+    latency_ms = stored.latency_s * 1000 if stored.latency_s is not None else None
+    ttft_ms = stored.ttft_s * 1000 if stored.ttft_s is not None else None
+    gen_ms = latency_ms - ttft_ms if latency_ms is not None and ttft_ms is not None else None
+    cost: list[tuple[str, str]] = [("tokens in / out", f"{stored.tokens_in} / {stored.tokens_out}")]
+    if stored.cpu_seconds is not None:
+        cost.append(("engine CPU-seconds", f"{stored.cpu_seconds:.2f}"))
+    cost.append(("total", money(stored.cost_usd) if stored.cost_known else "unknown price"))
+    cost.append(("all-cloud would cost", money(stored.counterfactual_usd)))
+    cost.append(("saved", money(stored.counterfactual_usd - stored.cost_usd)))
+    return Trace(
+        request_id=stored.request_id,
+        prompt=stored.prompt_text or f"(prompt not kept; sha256 {stored.prompt_hash[:12]}…)",
+        badge=stored_badge(stored),
+        status=stored.status,
+        tier=stored.tier,
+        model=stored.model,
+        target=target,
+        chain=chain,
+        fired=fired,
+        rules=_rules(decision),
+        fallback_path=path,
+        timings=(("first token", ttft_ms), ("generation", gen_ms), ("total", latency_ms)),
+        cost=tuple(cost),
+        error=stored.error_class,
+        fix=None,
+        sent_text=None,
+    )
+
+
+def stored_badge(stored: StoredRequest) -> str:
+    """The badge a stored request had when it was answered."""
+    if stored.status in ("blocked", "failed", "cancelled"):
+        return stored.status.upper()
+    if stored.fallback_path:
+        return "FALLBACK " + stored.fallback_path.replace(">", "→")
+    if stored.tier == "cloud":
+        return "CLOUD·redacted" if stored.redacted else "CLOUD"
+    return "LOCAL"
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f} ms"
+
+
+class InspectorScreen(ModalScreen[None]):
+    """The full routing trace, timings and cost of one answer."""
+
+    CSS_PATH = "inspector.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "dismiss", "Close"),
+        Binding("y", "copy_trace", "Copy trace"),
+    ]
+
+    def __init__(self, result: RequestResult | StoredRequest | Trace) -> None:
+        super().__init__()
+        if isinstance(result, Trace):
+            self.trace = result
+        elif hasattr(result, "decision_json"):
+            self.trace = trace_from_stored(result)  # type: ignore[arg-type]
+        else:
+            self.trace = trace_from_result(result)  # type: ignore[arg-type]
+
+    def compose(self) -> ComposeResult:
+        trace = self.trace
+        with VerticalScroll(id="inspector-panel") as panel:
+            panel.border_title = "Decision inspector"
+            panel.border_subtitle = f"request {trace.request_id[:12]}"
+            yield Static(self._head(), id="inspector-head")
+            yield Static(self._route(), id="inspector-route")
+            yield DataTable(id="inspector-rules", cursor_type="row", zebra_stripes=True)
+            with Horizontal(id="inspector-numbers"):
+                yield Static(self._timings(), id="inspector-timings")
+                yield Static(self._cost(), id="inspector-cost")
+            yield Static(self._outcome(), id="inspector-outcome")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#inspector-rules", DataTable)
+        table.add_columns("", "rule", "value", "threshold", "verdict", "why")
+        for row in self.trace.rules:
+            fired = row.name == self.trace.fired
+            style = "bold yellow" if fired else ""
+            table.add_row(
+                Text("▶" if fired else " ", style=style),
+                Text(row.name, style=style),
+                row.value,
+                row.threshold,
+                Text(row.verdict, style=TIER_STYLES.get(row.verdict, "")),
+                row.why,
+                key=row.name,
+            )
+        table.focus()
+
+    def _head(self) -> Text:
+        trace = self.trace
+        text = Text()
+        text.append(f" {trace.badge} ", style=badge_style(trace.badge))
+        text.append(f"  {trace.status}")
+        if trace.model:
+            text.append(f" · {trace.model}", style="dim")
+        text.append("\n")
+        text.append(trace.prompt)
+        return text
+
+    def _route(self) -> Text:
+        trace = self.trace
+        text = Text()
+        text.append("target ", style="dim")
+        text.append(trace.target, style=TIER_STYLES.get(trace.target, "bold"))
+        text.append("  chain ", style="dim")
+        text.append(" → ".join(trace.chain) or "—")
+        text.append("  fired ", style="dim")
+        text.append(trace.fired, style="bold yellow")
+        text.append("  path ", style="dim")
+        text.append(" → ".join(trace.fallback_path) or "—")
+        return text
+
+    def _timings(self) -> Table:
+        table = Table(title="Timings", title_justify="left", box=None, expand=True)
+        table.add_column("step")
+        table.add_column("time", justify="right")
+        for name, value in self.trace.timings:
+            table.add_row(name, _ms(value))
+        return table
+
+    def _cost(self) -> Table:
+        table = Table(title="Cost", title_justify="left", box=None, expand=True)
+        table.add_column("item")
+        table.add_column("amount", justify="right")
+        for name, value in self.trace.cost:
+            table.add_row(name, value)
+        return table
+
+    def _outcome(self) -> Text:
+        trace = self.trace
+        text = Text()
+        if trace.error:
+            text.append("error  ", style="bold red")
+            text.append(trace.error)
+            if trace.fix:
+                text.append("\nfix    ", style="bold")
+                text.append(trace.fix)
+            text.append("\n")
+        if trace.sent_text is not None:
+            text.append("sent to the cloud, exactly:\n", style="bold magenta")
+            text.append(trace.sent_text)
+        elif trace.tier == "local":
+            text.append("nothing left this machine", style="green")
+        return text
+
+    def action_copy_trace(self) -> None:
+        """Copy the rule table as tab-separated text to the terminal clipboard."""
+        lines = ["rule\tvalue\tthreshold\tverdict\twhy"]
+        lines += [
+            f"{row.name}\t{row.value}\t{row.threshold}\t{row.verdict}\t{row.why}"
+            for row in self.trace.rules
+        ]
+        self.app.copy_to_clipboard("\n".join(lines))
+        self.notify("trace copied")
