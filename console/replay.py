@@ -1,0 +1,126 @@
+"""What a replay showed: the routing split, the redactions, the cost and the savings.
+
+Shared by `switchboard replay` and the console's Replay screen, so both tell the same story.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from console.dispatch import RequestResult
+
+
+@dataclass
+class ReplaySummary:
+    """Totals over the results of a replay, filled in as they arrive."""
+
+    results: list[RequestResult] = field(default_factory=list)
+
+    def add(self, result: RequestResult) -> None:
+        """Count one more result."""
+        self.results.append(result)
+
+    @property
+    def failed(self) -> int:
+        """Requests that got no answer (blocked prompts are not failures)."""
+        return sum(1 for r in self.results if r.status in ("failed", "cancelled"))
+
+    @property
+    def by_tier(self) -> Counter[str]:
+        """Requests by the tier that answered ("none" for failed or blocked ones)."""
+        return Counter(r.tier for r in self.results)
+
+    @property
+    def by_rule(self) -> Counter[str]:
+        """Requests by the routing rule that fired."""
+        return Counter(r.decision.fired for r in self.results)
+
+    @property
+    def redacted(self) -> int:
+        """Requests sent to the cloud with placeholders instead of PII."""
+        return sum(1 for r in self.results if r.badge == "CLOUD·redacted")
+
+    @property
+    def kept_local_for_privacy(self) -> int:
+        """Requests with PII that never left the machine."""
+        return sum(1 for r in self.results if r.pii_types and r.tier == "local")
+
+    @property
+    def cost_usd(self) -> float:
+        """What the replay cost (local cost basis included)."""
+        return sum(r.cost.total_usd for r in self.results if r.cost is not None)
+
+    @property
+    def cloud_only_usd(self) -> float:
+        """What the same tokens would have cost on the cloud model alone."""
+        return sum(r.counterfactual_usd or 0.0 for r in self.results)
+
+    @property
+    def unpriced(self) -> int:
+        """Requests whose cost is unknown (a cloud model without a price)."""
+        return sum(1 for r in self.results if r.cost is not None and not r.cost.known)
+
+    def line(self, index: int, total: int, result: RequestResult) -> str:
+        """One progress line for `result`."""
+        cost = f"${result.cost.total_usd:.6f}" if result.cost and result.cost.known else "cost n/a"
+        pii = f" pii={','.join(result.pii_types)}" if result.pii_types else ""
+        prompt = " ".join(result.prompt.split())
+        if len(prompt) > 48:
+            prompt = prompt[:47] + "…"
+        return (
+            f"[{index + 1:>3}/{total}] {result.badge:<22} rule={result.decision.fired:<12} "
+            f"{cost:>12}{pii}  {prompt}"
+        )
+
+    def text(self) -> str:
+        """The summary as a few readable lines."""
+        total = len(self.results)
+        split = ", ".join(f"{tier} {count}" for tier, count in sorted(self.by_tier.items()))
+        rules = ", ".join(f"{rule} {count}" for rule, count in self.by_rule.most_common())
+        savings = self.cloud_only_usd - self.cost_usd
+        lines = [
+            f"{total} prompts: {split}",
+            f"rules fired: {rules}",
+            f"PII: {self.kept_local_for_privacy} kept local, {self.redacted} sent redacted",
+            f"cost ${self.cost_usd:.6f}, cloud-only ${self.cloud_only_usd:.6f}, "
+            f"savings ${savings:.6f}",
+        ]
+        if self.unpriced:
+            lines.append(f"{self.unpriced} requests on a cloud model with no known price")
+        if self.failed:
+            lines.append(f"{self.failed} requests failed")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary and one entry per result, for `--json`."""
+        return {
+            "summary": {
+                "prompts": len(self.results),
+                "by_tier": dict(self.by_tier),
+                "by_rule": dict(self.by_rule),
+                "kept_local_for_privacy": self.kept_local_for_privacy,
+                "redacted": self.redacted,
+                "failed": self.failed,
+                "cost_usd": self.cost_usd,
+                "cloud_only_usd": self.cloud_only_usd,
+                "savings_usd": self.cloud_only_usd - self.cost_usd,
+                "unpriced": self.unpriced,
+            },
+            "results": [
+                {
+                    "request_id": r.request_id,
+                    "prompt": r.prompt,
+                    "badge": r.badge,
+                    "tier": r.tier,
+                    "fired": r.decision.fired,
+                    "status": r.status,
+                    "pii_types": list(r.pii_types),
+                    "cost_usd": r.cost.total_usd if r.cost else None,
+                    "counterfactual_usd": r.counterfactual_usd,
+                    "error": r.error,
+                }
+                for r in self.results
+            ],
+        }
