@@ -1,7 +1,7 @@
 """The console's secondary screens: inspector, policy editor, replay, compare, ledger and help.
 
-Each screen reaches the headless core through the app's `runtime` attribute (console.runtime.Runtime)
-and only renders and dispatches; the work happens in the core, in workers.
+Each screen reaches the headless core through the app's `runtime` attribute
+(console.runtime.Runtime) and only renders and dispatches; the work happens in the core.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ BADGE_MEANINGS: tuple[tuple[str, str], ...] = (
     ("CLOUD·redacted", "sent to the cloud with placeholders for the PII, restored here"),
     ("FALLBACK local→cloud", "the first tier failed before answering; the next one answered"),
     ("FAILED", "every tier in the chain failed; the error and its fix are shown"),
-    ("BLOCKED", "PII found and [pii] on_pii = \"block\": nothing was sent anywhere"),
+    ("BLOCKED", 'PII found and [pii] on_pii = "block": nothing was sent anywhere'),
 )
 
 
@@ -86,7 +86,7 @@ class HelpScreen(ModalScreen[None]):
         self.query_one("#help-keys", Static).update(self._keys())
 
     def _keys(self) -> Table:
-        """One table per screen: the app-wide keys, the main screen's, then each secondary screen."""
+        """One table per screen: app-wide keys, the main screen's, then each secondary screen."""
         from console.tui.screens.compare import CompareScreen
         from console.tui.screens.inspector import InspectorScreen
         from console.tui.screens.ledger import LedgerScreen

@@ -18,11 +18,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
+from console.ledger import StoredRequest
 from console.tui.screens import TIER_STYLES, badge_style, money
 
 if TYPE_CHECKING:
     from console.dispatch import RequestResult
-    from console.ledger import StoredRequest
+    from policies.prices import CostBreakdown
 
 
 @dataclass(frozen=True)
@@ -126,15 +127,31 @@ def trace_from_result(result: RequestResult) -> Trace:
     )
 
 
+def breakdown_lines(cost: CostBreakdown) -> list[tuple[str, str]]:
+    """Each part of a cost: tokens x prices for the cloud, CPU-seconds x rate and energy locally."""
+    if cost.tier == "cloud":
+        if not cost.known or cost.price is None:
+            tokens = f"{cost.tokens_in} / {cost.tokens_out}"
+            return [("tokens in / out", tokens), ("price", "unknown")]
+        price = cost.price
+        return [
+            (f"{cost.tokens_in} in × ${price.input_per_mtok:g}/Mtok", money(cost.input_usd)),
+            (f"{cost.tokens_out} out × ${price.output_per_mtok:g}/Mtok", money(cost.output_usd)),
+        ]
+    lines = [(f"{cost.cpu_seconds:.2f} CPU-s × core-hour rate", money(cost.cpu_usd))]
+    if cost.energy_usd:
+        lines.append((f"energy over {cost.wall_seconds:.1f} s", money(cost.energy_usd)))
+    return lines
+
+
 def cost_lines(result: RequestResult) -> tuple[tuple[str, str], ...]:
-    """The cost breakdown of a live result: tokens x prices, or CPU-seconds x rate."""
-    lines: list[tuple[str, str]] = []
+    """The cost breakdown of a live result, its total, and what the cloud alone would have cost."""
     cost = result.cost
-    if cost is not None:
-        lines.extend(cost.lines())
-        lines.append(("total", money(cost.total_usd) if cost.known else "unknown price"))
+    if cost is None:
+        lines = [("total", "nothing ran")]
     else:
-        lines.append(("total", "nothing ran"))
+        lines = breakdown_lines(cost)
+        lines.append(("total", money(cost.total_usd) if cost.known else "unknown price"))
     if result.counterfactual_usd is not None:
         lines.append(("all-cloud would cost", money(result.counterfactual_usd)))
     if result.savings_usd is not None:
@@ -154,11 +171,13 @@ def trace_from_stored(stored: StoredRequest) -> Trace:
     ttft_ms = stored.ttft_s * 1000 if stored.ttft_s is not None else None
     gen_ms = latency_ms - ttft_ms if latency_ms is not None and ttft_ms is not None else None
     cost: list[tuple[str, str]] = [("tokens in / out", f"{stored.tokens_in} / {stored.tokens_out}")]
-    if stored.cpu_seconds is not None:
+    if stored.tier == "local":
         cost.append(("engine CPU-seconds", f"{stored.cpu_seconds:.2f}"))
     cost.append(("total", money(stored.cost_usd) if stored.cost_known else "unknown price"))
-    cost.append(("all-cloud would cost", money(stored.counterfactual_usd)))
-    cost.append(("saved", money(stored.counterfactual_usd - stored.cost_usd)))
+    if stored.counterfactual_usd is not None:
+        cost.append(("all-cloud would cost", money(stored.counterfactual_usd)))
+        if stored.cost_known:
+            cost.append(("saved", money(stored.counterfactual_usd - stored.cost_usd)))
     return Trace(
         request_id=stored.request_id,
         prompt=stored.prompt_text or f"(prompt not kept; sha256 {stored.prompt_hash[:12]}…)",
@@ -207,10 +226,10 @@ class InspectorScreen(ModalScreen[None]):
         super().__init__()
         if isinstance(result, Trace):
             self.trace = result
-        elif hasattr(result, "decision_json"):
-            self.trace = trace_from_stored(result)  # type: ignore[arg-type]
+        elif isinstance(result, StoredRequest):
+            self.trace = trace_from_stored(result)
         else:
-            self.trace = trace_from_result(result)  # type: ignore[arg-type]
+            self.trace = trace_from_result(result)
 
     def compose(self) -> ComposeResult:
         trace = self.trace
