@@ -169,8 +169,12 @@ class Features:
         }
 
 
-def features_from_dict(data: Mapping[str, Any]) -> Features:
-    """Rebuild Features from `Features.to_dict()` output (a stored trace); text is not stored."""
+def features_from_dict(data: Mapping[str, Any], *, with_signals: bool = True) -> Features:
+    """Rebuild Features from `Features.to_dict()` output (a stored trace); text is not stored.
+
+    `with_signals=False` leaves the complexity signals out: the router needs only the score, and
+    what-if rebuilds 100,000 of these at a time.
+    """
     override = data.get("override")
     if override not in (None, "local", "cloud"):
         raise ValueError(f"features.override: expected 'local', 'cloud' or null, got {override!r}")
@@ -188,7 +192,7 @@ def features_from_dict(data: Mapping[str, Any]) -> Features:
                 contribution=float(signal["contribution"]),
                 why=str(signal["why"]),
             )
-            for signal in data.get("signals", ())
+            for signal in (data.get("signals", ()) if with_signals else ())
         ),
         expected_output_tokens=int(data["expected_output_tokens"]),
         override=override,
