@@ -227,11 +227,32 @@ class _Worker:
         )
 
 
+_GGML_LOG_ERROR = 3
+_log_tail: deque[str] = deque(maxlen=4)
+#: The C log callback; a module global so it outlives the model freed at interpreter exit.
+_log_callback: Any = None
+
+
+def _quiet_llama_logs() -> None:
+    """Keep llama.cpp's log off the console's terminal; remember its last errors for LoadFailed."""
+    global _log_callback
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    def callback(level: int, text: bytes, user_data: Any) -> None:
+        if level == _GGML_LOG_ERROR:
+            _log_tail.append(text.decode("utf-8", errors="replace").strip())
+
+    _log_callback = callback
+    llama_cpp.llama_log_set(callback, None)
+
+
 def main(params: WorkerParams, commands: Connection, events: Connection) -> None:
     """Entry point of the child process: load the model, then serve commands until told to stop."""
     try:
         import llama_cpp
 
+        _quiet_llama_logs()
         llm = llama_cpp.Llama(
             model_path=params.model_path,
             n_threads=params.n_threads,
@@ -241,7 +262,8 @@ def main(params: WorkerParams, commands: Connection, events: Connection) -> None
             verbose=False,
         )
     except Exception as exc:  # llama-cpp-python reports a bad file as ValueError or RuntimeError
-        events.send(LoadFailed(str(exc) or type(exc).__name__))
+        detail = "; ".join(line for line in _log_tail if line) or str(exc) or type(exc).__name__
+        events.send(LoadFailed(detail))
         return
     events.send(Loaded(has_chat_template=bool(llm.metadata.get("tokenizer.chat_template"))))
     try:
