@@ -6,6 +6,7 @@ Each screen reaches the headless core through the app's `runtime` attribute
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, cast
 
 from textual.app import App
@@ -46,14 +47,19 @@ def badge_style(badge: str) -> str:
 
 
 def money(usd: float | None) -> str:
-    """A USD amount for the screen: small amounts keep their significant digits."""
+    """A USD amount for the screen: cents above a dollar, three significant digits below."""
     if usd is None:
         return "—"
     if usd == 0:
         return "$0"
-    if abs(usd) < 0.01:
-        return f"${usd:.6f}".rstrip("0")
-    return f"${usd:,.2f}"
+    sign = "-" if usd < 0 else ""
+    usd = abs(usd)
+    if usd >= 1:
+        return f"{sign}${usd:,.2f}"
+    decimals = max(2, 2 - math.floor(math.log10(usd)))
+    digits = f"{usd:.{decimals}f}"
+    whole, _, fraction = digits.partition(".")
+    return f"{sign}${whole}.{fraction.rstrip('0').ljust(2, '0')}"
 
 
 def one_line(text: str, width: int) -> str:

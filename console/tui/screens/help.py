@@ -27,23 +27,32 @@ BADGE_MEANINGS: tuple[tuple[str, str], ...] = (
 
 
 def binding_rows(node_type: type[DOMNode]) -> list[tuple[str, str]]:
-    """(key, description) for each described binding of `node_type`, inherited ones included."""
-    rows: list[tuple[str, str]] = []
-    seen: set[str] = set()
+    """(keys, description) of the described bindings `node_type` and its own bases declare.
+
+    Textual's built-in bindings (focus cycling, copy) are left out; keys sharing one action are
+    listed together ("escape / q").
+    """
+    keys_of: dict[str, list[str]] = {}
+    described: dict[str, str] = {}
     for cls in reversed(node_type.__mro__):
+        if cls.__module__.startswith("textual."):
+            continue
         bindings: list[BindingType] = list(cls.__dict__.get("BINDINGS", []))
         for binding in Binding.make_bindings(bindings):
-            if not binding.description or binding.key in seen or binding.system:
+            if not binding.description or binding.system:
                 continue
-            seen.add(binding.key)
-            rows.append((binding.key_display or binding.key, binding.description))
-    return rows
+            keys = keys_of.setdefault(binding.action, [])
+            key = binding.key_display or binding.key
+            if key not in keys:
+                keys.append(key)
+            described[binding.action] = binding.description
+    return [(" / ".join(keys_of[action]), described[action]) for action in keys_of]
 
 
 def _keys_table(title: str, rows: list[tuple[str, str]]) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold", expand=True, box=None)
-    table.add_column("key", style="bold cyan", width=14, no_wrap=True)
-    table.add_column("does")
+    table.add_column("key", style="bold cyan", width=18, no_wrap=True)
+    table.add_column("does", ratio=1)
     for key, description in rows:
         table.add_row(key, description)
     if not rows:
@@ -54,7 +63,7 @@ def _keys_table(title: str, rows: list[tuple[str, str]]) -> Table:
 def _badges_table() -> Table:
     table = Table(title="Badges", title_justify="left", title_style="bold", expand=True, box=None)
     table.add_column("badge", width=22, no_wrap=True)
-    table.add_column("means")
+    table.add_column("means", ratio=1)
     for badge, meaning in BADGE_MEANINGS:
         table.add_row(Text(f" {badge} ", style=BADGE_STYLES[badge]), meaning)
     return table

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -239,6 +240,7 @@ class InspectorScreen(ModalScreen[None]):
             yield Static(self._head(), id="inspector-head")
             yield Static(self._route(), id="inspector-route")
             yield DataTable(id="inspector-rules", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="inspector-why")
             with Horizontal(id="inspector-numbers"):
                 yield Static(self._timings(), id="inspector-timings")
                 yield Static(self._cost(), id="inspector-cost")
@@ -260,7 +262,19 @@ class InspectorScreen(ModalScreen[None]):
                 row.why,
                 key=row.name,
             )
+        names = [row.name for row in self.trace.rules]
+        if self.trace.fired in names:
+            table.move_cursor(row=names.index(self.trace.fired))
         table.focus()
+
+    @on(DataTable.RowHighlighted, "#inspector-rules")
+    def _explain(self, event: DataTable.RowHighlighted) -> None:
+        """The highlighted rule's reason in full (the table cuts long ones)."""
+        rule = self.trace.rules[event.cursor_row]
+        text = Text()
+        text.append(f"{rule.name}: ", style="bold")
+        text.append(rule.why)
+        self.query_one("#inspector-why", Static).update(text)
 
     def _head(self) -> Text:
         trace = self.trace

@@ -1,0 +1,269 @@
+"""Ledger: totals by tier, savings, budget, a bar chart of spend by day and tier, projection.
+
+The report is `console.ledger_report.build_report` (the same as `switchboard ledger`), built in a
+thread worker so a large ledger never blocks the keyboard.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Label, Select, Static
+from textual.worker import Worker, WorkerState
+
+from console.tui.screens import TIER_STYLES, money, one_line, runtime_of
+
+if TYPE_CHECKING:
+    from console.ledger import Ledger
+    from console.ledger_report import DaySpend, LedgerReport
+    from policies.config import Config
+
+SINCE_CHOICES = ("24h", "7d", "30d", "all")
+
+#: Partial blocks for bars drawn to an eighth of a cell.
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def _bar(cells: float) -> str:
+    """A horizontal bar `cells` wide, to an eighth of a character."""
+    whole = int(cells)
+    eighths = round((cells - whole) * 8)
+    if eighths == 8:
+        whole, eighths = whole + 1, 0
+    return "█" * whole + (_EIGHTHS[eighths] if eighths else "")
+
+
+def spend_bars(daily: Iterable[DaySpend], width: int = 36) -> Text:
+    """Spend by day as stacked horizontal bars (local, then cloud) scaled to the costliest day."""
+    days: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for row in daily:
+        days[row.day][row.tier] += row.cost_usd
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if not days:
+        text.append("no spend in this window", style="dim")
+        return text
+    peak = max(sum(tiers.values()) for tiers in days.values())
+    for day in sorted(days):
+        tiers = days[day]
+        total = sum(tiers.values())
+        text.append(f"{day[-5:]} ")
+        drawn = 0
+        for tier in ("local", "cloud"):
+            bar = _bar(tiers.get(tier, 0.0) / peak * width if peak > 0 else 0.0)
+            drawn += len(bar)
+            text.append(bar, style=TIER_STYLES[tier])
+        text.append(" " * max(width + 2 - drawn, 1))
+        text.append(f"{money(total)}\n", style="bold")
+    text.append("█", style=TIER_STYLES["local"])
+    text.append(" local  ")
+    text.append("█", style=TIER_STYLES["cloud"])
+    text.append(" cloud   (cost per day; the bar is to scale, local + cloud)", style="dim")
+    return text
+
+
+def headline(report: LedgerReport) -> Text:
+    """Requests, local share, cost, all-cloud cost and savings in one line."""
+    text = Text()
+    text.append(f"{report.requests} requests", style="bold")
+    if report.local_share is not None:
+        text.append(f" · {report.local_share:.0%} local")
+    text.append(f" · cost {money(report.cost_usd)}")
+    text.append(f" · all-cloud {money(report.counterfactual_usd)}")
+    text.append(" · saved ")
+    text.append(money(report.savings_usd), style="bold green")
+    if report.fallbacks:
+        text.append(f" · {report.fallbacks} fallbacks", style="yellow")
+    if report.unpriced_requests:
+        text.append(f" · {report.unpriced_requests} unpriced", style="yellow")
+    return text
+
+
+def budget_lines(report: LedgerReport, width: int = 20) -> Text:
+    """Today's and this month's cloud spend against the caps, as gauges."""
+    budget = report.budget
+    text = Text()
+    for name, used, limit, fraction in (
+        ("today", budget.daily_used_usd, budget.daily_limit_usd, budget.daily_fraction),
+        ("month", budget.monthly_used_usd, budget.monthly_limit_usd, budget.monthly_fraction),
+    ):
+        bar = _bar(min(max(fraction, 0.0), 1.0) * width)
+        style = (
+            "red" if fraction >= 1.0 else "yellow" if fraction >= report_warn(report) else "green"
+        )
+        text.append(f"{name:<6}")
+        text.append(bar, style=style)
+        text.append("·" * (width - len(bar)), style="dim")
+        text.append(f" {fraction:.0%}\n")
+        text.append(f"      {money(used)} of {money(limit)}\n", style="dim")
+    if budget.exhausted:
+        text.append("used up: prompts stay local", style="bold red")
+    elif budget.warning:
+        text.append("near its cap", style="yellow")
+    return text
+
+
+def report_warn(report: LedgerReport) -> float:
+    """The fraction at which the gauges turn yellow (the one the budget warned at, else 80%)."""
+    budget = report.budget
+    return min(budget.daily_fraction, budget.monthly_fraction) if budget.warning else 0.8
+
+
+def projection_table(report: LedgerReport) -> Table:
+    """Run rates and the break-even of an on-premises purchase."""
+    projection = report.projection
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(justify="right")
+    table.add_row("cost / month", money(projection.monthly_run_rate_usd))
+    table.add_row("all-cloud / month", money(projection.cloud_only_run_rate_usd))
+    table.add_row("saved / month", money(projection.monthly_savings_usd))
+    if projection.capex or projection.opex_per_month:
+        months = projection.break_even_months
+        table.add_row(
+            "break-even",
+            "never at this rate"
+            if months is None
+            else f"{months:.1f} mo ({projection.break_even_month})",
+        )
+    table.add_row("from", f"{projection.span_days:.1f} days")
+    return table
+
+
+class LedgerScreen(ModalScreen[None]):
+    """The cost ledger: by tier, savings, budget, spend by day, top prompts, projection."""
+
+    CSS_PATH = "ledger.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "dismiss", "Close"),
+        Binding("1", "since('24h')", "24h"),
+        Binding("2", "since('7d')", "7d"),
+        Binding("3", "since('30d')", "30d"),
+        Binding("4", "since('all')", "all"),
+        Binding("ctrl+r", "refresh_report", "Refresh"),
+    ]
+
+    def __init__(self, since: str = "30d") -> None:
+        super().__init__()
+        self.since = since if since in SINCE_CHOICES else "30d"
+        self.report: LedgerReport | None = None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="ledger-panel") as panel:
+            panel.border_title = "Ledger"
+            with Horizontal(id="ledger-bar"):
+                yield Label("since", id="ledger-since-label")
+                yield Select[str](
+                    [(choice, choice) for choice in SINCE_CHOICES],
+                    value=self.since,
+                    allow_blank=False,
+                    compact=True,
+                    id="ledger-since",
+                )
+                yield Static("loading…", id="ledger-headline")
+            yield DataTable(id="ledger-tiers", cursor_type="none", zebra_stripes=True)
+            yield Static("", id="ledger-chart", classes="ledger-block")
+            with Horizontal(id="ledger-bottom"):
+                yield Static("", id="ledger-budget", classes="ledger-block")
+                yield Static("", id="ledger-projection", classes="ledger-block")
+            yield DataTable(id="ledger-top", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        tiers = self.query_one("#ledger-tiers", DataTable)
+        tiers.add_columns(
+            "tier", "requests", "tokens in", "tokens out", "cost", "all-cloud", "CPU-s"
+        )
+        top = self.query_one("#ledger-top", DataTable)
+        top.add_columns("cost", "tier", "prompt")
+        self.query_one("#ledger-chart", Static).border_title = "Spend by day and tier"
+        self.query_one("#ledger-budget", Static).border_title = "Budget"
+        self.query_one("#ledger-projection", Static).border_title = "Projection"
+        top.border_title = "Top prompts by cost"
+        self.action_refresh_report()
+
+    @on(Select.Changed, "#ledger-since")
+    def _since_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str) and event.value != self.since:
+            self.since = event.value
+            self.action_refresh_report()
+
+    def action_since(self, since: str) -> None:
+        """Show the report over another window."""
+        self.query_one("#ledger-since", Select).value = since
+
+    def action_refresh_report(self) -> None:
+        """Build the report again (in a thread)."""
+        runtime = runtime_of(self.app)
+        if runtime.ledger is None:
+            self._headline(Text(f"no ledger: {runtime.ledger_error or 'not open'}", style="red"))
+            return
+        self._headline(Text("loading…", style="dim"))
+        self.build(runtime.ledger, runtime.store.config, self.since)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ledger")
+    def build(self, ledger: Ledger, config: Config, since: str) -> LedgerReport:
+        """The report over `since` (runs in a thread; touches no widget)."""
+        from console.ledger_report import build_report
+
+        return build_report(ledger, config, since)
+
+    @on(Worker.StateChanged)
+    def _built(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "ledger":
+            return
+        if event.state == WorkerState.SUCCESS and event.worker.result is not None:
+            self.show(event.worker.result)
+        elif event.state == WorkerState.ERROR:
+            self._headline(Text(f"report failed: {event.worker.error}", style="red"))
+
+    def _headline(self, text: Text) -> None:
+        self.query_one("#ledger-headline", Static).update(text)
+
+    def show(self, report: LedgerReport) -> None:
+        """Render `report` into the tables, the chart and the gauges."""
+        self.report = report
+        self._headline(headline(report))
+        tiers = self.query_one("#ledger-tiers", DataTable)
+        tiers.clear()
+        for row in report.by_tier:
+            tiers.add_row(
+                Text(row.tier, style=TIER_STYLES.get(row.tier, "")),
+                str(row.requests),
+                f"{row.tokens_in:,}",
+                f"{row.tokens_out:,}",
+                money(row.cost_usd),
+                money(row.counterfactual_usd),
+                f"{row.cpu_seconds:,.1f}",
+            )
+        chart = self.query_one("#ledger-chart", Static)
+        chart.update(spend_bars(report.daily, max(chart.content_size.width - 18, 10)))
+        self.query_one("#ledger-budget", Static).update(budget_lines(report))
+        self.query_one("#ledger-projection", Static).update(projection_table(report))
+        top = self.query_one("#ledger-top", DataTable)
+        top.clear()
+        for item in report.top_prompts:
+            top.add_row(
+                money(item.cost_usd),
+                Text(item.tier, style=TIER_STYLES.get(item.tier, "")),
+                one_line(item.prompt, 60),
+                key=item.request_id,
+            )
+
+    @on(DataTable.RowSelected, "#ledger-top")
+    def _inspect(self, event: DataTable.RowSelected) -> None:
+        """Open the decision inspector on the chosen request."""
+        ledger = runtime_of(self.app).ledger
+        stored = ledger.get(str(event.row_key.value)) if ledger is not None else None
+        if stored is not None:
+            from console.tui.screens.inspector import InspectorScreen
+
+            self.app.push_screen(InspectorScreen(stored))
