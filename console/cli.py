@@ -22,6 +22,7 @@ from policies.config import Config, ConfigStore, SetupError
 
 if TYPE_CHECKING:
     from console.runtime import Runtime
+    from policies.router import Signals
 
 T = TypeVar("T")
 
@@ -154,6 +155,156 @@ def replay(cli_ctx: CliContext, file: Path, max_tokens: int | None, as_json: boo
     else:
         click.echo(summary.text())
     return 1 if summary.failed else 0
+
+
+def route_signals(config: Config, db_path: Path | None) -> Signals:
+    """Signals for a headless `route`: no engine is started, so local is taken as ready and idle.
+
+    CPU is this machine's, sampled briefly; the cloud is available when its key variable is set
+    (no network); spend comes from the ledger when one exists.
+    """
+    import os
+
+    import psutil
+
+    from console.ledger import Ledger, default_db_path
+    from policies.router import Signals
+
+    key_env = config.cloud.api_key_env
+    unavailable = "" if os.environ.get(key_env) else f"no API key (${key_env} unset)"
+    today = month = 0.0
+    path = default_db_path(config.ledger.path, db_path)
+    if path.exists():
+        ledger = Ledger.open(path, read_only=True)
+        try:
+            spend = ledger.spend()
+        finally:
+            ledger.close()
+        today, month = spend.today_usd, spend.month_usd
+    return Signals(
+        local_queue_depth=0,
+        local_cpu_pct=psutil.cpu_percent(interval=0.1),
+        local_tps=None,
+        local_ready=True,
+        cloud_state="closed",
+        cloud_available=not unavailable,
+        cloud_unavailable_reason=unavailable,
+        spend_today_usd=today,
+        spend_month_usd=month,
+    )
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+@cli.command()
+@click.argument("prompt")
+@click.option("--json", "as_json", is_flag=True, help="The decision and its trace as JSON.")
+@pass_cli
+def route(cli_ctx: CliContext, prompt: str, as_json: bool) -> None:
+    """Show where PROMPT would go and why (every rule's value and threshold); nothing is run."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from policies.features import extract_features, split_override
+    from policies.pii import PiiScanner
+    from policies.router import decide
+
+    config = cli_ctx.config
+    scan = PiiScanner(config.pii).scan(split_override(prompt)[1])
+    features = extract_features(prompt, [entity.type for entity in scan.entities])
+    decision = decide(features, route_signals(config, cli_ctx.db_path), config)
+    if as_json:
+        click.echo(json.dumps(decision.to_dict(), indent=2))
+        return
+    chain = " → ".join(decision.chain) or "none"
+    redact = " (redacted for the cloud)" if decision.redact else ""
+    table = Table(title=f"{decision.target.upper()} via {decision.fired}; chain {chain}{redact}")
+    for column in ("rule", "value", "threshold", "verdict", "why"):
+        table.add_column(column, overflow="fold")
+    for rule in decision.rules:
+        style = "bold" if rule.name == decision.fired else ("dim" if rule.verdict == "skip" else "")
+        table.add_row(
+            rule.name, _show(rule.value), _show(rule.threshold), rule.verdict, rule.why, style=style
+        )
+    signals = Table(title=f"complexity {features.complexity:.2f}")
+    for column in ("signal", "value", "weight", "contribution", "why"):
+        signals.add_column(column, overflow="fold")
+    for signal in features.signals:
+        signals.add_row(
+            signal.name,
+            f"{signal.value:.2f}",
+            f"{signal.weight:.2f}",
+            f"{signal.contribution:.2f}",
+            signal.why,
+        )
+    console = Console()
+    console.print(table)
+    console.print(signals)
+
+
+def _parse_sets(values: tuple[str, ...]) -> dict[str, str | int | float | bool]:
+    changes: dict[str, str | int | float | bool] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"'{item}': expected KEY=VALUE", param_hint="--set")
+        changes[key.strip()] = value.strip()
+    return changes
+
+
+@cli.command()
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    required=True,
+    metavar="KEY=VALUE",
+    help="A changed threshold, e.g. router.complexity_threshold=0.4 (repeatable).",
+)
+@click.option("--since", type=float, default=None, help="Only requests after this unix time.")
+@click.option("--json", "as_json", is_flag=True, help="The result as JSON.")
+@pass_cli
+def whatif(cli_ctx: CliContext, sets: tuple[str, ...], since: float | None, as_json: bool) -> None:
+    """Re-decide the ledger's history under changed thresholds; no model is called."""
+    from console.ledger import Ledger, default_db_path
+    from policies.config import with_changes
+    from policies.whatif import whatif as run_whatif
+
+    base = cli_ctx.config
+    changed = with_changes(base, _parse_sets(sets))
+    path = default_db_path(base.ledger.path, cli_ctx.db_path)
+    if not path.exists():
+        raise SetupError(f"{path}: no ledger here yet (nothing recorded); see --db")
+    ledger = Ledger.open(path, read_only=True)
+    try:
+        result = run_whatif(ledger.iter_history(since_ts=since), base, changed)
+    finally:
+        ledger.close()
+    if as_json:
+        click.echo(json.dumps({"db": str(path), "set": list(sets), **result.to_dict()}, indent=2))
+        return
+    click.echo(f"{result.changed} of {result.total} requests change tier with {', '.join(sets)}")
+    for before, after, count in result.transitions:
+        click.echo(f"  {before} → {after}: {count}")
+    click.echo(f"cost     ${result.cost_before_usd:.4f} → ${result.cost_after_usd:.4f}")
+    click.echo(f"savings  ${result.savings_before_usd:.4f} → ${result.savings_after_usd:.4f}")
+    if result.local_cpu_estimated:
+        click.echo(
+            f"local cost of {result.local_cpu_estimated} moved request(s) estimated: "
+            f"{result.local_cpu_basis}"
+        )
+    if result.cost_unknown:
+        click.echo(f"{result.cost_unknown} moved request(s) have no known cloud price (counted 0)")
+    if result.unreadable:
+        click.echo(f"{result.unreadable} row(s) without a readable decision trace (unchanged)")
+    if result.sample_request_ids:
+        click.echo(f"e.g. {', '.join(result.sample_request_ids[:5])}")
 
 
 def _fail(message: str, code: int) -> None:
