@@ -220,6 +220,7 @@ class LedgerScreen(ModalScreen[None]):
     def _built(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "ledger":
             return
+        event.stop()
         if event.state == WorkerState.SUCCESS and event.worker.result is not None:
             self.show(event.worker.result)
         elif event.state == WorkerState.ERROR:

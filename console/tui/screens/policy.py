@@ -26,7 +26,6 @@ from policies.config import Config, ConfigError, ConfigStore, with_changes
 
 if TYPE_CHECKING:
     from console.ledger import Ledger
-    from policies.prices import Prices
     from policies.whatif import WhatIfResult
 
 #: Seconds of quiet typing before the what-if runs again.
@@ -121,10 +120,17 @@ class SchemaValidator(Validator):
 
 def describe_whatif(result: WhatIfResult) -> str:
     """The what-if in one sentence and a few figures."""
+    if result.total == 0:
+        return "The ledger is empty: no past requests to re-decide yet."
     return (
         f"With these values, {result.changed} of the last {result.total} requests change tier"
         f" ({result.to_local} to local, {result.to_cloud} to cloud).\n"
-        f"Cloud cost {money(result.cost_before_usd)} → {money(result.cost_after_usd)}"
+        f"Cost {money(result.cost_before_usd)} → {money(result.cost_after_usd)}"
+        + (
+            f"\n({result.cost_unknown} moved requests have no known cloud price)"
+            if result.cost_unknown
+            else ""
+        )
     )
 
 
@@ -314,21 +320,20 @@ class PolicyScreen(ModalScreen[None]):
         changed = with_changes(runtime.store.config, valid)
         baseline = self._baseline or runtime.store.config
         self._whatif_text("What-if: computing…")
-        self.compute_whatif(runtime.ledger, runtime.prices(), baseline, changed)
+        self.compute_whatif(runtime.ledger, baseline, changed)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="whatif")
-    def compute_whatif(
-        self, ledger: Ledger, prices: Prices, baseline: Config, changed: Config
-    ) -> WhatIfResult:
+    def compute_whatif(self, ledger: Ledger, baseline: Config, changed: Config) -> WhatIfResult:
         """Re-decide the ledger history under `changed` vs `baseline` (in a thread)."""
         from policies.whatif import whatif
 
-        return whatif(ledger.iter_history(), baseline, changed, prices)
+        return whatif(ledger.iter_history(), baseline, changed)
 
     @on(Worker.StateChanged)
     def _whatif_done(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "whatif":
             return
+        event.stop()
         if event.state == WorkerState.SUCCESS and event.worker.result is not None:
             self._whatif_text(describe_whatif(event.worker.result))
         elif event.state == WorkerState.ERROR:
