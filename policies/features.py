@@ -205,7 +205,7 @@ def estimate_tokens(text: str) -> int:
     if not text:
         return 0
     words = len(_WORD.findall(text))
-    return max(1, math.ceil(max(len(text) / 4.0, words * 1.3)))
+    return max(1, round(max(len(text) / 4.0, words * 1.3)))
 
 
 def _count(raw: str) -> int:
