@@ -8,6 +8,8 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error (one clear l
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -17,8 +19,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from engines.base import EngineError
-from policies.config import Config, ConfigStore, SetupError
+from engines.base import EngineError, Finished, GenerationRequest, Message
+from policies.config import Config, ConfigStore, LocalConfig, SetupError
 
 if TYPE_CHECKING:
     from console.runtime import Runtime
@@ -307,6 +309,134 @@ def whatif(cli_ctx: CliContext, sets: tuple[str, ...], since: float | None, as_j
         click.echo(f"e.g. {', '.join(result.sample_request_ids[:5])}")
 
 
+@dataclass(frozen=True)
+class LocalAnswer:
+    """One answer of the local engine: its text and the engine's closing figures."""
+
+    text: str
+    finished: Finished
+
+
+async def _run_local(
+    config: LocalConfig, prompt: str, max_tokens: int | None, on_text: Callable[[str], None]
+) -> LocalAnswer:
+    """Answer `prompt` on the local engine, handing each streamed piece to `on_text`."""
+    from engines.local import LocalEngine
+
+    engine = LocalEngine(config)
+    request = GenerationRequest(
+        messages=(Message("user", prompt),),
+        max_tokens=max_tokens or config.max_tokens,
+        temperature=config.temperature,
+    )
+    parts: list[str] = []
+    try:
+        await engine.start()
+        async with contextlib.aclosing(engine.stream(request)) as events:
+            async for event in events:
+                if isinstance(event, Finished):
+                    return LocalAnswer("".join(parts), event)
+                parts.append(event.text)
+                on_text(event.text)
+    finally:
+        await engine.aclose()
+    raise EngineError("the local engine ended the answer without its figures")
+
+
+def _summary_line(tier: str, finished: Finished) -> str:
+    parts = [tier, finished.model, f"{finished.usage.completion_tokens} tokens"]
+    if finished.gen_tps is not None:
+        parts.append(f"{finished.gen_tps:.1f} tok/s")
+    if finished.ttft_s is not None:
+        parts.append(f"first token {finished.ttft_s * 1000:.0f} ms")
+    parts.append(f"{finished.total_s:.2f} s")
+    return " · ".join(parts)
+
+
+@cli.command()
+@click.argument("prompt")
+@click.option("--local", "tier", flag_value="local", help="Force the local engine.")
+@click.option("--cloud", "tier", flag_value="cloud", help="Force the cloud tier.")
+@click.option("--max-tokens", type=click.IntRange(1, 131_072), default=None, help="Answer cap.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: answer, usage, timings.")
+@pass_cli
+def ask(
+    cli_ctx: CliContext, prompt: str, tier: str | None, max_tokens: int | None, as_json: bool
+) -> None:
+    """Answer PROMPT: the answer on stdout, a summary line on stderr."""
+    if tier == "cloud":
+        raise click.UsageError("ask --cloud is not wired yet; use --local")
+    config = cli_ctx.config.local
+
+    def show(text: str) -> None:
+        if not as_json:
+            click.echo(text, nl=False)
+
+    answer = asyncio.run(_run_local(config, prompt, max_tokens, show))
+    finished = answer.finished
+    if as_json:
+        payload = {
+            "tier": "local",
+            "model": finished.model,
+            "answer": answer.text,
+            "finish_reason": finished.finish_reason,
+            "usage": {
+                "prompt_tokens": finished.usage.prompt_tokens,
+                "completion_tokens": finished.usage.completion_tokens,
+            },
+            "timings": {
+                "ttft_s": finished.ttft_s,
+                "total_s": finished.total_s,
+                "prompt_tps": finished.prompt_tps,
+                "gen_tps": finished.gen_tps,
+                "cpu_seconds": finished.cpu_seconds,
+            },
+        }
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        click.echo()
+    click.echo(_summary_line("local", finished), err=True)
+
+
+@cli.group()
+def bench() -> None:
+    """Measurements on this machine."""
+
+
+@bench.command("threads")
+@click.option("--json", "as_json", is_flag=True, help="Every setting's figures as JSON.")
+@pass_cli
+def bench_threads(cli_ctx: CliContext, as_json: bool) -> None:
+    """Sweep n_threads from 1 to the logical cores on the configured model; name the fastest."""
+    from engines.thread_sweep import ThreadResult, sweep_threads
+
+    def show(result: ThreadResult) -> None:
+        if not as_json:
+            click.echo(
+                f"{result.n_threads:>9}  {result.prompt_tps:>10.1f}  {result.gen_tps:>9.1f}"
+                f"  {result.ttft_s * 1000:>8.0f}"
+            )
+
+    if not as_json:
+        click.echo(f"{'n_threads':>9}  {'prompt t/s':>10}  {'gen t/s':>9}  {'ttft ms':>8}")
+    sweep = asyncio.run(sweep_threads(cli_ctx.config.local, on_result=show))
+    best = sweep.best
+    if as_json:
+        payload = {
+            "model": sweep.model,
+            "physical_cores": sweep.physical_cores,
+            "logical_cores": sweep.logical_cores,
+            "results": [dataclasses.asdict(r) for r in sweep.results],
+            "best_n_threads": best.n_threads,
+        }
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        click.echo(
+            f"best: n_threads = {best.n_threads} ({best.gen_tps:.1f} tok/s generation;"
+            f" {sweep.physical_cores} physical cores, model {sweep.model})"
+        )
+
+
 def _fail(message: str, code: int) -> None:
     click.echo(f"switchboard: {message}", err=True)
     sys.exit(code)
@@ -328,3 +458,7 @@ def main() -> None:
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

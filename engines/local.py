@@ -16,7 +16,7 @@ import multiprocessing
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -447,7 +447,7 @@ class LocalEngine:
                 self._commands.send(command)
             return
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[StreamEvent, None]:
         """Stream the answer: Chunks, then one Finished.
 
         Raises EngineBusy when the queue is full, EngineUnavailable when the engine failed or is
