@@ -437,6 +437,30 @@ def bench_threads(cli_ctx: CliContext, as_json: bool) -> None:
         )
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="The checks as JSON.")
+@pass_cli
+def doctor(cli_ctx: CliContext, as_json: bool) -> int:
+    """Check the model, engines, cloud endpoint, API key, proxy and database; say how to fix.
+
+    Exits 1 when any check fails. With --demo-cloud, checks the demo endpoint instead.
+    """
+    from rich.console import Console
+
+    from console.doctor import checks_table, run_checks
+    from console.ledger import default_db_path
+
+    config = cli_ctx.config
+    db_path = default_db_path(config.ledger.path, cli_ctx.db_path)
+    checks = asyncio.run(run_checks(config, db_path, demo=cli_ctx.demo_cloud))
+    ok = all(check.ok for check in checks)
+    if as_json:
+        click.echo(json.dumps({"ok": ok, "checks": [check.to_dict() for check in checks]}))
+    else:
+        Console().print(checks_table(checks))
+    return 0 if ok else 1
+
+
 def _fail(message: str, code: int) -> None:
     click.echo(f"switchboard: {message}", err=True)
     sys.exit(code)
