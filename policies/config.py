@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomlkit
+import tomlkit.exceptions
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
@@ -177,26 +178,48 @@ class ConfigError(SetupError):
     """A user mistake in config.toml or in an edit; the message names the key and line."""
 
 
+_HEADER = re.compile(r"^\s*(\[\[?)\s*(.+?)\s*\]\]?\s*(#.*)?$")
+_ASSIGNMENT = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_\-]+))\s*=""")
+_KEY_PART = re.compile(r""""([^"]*)"|'([^']*)'|([^.\s]+)""")
+
+
+def _dotted(key: str) -> list[str]:
+    """The parts of a dotted TOML key, quotes removed: `prices."gpt-4.1"` -> prices, gpt-4.1."""
+    return [
+        next(group for group in match.groups() if group is not None)
+        for match in _KEY_PART.finditer(key)
+    ]
+
+
 def _find_line(text: str, loc: tuple[str | int, ...]) -> int | None:
-    """Line (1-based) where the key at `loc` is written, or its table header, if it is there."""
-    keys = [str(part) for part in loc if isinstance(part, str)]
-    if not keys:
+    """Line (1-based) where the key at `loc` is written, or its table header, if it is there.
+
+    `loc` is pydantic's error location; an int in it is the index of an array of tables
+    (`[[pii.recognizers]]`) or of an array's item.
+    """
+    keys = list(loc)
+    if not any(isinstance(part, str) for part in keys):
         return None
-    lines = text.splitlines()
     section_line: int | None = None
-    current: list[str] = []
-    header = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-    assignment = re.compile(r'^\s*("?)([A-Za-z0-9_\-]+)\1\s*=')
-    for number, line in enumerate(lines, start=1):
-        match = header.match(line)
+    current: list[str | int] = []
+    arrays: dict[tuple[str, ...], int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _HEADER.match(line)
         if match:
-            current = [part.strip().strip('"') for part in match.group(1).split(".")]
-            if current == keys[: len(current)] and section_line is None:
+            parts = _dotted(match.group(2))
+            current = list(parts)
+            if match.group(1) == "[[":
+                index = arrays.get(tuple(parts), -1) + 1
+                arrays[tuple(parts)] = index
+                current.append(index)
+            if section_line is None and current == keys[: len(current)]:
                 section_line = number
             continue
-        match = assignment.match(line)
-        if match and [*current, match.group(2)] == keys[: len(current) + 1]:
-            return number
+        match = _ASSIGNMENT.match(line)
+        if match:
+            name = next(group for group in match.groups() if group is not None)
+            if [*current, name] == keys[: len(current) + 1]:
+                return number
     return section_line
 
 
@@ -209,7 +232,13 @@ def parse_config(text: str, source: str = "config.toml") -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        # tomllib only puts the position in its message: "... (at line 3, column 8)".
+        message = str(exc)
+        position = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+        if position:
+            message = f"{message[: position.start()]} (column {position.group(2)})"
+            source = f"{source}:{position.group(1)}"
+        raise ConfigError(f"{source}: not valid TOML: {message}") from None
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
@@ -288,43 +317,67 @@ class ConfigStore:
 
     path: Path
     config: Config
-    _mtime_ns: int = 0
+    #: Why the file on disk is not in force (a broken hand edit), or None.
+    error: ConfigError | None = None
+    _signature: tuple[int, int] = (0, 0)
 
     @classmethod
     def open(cls, path: Path | None) -> ConfigStore:
         """Load the file at `path` (or the default); raise ConfigError on a mistake."""
         resolved = path if path is not None else DEFAULT_CONFIG_PATH
         store = cls(resolved, load_config(path))
-        store._mtime_ns = store._stat()
+        store._signature = store._stat()
         return store
 
-    def _stat(self) -> int:
+    def _stat(self) -> tuple[int, int]:
+        # Size as well as mtime: two saves within the file system's timestamp granularity differ
+        # in size more often than not.
         try:
-            return os.stat(self.path).st_mtime_ns
+            stat = os.stat(self.path)
         except FileNotFoundError:
-            return 0
+            return (0, 0)
+        return (stat.st_mtime_ns, stat.st_size)
 
     def reload_if_changed(self) -> bool:
-        """Pick up a hand edit of the file; True when the config changed.
+        """Pick up a hand edit of the file; True when the config in force changed.
 
-        A broken edit raises ConfigError and the last good config stays in force.
+        A broken edit raises ConfigError (on every call until the file is fixed) and the last
+        good config stays in force.
         """
-        mtime = self._stat()
-        if mtime == self._mtime_ns:
+        signature = self._stat()
+        if signature == self._signature:
+            if self.error is not None:
+                raise self.error
             return False
-        self._mtime_ns = mtime
-        new = load_config(self.path) if mtime else Config()
+        self._signature = signature
+        try:
+            new = load_config(self.path) if signature != (0, 0) else Config()
+        except ConfigError as exc:
+            self.error = exc
+            raise
+        self.error = None
         changed = new != self.config
         self.config = new
         return changed
 
     def set(self, changes: dict[str, str | int | float | bool]) -> Config:
-        """Validate `changes`, apply them to the next prompt and write them to the file."""
-        new = with_changes(self.config, changes)
+        """Validate `changes`, apply them to the next prompt and write them to the file.
+
+        The file is re-read first, so a hand edit made meanwhile is kept (and must be valid);
+        only the changed values are rewritten, comments and order stay as they were.
+        """
         try:
-            document = tomlkit.parse(self.path.read_text(encoding="utf-8"))
+            text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            document = tomlkit.document()
+            text = ""
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{self.path}: cannot be read: {exc}") from None
+        current = parse_config(text, str(self.path))
+        new = with_changes(current, changes)
+        try:
+            document = tomlkit.parse(text)
+        except tomlkit.exceptions.ParseError as exc:
+            raise ConfigError(f"{self.path}: not valid TOML: {exc}") from None
         for key in changes:
             section, _, name = key.partition(".")
             value = getattr(getattr(new, section), name)
@@ -333,9 +386,16 @@ class ConfigStore:
                 table = tomlkit.table()
                 document[section] = table
             table[name] = list(value) if isinstance(value, tuple) else value
+        written = tomlkit.dumps(document)
+        saved = parse_config(written, str(self.path))
         tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(tomlkit.dumps(document), encoding="utf-8")
-        os.replace(tmp, self.path)
-        self.config = new
-        self._mtime_ns = self._stat()
-        return new
+        try:
+            tmp.write_text(written, encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise ConfigError(f"{self.path}: cannot be written: {exc.strerror or exc}") from None
+        self.config = saved
+        self.error = None
+        self._signature = self._stat()
+        return saved
