@@ -113,6 +113,7 @@ class LocalEngine:
         self._last_prompt_tps: float | None = None
         self._last_gen_tps: float | None = None
         self._last_ttft_s: float | None = None
+        self._last_finished: Finished | None = None
 
     # -- what the console shows -------------------------------------------------------------
 
@@ -172,6 +173,11 @@ class LocalEngine:
     def last_ttft_s(self) -> float | None:
         """Time to first token of the last completed answer, queueing included."""
         return self._last_ttft_s
+
+    @property
+    def last_finished(self) -> Finished | None:
+        """The closing figures of the last request the worker ended, cancelled ones included."""
+        return self._last_finished
 
     @property
     def figures(self) -> EngineFigures:
@@ -340,7 +346,8 @@ class LocalEngine:
                 job.events.put_nowait(Chunk(event.text))
             elif isinstance(event, _worker.Done):
                 self._crashes = 0
-                self._finish(job, self._finished(job, event))
+                self._last_finished = self._finished(job, event)
+                self._finish(job, self._last_finished)
             else:
                 self._finish(job, EngineError(f"local engine: {event.message}"))
 

@@ -223,7 +223,7 @@ def _parse(path: Path, data: mmap.mmap, size: int) -> GgufInfo:
         needed = max(needed, offset + nbytes)
     alignment = int(str(meta.get("general.alignment", 32)))
     data_start = -(-reader.pos // alignment) * alignment
-    if data_start + needed > size:
+    if tensor_count and data_start + needed > size:
         raise ModelError(
             f"{path}: truncated GGUF file ({size} bytes, its tensors need {data_start + needed};"
             " expected a complete GGUF model file)"
