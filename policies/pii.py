@@ -146,10 +146,13 @@ def _build_analyzer(config: PiiConfig) -> tuple[Any, list[str]]:
 
     from policies import pii_recognizers as ours
 
-    phone_regions = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "IE", "CH", "BR")
+    phone_regions = ("US", "GB", "DE", "FR", "IN")
     builtin: dict[str, list[Any]] = {
         "EMAIL_ADDRESS": [ours.OfflineEmailRecognizer()],
-        "PHONE_NUMBER": [PhoneRecognizer(supported_regions=phone_regions)],
+        "PHONE_NUMBER": [
+            PhoneRecognizer(supported_regions=phone_regions),
+            ours.PhoneShapeRecognizer(),
+        ],
         "CREDIT_CARD": [ours.CardNumberRecognizer()],
         "IBAN_CODE": [IbanRecognizer()],
         "US_SSN": [UsSsnRecognizer()],

@@ -205,6 +205,51 @@ class CardNumberRecognizer(LocalRecognizer):  # type: ignore[misc]
         return results
 
 
+_PHONE_INTERNATIONAL = re.compile(
+    r"(?<![\w+])(?:\+|\b00)\d{1,3}(?:[ \t.\-]?\(0\))?(?:[ \t.\-]?\(?\d{1,5}\)?){1,5}(?![\w])"
+)
+_PHONE_NANP = re.compile(
+    r"(?<![\w.])(?:\+?1[ \t.\-]?)?\(?\d{3}\)?[ \t.\-]\d{3}[ \t.\-]\d{4}(?![\w])"
+)
+_PHONE_NATIONAL = re.compile(r"(?<![\w.])\(?\d[\d \t.\-()]{5,16}\d(?![\w])")
+_PHONE_CONTEXT = re.compile(
+    r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|fax|pager|whatsapp|sms|reach|ring|dial)\b"
+)
+
+
+class PhoneShapeRecognizer(LocalRecognizer):  # type: ignore[misc]
+    """PHONE_NUMBER by shape, for numbers python-phonenumbers rejects as invalid.
+
+    Complements Presidio's PhoneRecognizer (which validates numbering plans): "+<country> ..."
+    forms, North American 3-3-4 groups, and any 7-13 digit run right after "tel", "call me"...
+    """
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["PHONE_NUMBER"], name="PhoneShapeRecognizer")
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[Any]:
+        """Phone-shaped spans with a plausible digit count."""
+        results = []
+        for pattern, low, high, score in (
+            (_PHONE_INTERNATIONAL, 8, 15, 0.6),
+            (_PHONE_NANP, 10, 11, 0.5),
+        ):
+            for match in pattern.finditer(text):
+                if low <= sum(c.isdigit() for c in match.group()) <= high:
+                    results.append(_result(self, "PHONE_NUMBER", *match.span(), score))
+        for match in _PHONE_NATIONAL.finditer(text):
+            if not 7 <= sum(c.isdigit() for c in match.group()) <= 13:
+                continue
+            if _PHONE_CONTEXT.search(text[max(0, match.start() - 30) : match.start()]):
+                results.append(_result(self, "PHONE_NUMBER", *match.span(), 0.6))
+        return results
+
+
 _LICENCE_FORMATS = re.compile(
     r"\b(?:[A-Z]\d{3}-\d{3}-\d{2}-\d{3}-\d|[A-Z]\d{3}-\d{4}-\d{4}|[A-Z]\d{4,14}|[A-Z]{2}\d{6,8}"
     r"|\d{3}[ \-]\d{3}[ \-]\d{3}|\d{7,12})\b"
@@ -245,7 +290,8 @@ def _census_names(filename: str, limit: int) -> frozenset[str]:
     path = os.path.join(os.path.dirname(names.__file__), filename)
     with open(path, encoding="ascii") as handle:
         words = [line.split(maxsplit=1)[0].casefold() for line in handle if line.strip()]
-    return frozenset(words[:limit])
+    # Two-letter entries and stop words ("in", "an" are census names) would only add noise.
+    return frozenset(w for w in words[:limit] if len(w) > 2 and w not in STOP_WORDS)
 
 
 # Everyday words that are also census names: never name evidence on their own.
@@ -261,25 +307,38 @@ _COMMON_WORDS = frozenset(
     wright max min cloud linux docker jenkins kafka redis rust ruby python java go chrome
     grafana helm spark hive pig flask django react angular vue node spring cassandra
     cluster port server test user data time then than this that these those what when
-    which who why with you your yes no error debug log deploy release build""".split()
+    which who why with you your yes no error debug log deploy release build
+    claude gemini llama mistral gemma qwen grok falcon phi ollama copilot siri alexa
+    english german french spanish italian dutch chinese japanese korean indian american
+    british irish polish russian swedish danish norwegian finnish greek turkish arabic""".split()
 )
+
+
+@cache
+def census_first_names() -> frozenset[str]:
+    """Lower-cased US census first names (both lists), everyday words included."""
+    return _census_names("dist.male.first", 1219) | _census_names("dist.female.first", 4275)
+
+
+@cache
+def census_last_names() -> frozenset[str]:
+    """The 30,000 most frequent lower-cased US census surnames, everyday words included."""
+    return _census_names("dist.all.last", 30_000)
 
 
 @cache
 def first_names() -> frozenset[str]:
     """Lower-cased US census first names (both lists), less everyday words."""
-    male = _census_names("dist.male.first", 1219)
-    female = _census_names("dist.female.first", 4275)
-    return (male | female) - _COMMON_WORDS
+    return census_first_names() - _COMMON_WORDS
 
 
 @cache
 def last_names() -> frozenset[str]:
     """The 30,000 most frequent lower-cased US census surnames, less everyday words."""
-    return _census_names("dist.all.last", 30_000) - _COMMON_WORDS
+    return census_last_names() - _COMMON_WORDS
 
 
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’\-]*")
+_TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['’\-])*")
 
 
 def _tokens(text: str) -> Iterator[re.Match[str]]:
@@ -289,14 +348,23 @@ def _tokens(text: str) -> Iterator[re.Match[str]]:
 # Phrases after which the next word or two are a name, whatever their case ("reply to ioannis").
 _NAME_TRIGGERS = re.compile(
     r"(?i)\b(?:my name is|name is|name:|dear|hi|hello|hey|thanks,|thank you,|tell|ask for"
-    r"|reply to|cc|loop in|forward (?:this|it) to|regards,|colleague|signed)[ \t]+"
-    r"([A-Za-z][a-z'’\-]+)(?:[ \t]+([A-Za-z][a-z'’\-]+))?"
+    r"|reply to|cc|loop in|forward (?:this|it) to|regards,|colleague|signed"
+    r"|(?:mr|mrs|ms|dr|mme|herr|frau)\.?)[ \t]+"
+    r"([^\W\d_](?:[^\W\d_]|['’\-])+)(?:[ \t]+([^\W\d_](?:[^\W\d_]|['’\-])+))?"
 )
 # "user": "frank parry" in JSON or YAML.
 _NAME_FIELDS = re.compile(
     r"(?i)[\"']?\b(?:name|full_?name|user|user_?name|customer|author|owner|contact|holder)"
     r"[\"']?[ \t]*[:=][ \t]*[\"']([^\"'@\d\n]{2,40})[\"']"
 )
+# Nouns that introduce a person; the capitalised words after them are the name.
+_PERSON_NOUNS = re.compile(
+    r"(?i:\b(?:customer|cardholder|card holder|account holder|holder|beneficiary|employee|client"
+    r"|patient|tenant|candidate|applicant|colleague|manager|engineer|agent))[ \t]+"
+    r"([A-ZÀ-Þ][^\W\d_]+(?:[ \t]+(?:(?:van|von|de|der|den|da|di|del|la|le|du|dos)[ \t]+)*"
+    r"[A-ZÀ-Þ][^\W\d_'’\-]+(?:[’'\-][^\W\d_]+)?)?)"
+)
+_PARTICLES = frozenset("van von de der den da di del la le du dos".split())
 # Everyday words that follow a trigger without being a name ("hi team", "hello world").
 _NOT_NAMES = frozenset("team all everyone there folks guys world again support".split())
 
@@ -330,21 +398,38 @@ class NameGazetteerRecognizer(LocalRecognizer):  # type: ignore[misc]
     ) -> list[Any]:
         """Every name-like span found by the four rules above."""
         firsts, lasts = first_names(), last_names()
+        all_firsts, all_lasts = census_first_names(), census_last_names()
         results = []
         tokens = list(_tokens(text))
         for index, token in enumerate(tokens):
             word = token.group()
-            if word.casefold() not in firsts:
+            folded = word.casefold()
+            if folded not in all_firsts:
                 continue
-            following = tokens[index + 1] if index + 1 < len(tokens) else None
-            if following is not None and text[token.end() : following.start()] == " ":
-                next_word = following.group().rstrip("'’")
-                if next_word.casefold() in lasts or (word.istitle() and next_word.istitle()):
+            end = index + 1
+            while (
+                end < len(tokens)
+                and tokens[end].group().casefold() in _PARTICLES
+                and text[tokens[end - 1].end() : tokens[end].start()] == " "
+            ):
+                end += 1
+            following = tokens[end] if end < len(tokens) else None
+            if following is not None and text[tokens[end - 1].end() : following.start()] == " ":
+                next_word = following.group()
+                surname = re.sub(r"['’\-]", "", next_word.casefold())
+                # Either word may be an everyday word ("mark foster", "ben brown"), not both.
+                if (
+                    surname in all_lasts
+                    and (folded in firsts or surname in lasts)
+                    and (next_word.istitle() or not word.istitle())
+                ) or (folded in firsts and word.istitle() and next_word.istitle()):
                     score = 0.8 if word.istitle() else 0.6
                     results.append(_result(self, "PERSON", token.start(), following.end(), score))
                     continue
-            if word.istitle():
+            if folded in firsts and word.istitle():
                 results.append(_result(self, "PERSON", token.start(), token.end(), 0.5))
+        for match in _PERSON_NOUNS.finditer(text):
+            results.append(_result(self, "PERSON", *match.span(1), 0.6))
         for match in _NAME_TRIGGERS.finditer(text):
             if not _name_word(match.group(1)):
                 continue
@@ -353,6 +438,25 @@ class NameGazetteerRecognizer(LocalRecognizer):  # type: ignore[misc]
         for match in _NAME_FIELDS.finditer(text):
             results.append(_result(self, "PERSON", *match.span(1), 0.6))
         return results
+
+
+_NAME_PART = re.compile(r"[A-Z][a-zà-ÿ'’\-]+|[A-Z]\.|[a-zà-ÿ]{1,3}")
+
+
+def plausible_person(span: str) -> bool:
+    """Whether a spaCy PERSON span looks like a name rather than code or a product.
+
+    The small model calls many capitalised technical words persons ("Docker", "GiB",
+    "heapq.heappush", an imperative "Convert" opening a sentence). A name is made of capitalised
+    words (particles like "de" allowed); a one-word name must be a census first name or surname.
+    """
+    parts = span.split()
+    if not parts or not all(_NAME_PART.fullmatch(part) for part in parts):
+        return False
+    if len(parts) == 1:
+        folded = parts[0].casefold()
+        return folded in first_names() or folded in last_names()
+    return True
 
 
 def recase_for_ner(text: str) -> str:
@@ -399,9 +503,13 @@ class LeanSpacyNlpEngine(SpacyNlpEngine):  # type: ignore[misc]
         for text in texts:
             yield text, self.process_text(str(text), "en")
 
+    def _get_entities(self, doc: Any) -> list[Any]:
+        return [ent for ent in doc.ents if ent.label_ != "PERSON" or plausible_person(ent.text)]
+
     def _doc_to_nlp_artifact(self, doc: Any, language: str) -> NlpArtifacts:
+        kept = self._get_entities(doc)
         entities, scores = self._get_updated_entities(
-            self._get_entities(doc), self._get_scores_for_entities(doc)
+            kept, [self.ner_model_configuration.default_score] * len(kept)
         )
         return NlpArtifacts(
             entities=entities,
