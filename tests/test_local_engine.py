@@ -156,6 +156,7 @@ async def test_full_queue_is_refused(engine: LocalEngine) -> None:
     first = await asyncio.wait_for(waiting_task, 60)
     assert isinstance(first, Chunk)
     text, finished = await collect(waiting)
+    assert isinstance(first, Chunk) and (first.text + text).strip()
     assert finished.finish_reason in ("stop", "length")
     await settle(engine)
 
@@ -201,7 +202,7 @@ async def test_kill_9_mid_stream_crashes_the_request_and_restarts(engine: LocalE
     assert "signal 9" in str(crashed.value)
     assert engine.state == "restarting"
     text, finished = await collect(engine.stream(ask("What is the capital of France?")))
-    assert "Paris" in text
+    assert "Paris" in text and finished.finish_reason == "stop"
     assert engine.pid not in (None, old_pid)
     assert engine.state == "ready"
 
