@@ -132,6 +132,7 @@ class TelemetrySampler:
                     self._process = None
                 else:
                     cpu = float(times.user + times.system)
+                    baseline = self._process_cpu is not None
                     if self._process_cpu is not None:
                         process_pct = 100.0 * (cpu - self._process_cpu) / wall
                     self._process_cpu = cpu
@@ -139,7 +140,8 @@ class TelemetrySampler:
                     for thread in raw_threads:
                         used = float(thread.user_time + thread.system_time)
                         seen[thread.id] = used
-                        before = self._thread_cpu.get(thread.id)
+                        # A thread new since the previous sample: all its time is recent.
+                        before = self._thread_cpu.get(thread.id, 0.0 if baseline else None)
                         pct = 100.0 * (used - before) / wall if before is not None else 0.0
                         threads.append(
                             ThreadLoad(thread.id, self._thread_name(pid, thread.id), pct)
