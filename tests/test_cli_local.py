@@ -1,0 +1,94 @@
+"""`switchboard ask --local` and model errors, through the real command in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def switchboard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run `python -m console.cli ARGS` (the console script's entry point) in `cwd`."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "console.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+
+
+def config_with_model(tmp_path: Path, model: Path) -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[local]\nmodel = "{model}"\nn_threads = 2\ntemperature = 0.0\n')
+    return config
+
+
+def test_ask_local_json_end_to_end(tmp_path: Path, bundled_model_path: Path) -> None:
+    config = config_with_model(tmp_path, bundled_model_path)
+    done = switchboard(
+        "--config", str(config), "ask", "What is the capital of France?", "--local",
+        "--max-tokens", "12", "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["tier"] == "local"
+    assert result["model"] == "gemma-3-270m-q4_k_m.gguf"
+    assert "Paris" in result["answer"]
+    assert 1 <= result["usage"]["completion_tokens"] <= 12
+    assert result["usage"]["prompt_tokens"] > 20
+    timings = result["timings"]
+    assert 0 < timings["ttft_s"] <= timings["total_s"]
+    assert timings["gen_tps"] > 0 and timings["cpu_seconds"] > 0
+    summary = done.stderr.strip().splitlines()
+    assert len(summary) == 1 and "tokens" in summary[0] and "tok/s" in summary[0]
+
+
+def test_ask_streams_plain_text_without_json(tmp_path: Path, bundled_model_path: Path) -> None:
+    config = config_with_model(tmp_path, bundled_model_path)
+    done = switchboard(
+        "--config", str(config), "ask", "Who wrote Hamlet?", "--max-tokens", "8", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() and not done.stdout.lstrip().startswith("{")
+    assert "first token" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "no such file"),
+        (b"plain text, not a model", "not a GGUF file"),
+        (b"GGUF\x03\x00\x00\x00\x05\x00", "truncated GGUF file"),
+    ],
+)
+def test_bad_model_is_one_line_and_exit_2(
+    tmp_path: Path, content: bytes | None, expected: str
+) -> None:
+    model = tmp_path / "model.gguf"
+    if content is not None:
+        model.write_bytes(content)
+    done = switchboard(
+        "--config", str(config_with_model(tmp_path, model)), "ask", "hi", "--local", cwd=tmp_path
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert str(model) in lines[0] and expected in lines[0]
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_ask_cloud_is_not_wired_yet(tmp_path: Path) -> None:
+    done = switchboard("ask", "hi", "--cloud", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--cloud" in done.stderr and "Traceback" not in done.stderr
