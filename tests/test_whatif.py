@@ -1,0 +1,240 @@
+"""What-if on a small real SQLite ledger: counts per direction, costs, and the `whatif` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from console.ledger import Ledger, LedgerRecord, RoutedTier
+from policies.config import Config, parse_config, with_changes
+from policies.features import extract_features
+from policies.router import Signals, decide
+from policies.whatif import ConfigCostModel, whatif
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG_TEXT = """
+[cloud]
+model = "test-model"
+
+[prices."test-model"]
+input_per_mtok = 1.0
+output_per_mtok = 2.0
+
+[local_cost]
+# 3.6 USD per core-hour = 0.001 USD per CPU-second
+core_hour_usd = 3.6
+"""
+SIMPLE = "What is the capital of France?"
+MEDIUM = "Explain why the sky is blue and compare it with sunsets."
+COMPLEX = (
+    "Analyze and compare the trade-offs of Raft and Paxos, step by step, in a detailed report."
+)
+# Fast enough locally that the latency rule never sends a long answer to the cloud.
+SIGNALS = Signals(local_tps=100.0)
+CPU_USD = 0.001
+
+
+def _record(
+    number: int,
+    prompt: str,
+    tier: RoutedTier,
+    *,
+    pii: tuple[str, ...] = (),
+    tokens: tuple[int, int] = (10, 20),
+    cpu_seconds: float = 0.0,
+    cost: float = 0.0,
+    trace: str | None = None,
+) -> LedgerRecord:
+    decision = decide(extract_features(prompt, pii), SIGNALS, BASE)
+    return LedgerRecord(
+        ts=time.time() - 1000 + number,
+        session="s",
+        request_id=f"r{number}",
+        prompt_hash="0" * 64,
+        prompt_text=None,
+        decision_json=trace if trace is not None else json.dumps(decision.to_dict()),
+        routed_tier=decision.target if decision.target != "blocked" else "none",
+        tier=tier,
+        fallback_path="",
+        fired_rule=decision.fired,
+        model="m",
+        tokens_in=tokens[0],
+        tokens_out=tokens[1],
+        usage_estimated=False,
+        ttft_s=0.1,
+        latency_s=1.0,
+        tokens_per_s=20.0,
+        cpu_seconds=cpu_seconds,
+        cost_usd=cost,
+        counterfactual_usd=(tokens[0] * 1.0 + tokens[1] * 2.0) / 1e6,
+        cost_known=True,
+        status="ok",
+        error_class=None,
+        redacted=False,
+        pii_count=len(pii),
+    )
+
+
+BASE = parse_config(CONFIG_TEXT)
+
+
+def _history() -> list[LedgerRecord]:
+    cpu, cost = 2.0, 2.0 * CPU_USD
+    return [
+        *(_record(i, SIMPLE, "local", cpu_seconds=cpu, cost=cost) for i in range(3)),
+        *(_record(i, MEDIUM, "local", cpu_seconds=cpu, cost=cost) for i in range(3, 5)),
+        _record(5, COMPLEX, "local", pii=("PERSON",), cpu_seconds=cpu, cost=cost),
+        *(
+            _record(i, COMPLEX, "cloud", tokens=(100, 500), cost=(100 + 1000) / 1e6)
+            for i in range(6, 8)
+        ),
+        # Routed to the cloud, fell back to local: its CPU-seconds are on record.
+        _record(8, COMPLEX, "local", tokens=(100, 300), cpu_seconds=30.0, cost=30 * CPU_USD),
+        _record(9, SIMPLE, "local", trace="{}"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def ledger_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("whatif") / "ledger.sqlite"
+    ledger = Ledger.open(path)
+    try:
+        assert ledger.record_many(_history())
+    finally:
+        ledger.close()
+    return path
+
+
+@pytest.fixture
+def history(ledger_path: Path) -> Iterator[Ledger]:
+    ledger = Ledger.open(ledger_path, read_only=True)
+    yield ledger
+    ledger.close()
+
+
+def test_the_prompts_sit_where_the_scenario_needs_them() -> None:
+    simple, medium, complex_ = (extract_features(p).complexity for p in (SIMPLE, MEDIUM, COMPLEX))
+    assert simple < 0.3 <= medium < 0.6 <= complex_ < 0.9
+
+
+def test_lowering_the_complexity_threshold_moves_medium_prompts_to_the_cloud(
+    history: Ledger,
+) -> None:
+    changed = with_changes(BASE, {"router.complexity_threshold": "0.3"})
+    result = whatif(history.iter_history(), BASE, changed)
+    assert result.total == 10
+    assert result.unreadable == 1
+    assert (result.changed, result.to_cloud, result.to_local, result.to_blocked) == (2, 2, 0, 0)
+    assert result.transitions == (("local", "cloud", 2),)
+    assert set(result.sample_request_ids) == {"r3", "r4"}
+    records = _history()
+    before = sum(r.cost_usd for r in records)
+    assert result.cost_before_usd == pytest.approx(before)
+    cloud = (10 * 1.0 + 20 * 2.0) / 1e6
+    assert result.cost_after_usd == pytest.approx(before - 2 * 2.0 * CPU_USD + 2 * cloud)
+    savings = sum(r.counterfactual_usd - r.cost_usd for r in records if r.counterfactual_usd)
+    assert result.savings_before_usd == pytest.approx(savings)
+    assert result.savings_after_usd == pytest.approx(savings - 2 * (cloud - 2.0 * CPU_USD))
+    assert result.local_cpu_estimated == 0 and result.cost_unknown == 0
+
+
+def test_raising_the_threshold_moves_complex_prompts_to_local_with_recorded_or_estimated_cpu(
+    history: Ledger,
+) -> None:
+    changed = with_changes(BASE, {"router.complexity_threshold": "0.9"})
+    result = whatif(history.iter_history(), BASE, changed, ConfigCostModel.of(changed))
+    assert (result.changed, result.to_local, result.to_cloud) == (3, 3, 0)
+    assert set(result.sample_request_ids) == {"r6", "r7", "r8"}
+    assert result.local_cpu_recorded == 1
+    assert result.local_cpu_estimated == 2
+    # The history's local rows: 6 x (2 CPU-s, 20 tokens) + (30 CPU-s, 300 tokens) = 0.1 CPU-s/token
+    assert result.local_cpu_basis.startswith("0.1000 CPU-s per answer token, from the history")
+    records = _history()
+    before = sum(r.cost_usd for r in records)
+    cloud_rows = 2 * (100 + 1000) / 1e6
+    estimated = 2 * 500 * 0.1 * CPU_USD
+    assert result.cost_after_usd == pytest.approx(before - cloud_rows + estimated)
+
+
+def test_privacy_and_blocking_are_re_decided_too(history: Ledger) -> None:
+    blocked = with_changes(BASE, {"pii.on_pii": "block"})
+    result = whatif(history.iter_history(), BASE, blocked)
+    assert (result.changed, result.to_blocked, result.sample_request_ids) == (1, 1, ("r5",))
+    assert result.cost_after_usd == pytest.approx(result.cost_before_usd - 2.0 * CPU_USD)
+    back = whatif(history.iter_history(), blocked, BASE)
+    assert (back.changed, back.from_blocked, back.to_local) == (1, 1, 1)
+    redact = with_changes(BASE, {"pii.on_pii": "redact"})
+    assert whatif(history.iter_history(), BASE, redact).to_cloud == 1
+
+
+def test_no_change_means_no_difference(history: Ledger) -> None:
+    result = whatif(history.iter_history(), BASE, BASE)
+    assert (result.changed, result.transitions, result.sample_request_ids) == (0, (), ())
+    assert result.cost_after_usd == pytest.approx(result.cost_before_usd)
+    assert result.savings_after_usd == pytest.approx(result.savings_before_usd)
+
+
+def test_a_cloud_model_without_a_price_is_reported_not_priced_at_zero_silently(
+    history: Ledger,
+) -> None:
+    unpriced = Config.model_validate(
+        {**BASE.model_dump(), "cloud": {**BASE.cloud.model_dump(), "model": "no-such-model-x"}}
+    )
+    changed = with_changes(unpriced, {"router.complexity_threshold": "0.3"})
+    result = whatif(history.iter_history(), unpriced, changed)
+    assert (result.changed, result.cost_unknown) == (2, 2)
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", "from console.cli import main; main()", *args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_whatif_command(ledger_path: Path, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG_TEXT, encoding="utf-8")
+    common = ("--config", str(config), "--db", str(ledger_path), "whatif")
+    runs = [
+        _cli(*common, "--set", "router.complexity_threshold=0.9", "--json", cwd=tmp_path),
+        _cli(*common, "--set", "router.complexity_threshold=0.9", cwd=tmp_path),
+        _cli(*common, "--set", "router.complexity_treshold=0.9", cwd=tmp_path),
+        _cli(
+            "--config",
+            str(config),
+            "--db",
+            str(tmp_path / "none.sqlite"),
+            "whatif",
+            "--set",
+            "router.complexity_threshold=0.9",
+            cwd=tmp_path,
+        ),
+    ]
+    (out, err), code = runs[0].communicate(timeout=120), runs[0].returncode
+    assert (code, err) == (0, "")
+    data = json.loads(out)
+    assert (data["total"], data["changed"], data["to_local"], data["unreadable"]) == (10, 3, 3, 1)
+    assert data["set"] == ["router.complexity_threshold=0.9"]
+    assert sorted(data["sample_request_ids"]) == ["r6", "r7", "r8"]
+    out, err = runs[1].communicate(timeout=120)
+    assert runs[1].returncode == 0
+    assert out.startswith("3 of 10 requests change tier with router.complexity_threshold=0.9\n")
+    assert "  cloud → local: 3\n" in out
+    out, err = runs[2].communicate(timeout=120)
+    assert runs[2].returncode == 2
+    assert err == "switchboard: 'router.complexity_treshold': unknown key\n"
+    out, err = runs[3].communicate(timeout=120)
+    assert runs[3].returncode == 2
+    assert err.startswith(f"switchboard: {tmp_path / 'none.sqlite'}: no ledger here yet")
