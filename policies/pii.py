@@ -12,9 +12,10 @@ bundled public-suffix snapshot (see policies/pii_recognizers.py).
 
 from __future__ import annotations
 
+import json
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -28,6 +29,10 @@ DENY_LIST_ENTITY = "DENY_LIST"
 
 class PiiConfigError(SetupError):
     """A mistake in the [pii] section that only shows when the analyzer is built."""
+
+
+class PiiInputError(SetupError):
+    """Input to `switchboard pii --jsonl` that is not a JSON object with a "text" string."""
 
 
 @dataclass(frozen=True)
@@ -336,4 +341,31 @@ def redact_text(
     dispatcher does); without one, a fresh one is used.
     """
     scan = scanner.scan(text)
-    return scan, (pseudonymizer or Pseudonymizer()).redact(scan)
+    return scan, (pseudonymizer if pseudonymizer is not None else Pseudonymizer()).redact(scan)
+
+
+def scan_lines(scanner: PiiScanner, lines: Iterable[str]) -> Iterator[str]:
+    """`switchboard pii --jsonl`: one JSON line out per `{"text": ...}` line in.
+
+    Output: `{"text", "redacted", "entities": [{"type", "start", "end", "score"}]}`, each line a
+    prompt of its own conversation. Blank lines are skipped. A line that is not a JSON object
+    with a string "text" raises PiiInputError naming its number, after every earlier line's
+    output has been yielded.
+    """
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise PiiInputError(f"stdin line {number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise PiiInputError(f'stdin line {number}: expected an object like {{"text": "..."}}')
+        scan, redacted = redact_text(scanner, record["text"])
+        entities = [
+            {"type": e.type, "start": e.start, "end": e.end, "score": e.score}
+            for e in scan.entities
+        ]
+        yield json.dumps(
+            {"text": scan.text, "redacted": redacted, "entities": entities}, ensure_ascii=False
+        )
