@@ -250,7 +250,9 @@ class Dispatcher:
                 status = "blocked"
             else:
                 async with aclosing(
-                    self._walk_chain(decision, text, redacted, scan, conversation, max_tokens, state)
+                    self._walk_chain(
+                        decision, text, redacted, scan, conversation, max_tokens, state
+                    )
                 ) as events:
                     async for event in events:
                         yield event
@@ -260,7 +262,15 @@ class Dispatcher:
             state.error = Cancelled("cancelled by the user")
             self._record_now(
                 self._result(
-                    request_id, prompt, decision, scan, state, "cancelled", started, pii_done, routed
+                    request_id,
+                    prompt,
+                    decision,
+                    scan,
+                    state,
+                    "cancelled",
+                    started,
+                    pii_done,
+                    routed,
                 ),
                 conversation,
                 redacted,
@@ -285,10 +295,14 @@ class Dispatcher:
     ) -> AsyncIterator[Waiting | Attempt | Token | FellBack]:
         chain = list(decision.chain)
         for index, tier in enumerate(chain):
-            if tier == "cloud" and scan.count and not (decision.redact or decision.fired == "override"):
+            if (
+                tier == "cloud"
+                and scan.count
+                and not (decision.redact or decision.fired == "override")
+            ):
                 # The router only puts the cloud after PII when redaction is allowed; refuse anyway.
                 state.error = EngineUnavailable(
-                    "privacy keeps this prompt local", fix="set [pii] on_pii = \"redact\" to allow it"
+                    "privacy keeps this prompt local", fix='set [pii] on_pii = "redact" to allow it'
                 )
                 continue
             state.path.append(tier)
@@ -302,13 +316,19 @@ class Dispatcher:
             except EngineError as exc:
                 state.error = exc
                 local_only = chain == ["local"]
-                if local_only and isinstance(exc, EngineCrashed | EngineUnavailable) and not exc.partial:
+                if (
+                    local_only
+                    and isinstance(exc, EngineCrashed | EngineUnavailable)
+                    and not exc.partial
+                ):
                     yield Waiting("local engine restarting")
                     waited = await self._runtime.wait_local_ready(LOCAL_RESTART_WAIT_S)
                     state.queue_s += waited
                     try:
                         async with aclosing(
-                            self._attempt(tier, text, redacted, scan, conversation, max_tokens, state)
+                            self._attempt(
+                                tier, text, redacted, scan, conversation, max_tokens, state
+                            )
                         ) as events:
                             async for event in events:
                                 yield event
@@ -443,9 +463,13 @@ class Dispatcher:
                 prompt_hash=hashlib.sha256(result.prompt.encode()).hexdigest(),
                 prompt_text=stored_prompt(config.ledger.store_prompts, result.prompt, redacted),
                 decision_json=result.decision.to_json(),
-                routed_tier=result.decision.target if result.decision.target != "blocked" else "none",
+                routed_tier=result.decision.target
+                if result.decision.target != "blocked"
+                else "none",
                 tier=result.tier,
-                fallback_path=">".join(result.fallback_path) if len(result.fallback_path) > 1 else "",
+                fallback_path=">".join(result.fallback_path)
+                if len(result.fallback_path) > 1
+                else "",
                 fired_rule=result.decision.fired,
                 model=result.model,
                 tokens_in=usage.prompt_tokens if usage else 0,
@@ -459,7 +483,8 @@ class Dispatcher:
                 counterfactual_usd=result.counterfactual_usd or 0.0,
                 cost_known=result.cost.known if result.cost is not None else True,
                 status=result.status,
-                error_class=result.error_class or ("Blocked" if result.status == "blocked" else None),
+                error_class=result.error_class
+                or ("Blocked" if result.status == "blocked" else None),
                 redacted=result.sent_text is not None and bool(result.pii_types),
                 pii_count=len(result.pii_types),
             )

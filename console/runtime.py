@@ -233,4 +233,3 @@ class Runtime:
             ledger_pending=self.ledger.pending if self.ledger else 0,
             config_error=self.config_error,
         )
-
