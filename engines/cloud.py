@@ -231,6 +231,11 @@ class CloudEngine:
         """Whether the API key's environment variable is set (its value is never shown)."""
         return self._api_key() is not None
 
+    @property
+    def key_missing(self) -> bool:
+        """True when a key is required and its variable is unset: the tier cannot be used."""
+        return self.key_required and not self.key_present
+
     def _api_key(self) -> str | None:
         environ = os.environ if self._environ is None else self._environ
         key = environ.get(self.config.api_key_env, "").strip()

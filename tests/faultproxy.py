@@ -27,6 +27,7 @@ FaultKind = Literal[
     "status",
     "html",
     "sse",
+    "sse_then_stall",
     "reset",
     "reset_mid_stream",
     "malformed_mid_stream",
@@ -152,6 +153,13 @@ class FaultProxy:
         elif fault.kind == "sse":
             payload = "".join(f"data: {event}\n\n" for event in fault.events).encode()
             writer.write(_response(200, (("Content-Type", "text/event-stream"),), payload))
+        elif fault.kind == "sse_then_stall":
+            # No Content-Length: the body runs until the connection closes, which it never does.
+            payload = "".join(f"data: {event}\n\n" for event in fault.events).encode()
+            head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+            writer.write(head.encode() + payload)
+            await writer.drain()
+            await reader.read()
         else:
             await self._forward(head, body, fault, writer)
             return

@@ -275,6 +275,16 @@ async def test_a_stall_mid_stream_is_interrupted_by_the_idle_timeout(proxy: Faul
     await engine.aclose()
 
 
+async def test_the_total_timeout_bounds_a_slow_stream(proxy: FaultProxy) -> None:
+    tick = '{"choices": [{"delta": {"content": "tick"}, "finish_reason": null}]}'
+    proxy.queue(Fault("sse_then_stall", events=(tick,)))
+    engine = make_engine(proxy.base_url, idle_timeout=30.0, total_timeout=0.5)
+    with pytest.raises(StreamInterrupted, match=r"total_timeout \(0.5 s\)") as caught:
+        await collect(engine)
+    assert caught.value.partial == "tick"
+    await engine.aclose()
+
+
 async def test_added_latency_is_tolerated(proxy: FaultProxy) -> None:
     proxy.queue(Fault("pass", delay_s=0.3))
     engine = make_engine(proxy.base_url, first_byte_timeout=10.0)
@@ -301,7 +311,7 @@ async def test_a_dead_endpoint_is_unavailable_naming_it() -> None:
 async def test_a_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(KEY_ENV, raising=False)
     engine = make_engine("https://api.example.invalid/v1", demo=False)
-    assert engine.key_required and not engine.key_present
+    assert engine.key_required and not engine.key_present and engine.key_missing
     with pytest.raises(ConfigurationProblem, match=rf"\${KEY_ENV} is not set"):
         await collect(engine)
     assert engine.health().consecutive_failures == 0
@@ -312,7 +322,7 @@ async def test_local_endpoints_need_no_key(
 ) -> None:
     monkeypatch.delenv(KEY_ENV, raising=False)
     engine = make_engine(server.base_url, demo=False)
-    assert not engine.key_required
+    assert not engine.key_required and not engine.key_missing
     assert engine.label == f"demo-model @ 127.0.0.1:{server.port}"
     probe = await engine.probe()
     await engine.aclose()
