@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
@@ -38,7 +39,7 @@ from engines.base import (
 )
 from policies.features import extract_features
 from policies.pii import PiiScan, Pseudonymizer
-from policies.prices import CostBreakdown, Prices
+from policies.prices import CostBreakdown, cloud_cost, counterfactual_cost, local_cost
 from policies.router import Decision, Signals, decide
 
 if TYPE_CHECKING:
@@ -292,7 +293,7 @@ class Dispatcher:
         conversation: Conversation,
         max_tokens: int | None,
         state: _Attempting,
-    ) -> AsyncIterator[Waiting | Attempt | Token | FellBack]:
+    ) -> AsyncGenerator[Waiting | Attempt | Token | FellBack, None]:
         chain = list(decision.chain)
         for index, tier in enumerate(chain):
             if (
@@ -349,7 +350,7 @@ class Dispatcher:
         conversation: Conversation,
         max_tokens: int | None,
         state: _Attempting,
-    ) -> AsyncIterator[Waiting | Attempt | Token]:
+    ) -> AsyncGenerator[Waiting | Attempt | Token, None]:
         runtime = self._runtime
         engine: Engine
         if tier == "local":
@@ -402,7 +403,6 @@ class Dispatcher:
     ) -> RequestResult:
         runtime = self._runtime
         config = runtime.config()
-        prices: Prices = runtime.prices()
         finished = state.finished
         tier: Tier | Literal["none"] = state.path[-1] if state.path and finished else "none"
         latency = time.perf_counter() - started
@@ -410,11 +410,15 @@ class Dispatcher:
         cost: CostBreakdown | None = None
         counterfactual: float | None = None
         if finished is not None and usage is not None and tier != "none":
+            tokens = (usage.prompt_tokens, usage.completion_tokens)
             if tier == "cloud":
-                cost = prices.cloud_cost(config.cloud.model, usage)
+                cost = cloud_cost(config.cloud.model, *tokens, config.prices)
             else:
-                cost = prices.local_cost(finished.cpu_seconds or 0.0, finished.total_s)
-            counterfactual = prices.cloud_cost(config.cloud.model, usage).total_usd_or_none
+                cost = local_cost(
+                    finished.cpu_seconds or 0.0, finished.total_s, config.local_cost, *tokens
+                )
+            what_if_cloud = counterfactual_cost(*tokens, config)
+            counterfactual = what_if_cloud.total_usd if what_if_cloud.known else None
         error = state.error
         ttft = finished.ttft_s if finished else None
         return RequestResult(
@@ -462,7 +466,7 @@ class Dispatcher:
                 request_id=result.request_id,
                 prompt_hash=hashlib.sha256(result.prompt.encode()).hexdigest(),
                 prompt_text=stored_prompt(config.ledger.store_prompts, result.prompt, redacted),
-                decision_json=result.decision.to_json(),
+                decision_json=json.dumps(result.decision.to_dict()),
                 routed_tier=result.decision.target
                 if result.decision.target != "blocked"
                 else "none",
@@ -478,9 +482,9 @@ class Dispatcher:
                 ttft_s=result.ttft_s,
                 latency_s=result.latency_s,
                 tokens_per_s=result.gen_tps,
-                cpu_seconds=finished_cpu,
+                cpu_seconds=finished_cpu or 0.0,
                 cost_usd=result.cost.total_usd if result.cost is not None else 0.0,
-                counterfactual_usd=result.counterfactual_usd or 0.0,
+                counterfactual_usd=result.counterfactual_usd,
                 cost_known=result.cost.known if result.cost is not None else True,
                 status=result.status,
                 error_class=result.error_class

@@ -23,7 +23,6 @@ from engines.model import resolve_model
 from engines.telemetry import TelemetrySampler, TelemetrySnapshot
 from policies.config import Config, ConfigError, ConfigStore, SetupError
 from policies.pii import PiiScanner
-from policies.prices import Prices
 from policies.router import Signals
 
 #: Hand edits of config.toml are looked for at most this often (seconds).
@@ -77,7 +76,6 @@ class Runtime:
             self.ledger = Ledger.open(self.ledger_path)
         except SetupError as exc:
             self.ledger_error = str(exc)
-        self._prices = Prices(self._config)
         self.sampler = TelemetrySampler(self.local)
         self.dispatcher = Dispatcher(self)
         self._cloud_ready = asyncio.Event()
@@ -147,7 +145,6 @@ class Runtime:
     def apply(self, config: Config) -> None:
         """Make `config` the one in force (after a live edit or a hand edit of the file)."""
         old, self._config = self._config, config
-        self._prices = Prices(config)
         if config.pii != old.pii:
             self.scanner = PiiScanner(config.pii)
             self._tasks.append(asyncio.get_running_loop().create_task(self._load_pii()))
@@ -161,10 +158,6 @@ class Runtime:
         config = self.store.set(changes)
         self.apply(config)
         return config
-
-    def prices(self) -> Prices:
-        """Cloud prices and the local cost basis of the configuration in force."""
-        return self._prices
 
     def signals(self) -> Signals:
         """The live signals the router reads."""
