@@ -1,0 +1,202 @@
+"""Router speed: decide() and extract_features() per prompt, and what-if over 100,000 ledger rows.
+
+Run: python bench/router_speed.py [--rows N]
+Targets: decide() p99 <= 1 ms (PII scanning excluded); what-if over 100,000 rows <= 2 s.
+Prompts are examples/demo_prompts.jsonl with and without /local, /cloud prefixes and PII types,
+under varied live signals and configs. The what-if ledger is a real SQLite file in a temporary
+directory holding real decision traces; the timing covers reading it (`iter_history`) too.
+Last line: `router_p99_ms X.XXX`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from console.ledger import Ledger, LedgerRecord  # noqa: E402
+from policies.config import Config, with_changes  # noqa: E402
+from policies.features import Features, extract_features  # noqa: E402
+from policies.router import Signals, decide  # noqa: E402
+from policies.whatif import whatif  # noqa: E402
+
+
+def _prompts() -> list[str]:
+    lines = (ROOT / "examples" / "demo_prompts.jsonl").read_text(encoding="utf-8").splitlines()
+    base = [json.loads(line)["prompt"] for line in lines if line.strip()]
+    return base + [f"/cloud {p}" for p in base[::4]] + [f"/local {p}" for p in base[1::4]]
+
+
+def _signals(rng: random.Random) -> Signals:
+    no_key = rng.random() < 0.2
+    return Signals(
+        local_queue_depth=rng.choice((0, 0, 1, 3)),
+        local_cpu_pct=rng.uniform(0, 100),
+        local_tps=rng.choice((None, 8.0, 40.0)),
+        local_ready=rng.random() > 0.1,
+        cloud_state=rng.choice(("closed", "closed", "half_open", "open")),
+        cloud_available=not no_key,
+        cloud_unavailable_reason="no API key ($OPENAI_API_KEY unset)" if no_key else "",
+        spend_today_usd=rng.choice((0.0, 0.5, 2.5)),
+        spend_month_usd=rng.uniform(0, 45),
+    )
+
+
+def _configs() -> list[Config]:
+    base = Config()
+    return [
+        base,
+        with_changes(base, {"pii.on_pii": "redact", "router.default_tier": "cloud"}),
+        with_changes(base, {"pii.on_pii": "block", "router.complexity_threshold": "0.3"}),
+    ]
+
+
+def _percentiles(samples_ns: list[int]) -> tuple[float, float, float]:
+    ordered = sorted(samples_ns)
+    p50 = ordered[len(ordered) // 2] / 1e6
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] / 1e6
+    return p50, p99, statistics.fmean(ordered) / 1e6
+
+
+def _features(prompts: list[str], rng: random.Random) -> list[Features]:
+    pii_choices: list[tuple[str, ...]] = [(), (), ("PERSON",), ("EMAIL_ADDRESS", "PERSON")]
+    return [extract_features(p, rng.choice(pii_choices)) for p in prompts]
+
+
+def bench_extract(prompts: list[str], rounds: int) -> list[int]:
+    samples = []
+    clock = time.perf_counter_ns
+    for prompt in itertools.islice(itertools.cycle(prompts), rounds):
+        start = clock()
+        extract_features(prompt)
+        samples.append(clock() - start)
+    return samples
+
+
+def bench_decide(features: list[Features], rounds: int, rng: random.Random) -> list[int]:
+    signals = [_signals(rng) for _ in range(64)]
+    configs = _configs()
+    cases = [
+        (rng.choice(features), rng.choice(signals), rng.choice(configs)) for _ in range(rounds)
+    ]
+    samples = []
+    clock = time.perf_counter_ns
+    for feature, signal, config in cases:
+        start = clock()
+        decide(feature, signal, config)
+        samples.append(clock() - start)
+    return samples
+
+
+def build_ledger(path: Path, rows: int, features: list[Features], rng: random.Random) -> None:
+    config = Config()
+    traces = []
+    for feature in features:
+        for _ in range(8):
+            decision = decide(feature, _signals(rng), config)
+            traces.append((json.dumps(decision.to_dict()), decision))
+    ledger = Ledger.open(path)
+    now = time.time()
+    batch: list[LedgerRecord] = []
+    for number in range(rows):
+        trace, decision = traces[number % len(traces)]
+        tier = "none" if decision.target == "blocked" else decision.target
+        tokens_in, tokens_out = rng.randint(10, 400), rng.randint(5, 800)
+        local = tier == "local"
+        batch.append(
+            LedgerRecord(
+                ts=now - rows + number,
+                session="bench",
+                request_id=str(uuid.UUID(int=rng.getrandbits(128))),
+                prompt_hash="0" * 64,
+                prompt_text=None,
+                decision_json=trace,
+                routed_tier=tier,
+                tier=tier,
+                fallback_path="",
+                fired_rule=decision.fired,
+                model="gpt-4o-mini",
+                tokens_in=tokens_in,
+                tokens_out=tokens_out,
+                usage_estimated=False,
+                ttft_s=0.2,
+                latency_s=2.0,
+                tokens_per_s=30.0,
+                cpu_seconds=tokens_out * 0.05 if local else 0.0,
+                cost_usd=tokens_out * 0.05 * 0.01 / 3600 if local else tokens_out * 6e-7,
+                counterfactual_usd=tokens_in * 1.5e-7 + tokens_out * 6e-7,
+                cost_known=True,
+                status="ok" if tier != "none" else "blocked",
+                error_class=None,
+                redacted=False,
+                pii_count=decision.features.pii_count,
+            )
+        )
+        if len(batch) == 10_000:
+            ledger.record_many(batch)
+            batch.clear()
+    if batch:
+        ledger.record_many(batch)
+    ledger.close()
+
+
+def bench_whatif(path: Path) -> tuple[float, int, int]:
+    base = Config()
+    changed = with_changes(base, {"router.complexity_threshold": "0.3"})
+    ledger = Ledger.open(path, read_only=True)
+    try:
+        start = time.perf_counter()
+        result = whatif(ledger.iter_history(), base, changed)
+        elapsed = time.perf_counter() - start
+    finally:
+        ledger.close()
+    return elapsed, result.total, result.changed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000, help="what-if history rows")
+    args = parser.parse_args()
+    rng = random.Random(7)
+    prompts = _prompts()
+    features = _features(prompts, rng)
+
+    bench_decide(features, 2_000, rng)  # warm up
+    extract = _percentiles(bench_extract(prompts, 5_000))
+    decided = _percentiles(bench_decide(features, 20_000, rng))
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "ledger.sqlite"
+        start = time.perf_counter()
+        build_ledger(path, args.rows, features, rng)
+        built = time.perf_counter() - start
+        runs = [bench_whatif(path) for _ in range(3)]
+    best = min(runs)
+
+    print(f"{len(prompts)} prompts, 3 configs, 64 signal sets")
+    print(f"{'measure':<34}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
+    print(f"{'extract_features() (5,000 calls)':<34}" + "".join(f"{v:>10.3f}" for v in extract))
+    print(f"{'decide() (20,000 calls)':<34}" + "".join(f"{v:>10.3f}" for v in decided))
+    print()
+    print(f"what-if ledger: {args.rows:,} rows built in {built:.1f} s")
+    print(f"{'what-if run':<34}{'seconds':>10}{'rows':>10}{'changed':>10}")
+    for number, (elapsed, total, changed) in enumerate(runs, start=1):
+        print(
+            f"{'iter_history + whatif #' + str(number):<34}{elapsed:>10.3f}{total:>10}{changed:>10}"
+        )
+    print(f"whatif_seconds_{args.rows} {best[0]:.3f}")
+    print(f"router_p99_ms {decided[1]:.3f}")
+
+
+if __name__ == "__main__":
+    main()
