@@ -139,8 +139,10 @@ def main() -> None:
 
     n_pii = sum(1 for r in records if r["kind"] == "pii")
     n_clean = len(records) - n_pii
-    print(f"{DATA.name}: {n_pii} prompts with PII, {n_clean} PII-free; tuned on 'tune', "
-          "reporting 'test' (held out)")
+    print(
+        f"{DATA.name}: {n_pii} prompts with PII, {n_clean} PII-free; tuned on 'tune', "
+        "reporting 'test' (held out)"
+    )
     header = f"{'type':<20}" + "".join(
         f"{name + '/' + split:>16}" for split in ("tune", "test") for name in ("plain", "ours")
     )
@@ -166,8 +168,10 @@ def main() -> None:
             row += f"{f'{tally.altered}/{tally.clean} ({tally.altered_rate:.0%})':>16}"
     print(row)
     test = tallies[("ours", "test")]
-    print(f"ours on held-out test: leak rate {test.leak_rate:.3f} (target <= 0.050), "
-          f"PII-free altered {test.altered_rate:.1%} (target <= 10%)")
+    print(
+        f"ours on held-out test: leak rate {test.leak_rate:.3f} (target <= 0.050), "
+        f"PII-free altered {test.altered_rate:.1%} (target <= 10%)"
+    )
     print(f"pii_leak_rate {test.leak_rate:.3f}")
 
 

@@ -54,7 +54,7 @@ def plain_analyzer() -> object:
     from presidio_analyzer.predefined_recognizers.generic import email_recognizer
 
     offline = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-    email_recognizer.tldextract = types.SimpleNamespace(extract=offline)  # type: ignore[attr-defined]
+    email_recognizer.tldextract = types.SimpleNamespace(extract=offline)  # type: ignore[assignment,attr-defined]
     provider = NlpEngineProvider(
         nlp_configuration={
             "nlp_engine_name": "spacy",
@@ -95,8 +95,10 @@ def main() -> None:
             ours.scan(text)
             ours_ms.append((time.perf_counter() - start) * 1000)
 
-    print(f"{len(batch)} prompts of ~{statistics.mean(len(t) for t in batch):.0f} characters, "
-          f"{args.rounds} rounds, alternating")
+    print(
+        f"{len(batch)} prompts of ~{statistics.mean(len(t) for t in batch):.0f} characters, "
+        f"{args.rounds} rounds, alternating"
+    )
     print(f"{'scanner':<40}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
     for name, values in (
         ("plain Presidio (sm, full pipeline)", plain_ms),

@@ -461,6 +461,45 @@ def doctor(cli_ctx: CliContext, as_json: bool) -> int:
     return 0 if ok else 1
 
 
+@cli.command()
+@click.argument("text", required=False)
+@click.option(
+    "--jsonl",
+    is_flag=True,
+    help='Read {"text": ...} lines on stdin; write {"text", "redacted", "entities"} per line.',
+)
+@pass_cli
+def pii(cli_ctx: CliContext, text: str | None, jsonl: bool) -> None:
+    """Show the PII in TEXT (or stdin) and the redacted text exactly as the cloud would get it.
+
+    Each input is one prompt of its own conversation: placeholders number from 1 in each.
+    """
+    from policies.pii import PiiScanner, redact_text, scan_lines
+
+    scanner = PiiScanner(cli_ctx.config.pii)
+    if jsonl:
+        for line in scan_lines(scanner, sys.stdin):
+            click.echo(line)
+            sys.stdout.flush()
+        return
+    if text is None:
+        if sys.stdin.isatty():
+            raise click.UsageError("give TEXT, or pipe the text on stdin")
+        text = sys.stdin.read()
+    from rich.console import Console
+    from rich.table import Table
+
+    scan, redacted = redact_text(scanner, text)
+    table = Table("type", "start", "end", "score", "text", title=f"{scan.count} PII entities")
+    for entity in scan.entities:
+        value = text[entity.start : entity.end]
+        table.add_row(entity.type, str(entity.start), str(entity.end), f"{entity.score:.2f}", value)
+    console = Console()
+    console.print(table)
+    console.print("redacted:", style="bold")
+    console.print(redacted, markup=False, highlight=False)
+
+
 def _fail(message: str, code: int) -> None:
     click.echo(f"switchboard: {message}", err=True)
     sys.exit(code)

