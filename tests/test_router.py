@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import subprocess
+import sys
+import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +24,7 @@ from policies.router import (
     signals_from_dict,
 )
 
+REPO = Path(__file__).resolve().parent.parent
 SIMPLE = "What is the capital of France?"
 COMPLEX = (
     "Analyze and compare the trade-offs of Raft and Paxos, step by step, in a detailed report."
@@ -290,3 +296,83 @@ def test_from_dict_rejects_a_malformed_trace() -> None:
         Decision.from_dict({**good, "target": "moon"})
     with pytest.raises(ValueError, match="cloud_state"):
         Decision.from_dict({**good, "signals": {**good["signals"], "cloud_state": "ajar"}})
+
+
+def test_route_command_prints_the_trace_and_runs_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[cloud]\napi_key_env = "SWITCHBOARD_TEST_ROUTE_KEY"\n', encoding="utf-8")
+    secret = "sk-test-do-not-print-0123456789"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SWITCHBOARD_TEST_ROUTE_KEY": secret}
+    prompt = "/cloud Write to john.smith@example.com about the invoice"
+    command = [sys.executable, "-c", "from console.cli import main; main()", "--config"]
+    command += [str(config), "--db", str(tmp_path / "none.sqlite"), "route", prompt, "--json"]
+    run = subprocess.run(
+        command, cwd=tmp_path, env=env, text=True, capture_output=True, timeout=180, check=False
+    )
+    assert (run.returncode, run.stderr) == (0, "")
+    assert secret not in run.stdout
+    data = json.loads(run.stdout)
+    assert set(data) == {"target", "chain", "fired", "rules", "features", "signals", "redact"}
+    assert [r["name"] for r in data["rules"]] == list(RULE_NAMES)
+    assert (data["target"], data["fired"], data["chain"]) == ("local", "privacy", ["local"])
+    assert "EMAIL_ADDRESS" in data["features"]["pii_types"]
+    assert data["rules"][0]["verdict"] == "skip"
+    assert data["signals"]["cloud_available"] is True
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_route_signals_come_from_the_environment_and_the_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from console.cli import route_signals
+    from console.ledger import Ledger, LedgerRecord
+
+    cfg = config()
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    db = tmp_path / "ledger.sqlite"
+    offline = route_signals(cfg, db)
+    assert offline.cloud_unavailable_reason == "no API key ($OPENAI_API_KEY unset)"
+    assert (offline.cloud_available, offline.local_ready, offline.local_queue_depth) == (
+        False,
+        True,
+        0,
+    )
+    assert 0.0 <= offline.local_cpu_pct <= 100.0
+    assert not db.exists()
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+    ledger = Ledger.open(db)
+    decision = route(SIMPLE)
+    ledger.record(
+        LedgerRecord(
+            ts=time.time(),
+            session="s",
+            request_id="r1",
+            prompt_hash="0" * 64,
+            prompt_text=None,
+            decision_json=json.dumps(decision.to_dict()),
+            routed_tier="cloud",
+            tier="cloud",
+            fallback_path="",
+            fired_rule="default",
+            model="m",
+            tokens_in=1,
+            tokens_out=1,
+            usage_estimated=False,
+            ttft_s=None,
+            latency_s=1.0,
+            tokens_per_s=None,
+            cpu_seconds=0.0,
+            cost_usd=0.25,
+            counterfactual_usd=0.25,
+            cost_known=True,
+            status="ok",
+            error_class=None,
+            redacted=False,
+            pii_count=0,
+        )
+    )
+    ledger.close()
+    online = route_signals(cfg, db)
+    assert (online.cloud_available, online.cloud_unavailable_reason) == (True, "")
+    assert (online.spend_today_usd, online.spend_month_usd) == (0.25, 0.25)
