@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from console.ledger import Ledger
+from console.ledger import ROLLUP_SUMS, Ledger
 from policies.config import Config
 from policies.prices import BudgetStatus, budget_status
 
@@ -24,6 +24,19 @@ MONTH_DAYS = 30.4375
 _MIN_SPAN_S = 3600.0
 _SINCE = re.compile(r"^(\d+)([hd])$")
 REPORT_VERSION = 1
+TOP_PROMPTS = 5
+_SUMMED = (
+    "requests",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+    "counterfactual_usd",
+    "cpu_seconds",
+    "unpriced",
+    "fallbacks",
+    "savings_usd",
+    "min_ts",
+)
 
 
 def parse_since(value: str) -> float | None:
@@ -180,51 +193,54 @@ def build_report(
     window = parse_since(since)
     start = None if window is None else now - window
     lower = float("-inf") if start is None else start
-    # Both bounds on ts and the day column let SQLite range-scan the covering index.
-    bounds = (lower, now, -1 if start is None else _day_key(start))
-    where = "WHERE ts >= ? AND ts <= ? AND day >= ?"
-
-    tier_rows = ledger.execute(
-        "SELECT tier, COUNT(*), TOTAL(tokens_in), TOTAL(tokens_out), TOTAL(cost_usd), "
-        "TOTAL(counterfactual_usd), TOTAL(cpu_seconds), TOTAL(cost_known = 0), "
-        "TOTAL(fallback_path != ''), MIN(ts), "
-        "TOTAL(CASE WHEN cost_known AND counterfactual_usd IS NOT NULL "
-        "THEN counterfactual_usd - cost_usd END) "
-        f"FROM requests {where} GROUP BY tier ORDER BY tier",
-        bounds,
+    # Whole hours come from the rollup kept by Ledger._write (a few rows per hour, whatever the
+    # traffic); only the partial hour at the window's start is summed from raw rows.
+    first_hour = -1 if start is None else int(start // 3600)
+    sums = ", ".join(
+        f"MIN({column})" if column == "min_ts" else f"TOTAL({column})" for column in _SUMMED
     )
+    groups = ledger.execute(
+        f"SELECT day, tier, status, {sums} FROM hourly_totals "
+        "WHERE hour > ? AND hour <= ? GROUP BY day, tier, status",
+        (first_hour, int(now // 3600)),
+    )
+    if start is not None:
+        groups += ledger.execute(
+            f"SELECT day, tier, status, {ROLLUP_SUMS} FROM requests "
+            "WHERE ts >= ? AND ts < ? GROUP BY day, tier, status",
+            (start, (first_hour + 1) * 3600.0),
+        )
+    tiers: dict[str, list[float]] = {}
+    days: dict[tuple[int, str], list[float]] = {}
+    by_status: dict[str, int] = {}
+    fallbacks, savings, first_ts = 0, 0.0, now
+    for day, tier, status, count, t_in, t_out, cost, cf, cpu, unpriced, fell, saved, low in groups:
+        totals = tiers.setdefault(tier, [0.0] * 7)
+        for index, value in enumerate((count, t_in, t_out, cost, cf, cpu, unpriced)):
+            totals[index] += value
+        day_totals = days.setdefault((day, tier), [0.0] * 3)
+        day_totals[0] += count
+        day_totals[1] += cost
+        day_totals[2] += cf
+        by_status[status] = by_status.get(status, 0) + int(count)
+        fallbacks += int(fell)
+        savings += saved
+        first_ts = min(first_ts, low)
     by_tier = tuple(
         TierTotals(
-            tier=str(row[0]),
-            requests=int(row[1]),
-            tokens_in=int(row[2]),
-            tokens_out=int(row[3]),
-            cost_usd=float(row[4]),
-            counterfactual_usd=float(row[5]),
-            cpu_seconds=float(row[6]),
-            unpriced=int(row[7]),
+            tier=tier,
+            requests=int(t[0]),
+            tokens_in=int(t[1]),
+            tokens_out=int(t[2]),
+            cost_usd=t[3],
+            counterfactual_usd=t[4],
+            cpu_seconds=t[5],
+            unpriced=int(t[6]),
         )
-        for row in tier_rows
+        for tier, t in sorted(tiers.items())
     )
     requests = sum(t.requests for t in by_tier)
-    fallbacks = sum(int(row[8]) for row in tier_rows)
-    first_ts = min((float(row[9]) for row in tier_rows), default=now)
-    savings = sum(float(row[10]) for row in tier_rows)
     local = sum(t.requests for t in by_tier if t.tier == "local")
-
-    status_rows = ledger.execute(
-        f"SELECT status, COUNT(*) FROM requests {where} GROUP BY status ORDER BY status", bounds
-    )
-    day_rows = ledger.execute(
-        "SELECT day, tier, COUNT(*), TOTAL(cost_usd), TOTAL(counterfactual_usd) "
-        f"FROM requests {where} GROUP BY day, tier ORDER BY day, tier",
-        bounds,
-    )
-    top_rows = ledger.execute(
-        "SELECT request_id, ts, tier, model, cost_usd, prompt_text, prompt_hash "
-        "FROM requests WHERE ts >= ? AND ts <= ? ORDER BY cost_usd DESC, ts DESC LIMIT 5",
-        bounds[:2],
-    )
     cost = sum(t.cost_usd for t in by_tier)
     counterfactual = sum(t.counterfactual_usd for t in by_tier)
     span = now - (first_ts if start is None else max(start, first_ts))
@@ -236,7 +252,7 @@ def build_report(
         db_path=str(ledger.path),
         requests=requests,
         by_tier=by_tier,
-        by_status={str(row[0]): int(row[1]) for row in status_rows},
+        by_status=dict(sorted(by_status.items())),
         fallbacks=fallbacks,
         local_share=local / requests if requests else None,
         cost_usd=cost,
@@ -244,26 +260,44 @@ def build_report(
         savings_usd=savings,
         unpriced_requests=sum(t.unpriced for t in by_tier),
         budget=budget_status(ledger.spend(now), config.budget),
-        top_prompts=tuple(
-            TopPrompt(
-                request_id=str(row[0]),
-                ts=float(row[1]),
-                tier=str(row[2]),
-                model=str(row[3]),
-                cost_usd=float(row[4]),
-                prompt=str(row[5]) if row[5] is not None else f"sha256:{row[6]}",
-            )
-            for row in top_rows
-        ),
+        top_prompts=_top_prompts(ledger, sorted({day for day, _ in days}), lower, now),
         daily=tuple(
             DaySpend(
-                day=f"{row[0] // 10_000:04d}-{row[0] // 100 % 100:02d}-{row[0] % 100:02d}",
-                tier=str(row[1]),
-                requests=int(row[2]),
-                cost_usd=float(row[3]),
-                counterfactual_usd=float(row[4]),
+                day=f"{day // 10_000:04d}-{day // 100 % 100:02d}-{day % 100:02d}",
+                tier=tier,
+                requests=int(d[0]),
+                cost_usd=d[1],
+                counterfactual_usd=d[2],
             )
-            for row in day_rows
+            for (day, tier), d in sorted(days.items())
         ),
         projection=_projection(config, span, cost, counterfactual, now),
+    )
+
+
+def _top_prompts(
+    ledger: Ledger, days: list[int], lower: float, upper: float
+) -> tuple[TopPrompt, ...]:
+    """The five most expensive requests: each day's top five by index seek, then merged."""
+    candidates: list[tuple[Any, ...]] = []
+    for day in days:
+        candidates.extend(
+            ledger.execute(
+                "SELECT request_id, ts, tier, model, cost_usd, prompt_text, prompt_hash "
+                "FROM requests WHERE day = ? AND ts >= ? AND ts <= ? "
+                "ORDER BY cost_usd DESC LIMIT ?",
+                (day, lower, upper, TOP_PROMPTS),
+            )
+        )
+    candidates.sort(key=lambda row: (row[4], row[1]), reverse=True)
+    return tuple(
+        TopPrompt(
+            request_id=row[0],
+            ts=row[1],
+            tier=row[2],
+            model=row[3],
+            cost_usd=row[4],
+            prompt=row[5] if row[5] is not None else f"sha256:{row[6]}",
+        )
+        for row in candidates[:TOP_PROMPTS]
     )
