@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -41,6 +42,20 @@ PLAIN_DIALOGUE = {
         "{% endif %}{% endfor %}"
     ),
 }
+
+#: Runs llama_cpp.server like `python -m`, plus a watchdog thread that ends the server when
+#: Switchboard's process is gone (even after kill -9), so no orphan keeps the model and port.
+_LAUNCHER = (
+    "import os, runpy, sys, threading, time\n"
+    "parent = int(sys.argv.pop(1))\n"
+    "def watch():\n"
+    "    while os.getppid() == parent:\n"
+    "        time.sleep(0.5)\n"
+    "    os._exit(0)\n"
+    "threading.Thread(target=watch, daemon=True).start()\n"
+    "sys.argv[0] = 'llama_cpp.server'\n"
+    "runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n"
+)
 
 FIX = "pip install 'llama-cpp-python[server]' (the `server` extra of switchboard)"
 
@@ -100,8 +115,9 @@ class DemoServer:
     def _command(self, workdir: Path) -> list[str]:
         command = [
             self._python,
-            "-m",
-            "llama_cpp.server",
+            "-c",
+            _LAUNCHER,
+            str(os.getpid()),
             "--model",
             str(self.model_path),
             "--host",
