@@ -233,7 +233,7 @@ _log_tail: deque[str] = deque(maxlen=4)
 _log_callback: Any = None
 
 
-def _quiet_llama_logs() -> None:
+def quiet_llama_logs() -> None:
     """Keep llama.cpp's log off the console's terminal; remember its last errors for LoadFailed."""
     global _log_callback
     import llama_cpp
@@ -252,7 +252,7 @@ def main(params: WorkerParams, commands: Connection, events: Connection) -> None
     try:
         import llama_cpp
 
-        _quiet_llama_logs()
+        quiet_llama_logs()
         llm = llama_cpp.Llama(
             model_path=params.model_path,
             n_threads=params.n_threads,
