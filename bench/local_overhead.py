@@ -115,7 +115,7 @@ async def main() -> None:
         await engine.aclose()
 
     def med(runs: list[Run], key: str) -> float:
-        return statistics.median(getattr(r, key) for r in runs)
+        return float(statistics.median(getattr(r, key) for r in runs))
 
     raw_tps, our_tps = med(raw, "gen_tps"), med(ours, "gen_tps")
     raw_ttft, our_ttft = med(raw, "ttft_s") * 1000, med(ours, "ttft_s") * 1000
