@@ -296,12 +296,9 @@ class Dispatcher:
     ) -> AsyncGenerator[Waiting | Attempt | Token | FellBack, None]:
         chain = list(decision.chain)
         for index, tier in enumerate(chain):
-            if (
-                tier == "cloud"
-                and scan.count
-                and not (decision.redact or decision.fired == "override")
-            ):
-                # The router only puts the cloud after PII when redaction is allowed; refuse anyway.
+            if tier == "cloud" and scan.count and not decision.redact:
+                # The router never chains the cloud after PII unless redaction is allowed;
+                # refuse anyway, so that no routing mistake can send PII out.
                 state.error = EngineUnavailable(
                     "privacy keeps this prompt local", fix='set [pii] on_pii = "redact" to allow it'
                 )

@@ -165,7 +165,7 @@ class Runtime:
 
         cloud = self.cloud.health()
         unavailable = ""
-        if not self.cloud.key_present:
+        if self.cloud.key_missing:
             unavailable = f"no API key (${self._config.cloud.api_key_env} unset)"
         elif cloud.state == "open":
             unavailable = "breaker open"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from engines.demo import DemoServer
 
 
 @pytest.fixture(scope="session")
@@ -13,3 +18,20 @@ def bundled_model_path() -> Path:
     from engines.model import bundled_model_path as assemble_bundled
 
     return assemble_bundled()
+
+
+@pytest.fixture(scope="session")
+def openai_server(bundled_model_path: Path) -> Iterator[DemoServer]:
+    """One real OpenAI-compatible server (llama_cpp.server on 127.0.0.1, bundled model) per run.
+
+    Stopped by its pid at the end of the session.
+    """
+    from engines.demo import DemoServer
+    from engines.model import resolve_model
+
+    server = DemoServer(resolve_model("bundled"))
+    server.start_blocking()
+    try:
+        yield server
+    finally:
+        server.stop_blocking()
