@@ -40,7 +40,7 @@ from engines.base import (
 from policies.features import extract_features
 from policies.pii import PiiScan, Pseudonymizer
 from policies.prices import CostBreakdown, cloud_cost, counterfactual_cost, local_cost
-from policies.router import Decision, Signals, decide
+from policies.router import Decision, decide
 
 if TYPE_CHECKING:
     from console.runtime import Runtime
@@ -538,12 +538,12 @@ class Dispatcher:
 __all__ = [
     "Attempt",
     "Conversation",
+    "DispatchEvent",
     "Dispatcher",
     "Done",
     "FellBack",
     "RequestResult",
     "Routed",
-    "DispatchEvent",
     "Scanned",
     "Timings",
     "Token",

@@ -97,13 +97,13 @@ class Runtime:
     async def _start_local(self) -> None:
         try:
             await self.local.start()
-        except Exception as exc:  # noqa: BLE001 - shown in the status line
+        except Exception as exc:
             self.local_error = str(exc)
 
     async def _load_pii(self) -> None:
         try:
             await asyncio.to_thread(self.scanner.load)
-        except Exception as exc:  # noqa: BLE001 - shown in the status line
+        except Exception as exc:
             self.pii_error = str(exc)
 
     async def _start_cloud(self) -> None:
@@ -111,7 +111,7 @@ class Runtime:
             if self.demo is not None:
                 await self.demo.start()
             await self.cloud.probe()
-        except Exception as exc:  # noqa: BLE001 - the breaker and the status line show it
+        except Exception as exc:
             self._cloud_error = str(exc)
         finally:
             self._cloud_ready.set()

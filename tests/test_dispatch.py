@@ -161,9 +161,9 @@ async def test_killed_engine_falls_back_to_the_cloud(runtime: Runtime) -> None:
     seen: list[DispatchEvent] = []
     async for event in runtime.dispatcher.ask("Tell me a short fact about the sea."):
         seen.append(event)
-        if isinstance(event, Token) and not any(isinstance(e, FellBack) for e in seen):
-            if runtime.local.pid is not None and runtime.local.state == "busy":
-                os.kill(runtime.local.pid, signal.SIGKILL)
+        busy = runtime.local.pid is not None and runtime.local.state == "busy"
+        if isinstance(event, Token) and busy and not any(isinstance(e, FellBack) for e in seen):
+            os.kill(runtime.local.pid, signal.SIGKILL)  # type: ignore[arg-type]
     result = seen[-1].result  # type: ignore[union-attr]
     fell = [e for e in seen if isinstance(e, FellBack)]
     assert len(fell) == 1 and (fell[0].from_tier, fell[0].to_tier) == ("local", "cloud")
@@ -198,7 +198,7 @@ async def test_redact_mode_sends_placeholders_only(
     runtime = await _runtime(tmp_path, openai_server.base_url, on_pii="redact")
     try:
         conversation = Conversation()
-        events, result = await _collect(runtime, "/cloud " + PII_PROMPT, conversation=conversation)
+        _events, result = await _collect(runtime, "/cloud " + PII_PROMPT, conversation=conversation)
         assert result.tier == "cloud" and result.badge == "CLOUD·redacted"
         assert result.sent_text is not None
         assert "Maria" not in result.sent_text and "example.com" not in result.sent_text
