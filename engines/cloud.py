@@ -401,11 +401,14 @@ class CloudEngine:
                     if response.status_code != 200:
                         raise await self._status_error(response, key)
                     content_type = response.headers.get("content-type", "")
-                    if "text/event-stream" not in content_type:
+                    streamed = "text/event-stream" in content_type
+                    if not streamed:
                         await self._whole_answer(response, content_type, progress, started)
-                        if progress.parts:
-                            yield Chunk(progress.text)
-                        return
+                # Never yield inside a timeout block: its timer would cancel the consumer's task.
+                if not streamed:
+                    if progress.parts:
+                        yield Chunk(progress.text)
+                    return
                 events = source.aiter_sse()
                 stack.push_async_callback(events.aclose)
                 next_deadline = first_byte.when() or deadline

@@ -94,12 +94,14 @@ class FaultProxy:
         self.faults.extend(faults)
 
     async def start(self) -> FaultProxy:
+        """Listen on a free port of 127.0.0.1."""
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         self._idle.set()
         return self
 
     async def stop(self) -> None:
+        """Close the listener and end every connection still open."""
         if self._server is not None:
             self._server.close()
             for task in list(self._tasks):

@@ -21,6 +21,7 @@ from engines.base import (
     Message,
     RateLimited,
     StreamInterrupted,
+    Usage,
 )
 from engines.cloud import CloudEngine, MalformedResponse, RequestRejected
 from engines.demo import DemoServer
@@ -134,6 +135,20 @@ async def test_usage_from_the_stream_is_used_when_the_server_sends_it(proxy: Fau
     assert (finished.model, finished.finish_reason) == ("gpt-x", "length")
     body = json.loads(proxy.seen[0].body)
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+
+
+async def test_a_server_that_ignores_stream_true_still_answers(proxy: FaultProxy) -> None:
+    whole = {
+        "model": "gpt-y",
+        "choices": [{"message": {"content": "Paris."}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 2},
+    }
+    proxy.queue(Fault("status", 200, (), json.dumps(whole).encode()))
+    engine = make_engine(proxy.base_url)
+    text, finished = await collect(engine)
+    await engine.aclose()
+    assert text == "Paris." and finished.model == "gpt-y"
+    assert finished.usage == Usage(prompt_tokens=9, completion_tokens=2)
 
 
 async def test_cancelling_the_consumer_closes_the_connection(proxy: FaultProxy) -> None:
