@@ -250,6 +250,44 @@ def route(cli_ctx: CliContext, prompt: str, as_json: bool) -> None:
     console.print(signals)
 
 
+@cli.command()
+@click.option(
+    "--since",
+    default="30d",
+    show_default=True,
+    help="The window: 24h, 7d, 30d (any Nh or Nd) or all.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON (docs/ledger.md).")
+@click.option("--csv", "as_csv", is_flag=True, help="Spend by day and tier as CSV.")
+@pass_cli
+def ledger(cli_ctx: CliContext, since: str, as_json: bool, as_csv: bool) -> None:
+    """Requests and cost by tier, savings, budget, top prompts, projection."""
+    from console.ledger import default_db_path, open_for_report
+    from console.ledger_report import build_report, parse_since, render_text
+
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv exclude each other")
+    try:
+        parse_since(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    config = cli_ctx.config
+    path = default_db_path(config.ledger.path, cli_ctx.db_path)
+    if not path.exists():
+        raise SetupError(f"{path}: no ledger here yet (nothing recorded); see --db")
+    opened = open_for_report(path)
+    try:
+        report = build_report(opened, config, since)
+    finally:
+        opened.close()
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    elif as_csv:
+        click.echo(report.to_csv(), nl=False)
+    else:
+        click.echo(render_text(report))
+
+
 def _parse_sets(values: tuple[str, ...]) -> dict[str, str | int | float | bool]:
     changes: dict[str, str | int | float | bool] = {}
     for item in values:

@@ -34,6 +34,8 @@ StorePrompts = Literal["full", "redacted", "none"]
 
 SCHEMA_VERSION = 2
 SQLITE_HEADER = b"SQLite format 3\x00"
+#: Files up to this size get a full `PRAGMA quick_check` when opened.
+QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024
 _TIERS = frozenset(("local", "cloud", "none"))
 _STATUSES = frozenset(("ok", "fallback", "failed", "cancelled", "blocked"))
 _RETRY_MIN_S = 0.5
@@ -418,7 +420,13 @@ class Ledger:
                     f"supports ({SCHEMA_VERSION}); upgrade Switchboard or use another --db"
                 )
             if version:
-                verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+                # quick_check reads every page (~2 s per million rows), so large files get a
+                # cheap probe of the main table's b-tree instead; `quick_check()` does the rest.
+                if path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
+                    verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+                else:
+                    conn.execute("SELECT MAX(id), MIN(id) FROM requests").fetchone()
+                    verdict = "ok"
                 if verdict != "ok":
                     raise LedgerError(f"{path}: the ledger is corrupt ({verdict}); move it aside")
             if read_only:

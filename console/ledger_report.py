@@ -48,7 +48,7 @@ def parse_since(value: str) -> float | None:
         return None
     match = _SINCE.match(value)
     if not match or int(match.group(1)) == 0:
-        raise ValueError(f"--since {value!r}: expected a number of hours or days (24h, 7d) or all")
+        raise ValueError(f"{value!r}: expected a number of hours or days (24h, 7d) or all")
     return int(match.group(1)) * (3600.0 if match.group(2) == "h" else 86400.0)
 
 
@@ -301,3 +301,65 @@ def _top_prompts(
         )
         for row in candidates[:TOP_PROMPTS]
     )
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.4f}" if abs(value) < 100 else f"${value:,.2f}"
+
+
+def render_text(report: LedgerReport) -> str:
+    """The report as the readable table `switchboard ledger` prints."""
+    lines = [
+        f"Ledger {report.db_path} — last {report.since}: {report.requests} request(s)",
+        "",
+        f"{'tier':<7} {'requests':>9} {'tokens in':>10} {'tokens out':>11} {'cost':>11} "
+        f"{'cloud-only':>11} {'CPU s':>9}",
+    ]
+    for tier in report.by_tier:
+        lines.append(
+            f"{tier.tier:<7} {tier.requests:>9} {tier.tokens_in:>10} {tier.tokens_out:>11} "
+            f"{_usd(tier.cost_usd):>11} {_usd(tier.counterfactual_usd):>11} "
+            f"{tier.cpu_seconds:>9.1f}"
+        )
+    share = "-" if report.local_share is None else f"{report.local_share:.0%}"
+    statuses = ", ".join(f"{name} {count}" for name, count in report.by_status.items()) or "-"
+    budget = report.budget
+    lines += [
+        "",
+        f"kept local {share}; fallbacks {report.fallbacks}; statuses: {statuses}",
+        f"cost {_usd(report.cost_usd)}; cloud-only {_usd(report.counterfactual_usd)}; "
+        f"savings {_usd(report.savings_usd)}",
+    ]
+    if report.unpriced_requests:
+        lines.append(
+            f"{report.unpriced_requests} request(s) on a cloud model with no known price "
+            '(not counted as free: add [prices."model"] to config.toml)'
+        )
+    lines.append(
+        f"budget: today {_usd(budget.daily_used_usd)} of {_usd(budget.daily_limit_usd)} "
+        f"({budget.daily_fraction:.0%}), month {_usd(budget.monthly_used_usd)} of "
+        f"{_usd(budget.monthly_limit_usd)} ({budget.monthly_fraction:.0%})"
+        + ("; EXHAUSTED: prompts stay local" if budget.exhausted else "")
+        + ("; warning" if budget.warning and not budget.exhausted else "")
+    )
+    if report.top_prompts:
+        lines += ["", "most expensive:"]
+        for top in report.top_prompts:
+            when = datetime.fromtimestamp(top.ts).strftime("%Y-%m-%d %H:%M")
+            prompt = top.prompt if len(top.prompt) <= 60 else top.prompt[:59] + "…"
+            lines.append(f"  {when} {top.tier:<5} {_usd(top.cost_usd):>10}  {prompt}")
+    projection = report.projection
+    if projection.break_even_months is None:
+        break_even = "never (savings do not cover the running cost)"
+    else:
+        break_even = f"{projection.break_even_months:.1f} months ({projection.break_even_month})"
+    lines += [
+        "",
+        f"run rate {_usd(projection.monthly_run_rate_usd)}/month; cloud-only "
+        f"{_usd(projection.cloud_only_run_rate_usd)}/month; savings "
+        f"{_usd(projection.monthly_savings_usd)}/month "
+        f"(from {projection.span_days:.1f} day(s) of traffic)",
+        f"on-premises break-even (capex {_usd(projection.capex)}, opex "
+        f"{_usd(projection.opex_per_month)}/month): {break_even}",
+    ]
+    return "\n".join(lines)
