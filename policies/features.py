@@ -41,64 +41,62 @@ _LONG_PROMPT_TOKENS = 600
 _SHORT_OUTPUT_TOKENS = 100
 _LARGE_OUTPUT_TOKENS = 1500
 
+# Every pattern below runs on the lower-cased prompt: that is 2-4x faster than IGNORECASE.
 _PREFIX = re.compile(r"^\s*/(local|cloud)(?:\s+|$)")
 _WORD = re.compile(r"\w+")
 _FENCE = re.compile(r"```")
 _CODE = re.compile(
-    r"\b(?:def|class|return|import|lambda|async|await|fn|impl|struct|const|let|var|function|"
-    r"public|static|void|int|SELECT|INSERT|UPDATE|WHERE|JOIN|#include|python|javascript|"
-    r"typescript|java|rust|golang|c\+\+|sql|regex|bash|shell|script|compile[rsd]?|debug|"
-    r"refactor|implement|algorithm|function|api|unit tests?|stack ?trace|exception|bug)\b"
-    r"|[A-Za-z_]\w*\([^()\n]*\)|=>|->|==|!=|:=|\{\s*$|;\s*$",
-    re.IGNORECASE | re.MULTILINE,
+    r"\b(?:def|class|return|import|lambda|async|await|fn|impl|struct|const|function|void|"
+    r"python|javascript|typescript|java|rust|golang|sql|regex|bash|shell|script|compile[rsd]?|"
+    r"debug|refactor|implement|algorithm|api|unit tests?|stack ?trace|exception|bug)\b"
+    r"|\b\w+\([^()\n]*\)|c\+\+|#include|=>|->|==|!=|:=|\{\s*$|;\s*$",
+    re.MULTILINE,
 )
 _LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+\S", re.MULTILINE)
 _SEQUENCE = re.compile(
     r"\b(?:first(?:ly)?|second(?:ly)?|then|next|after that|afterwards|finally|lastly|"
-    r"step[- ]by[- ]step|steps?|and also|as well as|in addition)\b",
-    re.IGNORECASE,
+    r"step[- ]by[- ]step|steps?|and also|as well as|in addition)\b"
 )
 _REASONING = re.compile(
     r"\b(?:analy[sz]e|analysis|compare|comparison|contrast|evaluate|assess|critique|justify|"
     r"prove|proof|derive|derivation|reason(?:ing)?|explain why|why does|why is|infer|deduce|"
     r"design|architect(?:ure)?|optimi[sz]e|trade-?offs?|pros and cons|implications?|diagnose|"
-    r"strateg(?:y|ies)|plan|estimate|calculate|solve|formali[sz]e|synthesi[sz]e)\b",
-    re.IGNORECASE,
+    r"strateg(?:y|ies)|plan|estimate|calculate|solve|formali[sz]e|synthesi[sz]e)\b"
 )
 
-# Requested output size, most specific first: (pattern, tokens for a count of 1 or a fixed size).
-_NUMBER = r"(\d{1,6}|one|two|three|four|five|six|seven|eight|nine|ten|a few|a couple of)"
-_COUNTED_OUTPUT = (
-    (re.compile(rf"\b{_NUMBER}[- ]words?\b", re.IGNORECASE), 1.35),
-    (re.compile(rf"\b{_NUMBER}[- ]sentences?\b", re.IGNORECASE), 25.0),
-    (re.compile(rf"\b{_NUMBER}[- ](?:paragraphs?|paras?)\b", re.IGNORECASE), 120.0),
-    (re.compile(rf"\b{_NUMBER}[- ]pages?\b", re.IGNORECASE), 650.0),
-    (re.compile(rf"\b{_NUMBER}[- ](?:bullet points?|bullets|items|examples|ideas)\b", re.I), 30.0),
-    (re.compile(rf"\b{_NUMBER}[- ](?:lines?)\b", re.IGNORECASE), 12.0),
+# Requested output size: a counted unit ("300 words", "five bullet points") wins over a kind of
+# answer ("in one word", "a detailed report"); the first fixed pattern that matches decides.
+_COUNTED_OUTPUT = re.compile(
+    r"\b(\d{1,6}|one|two|three|four|five|six|seven|eight|nine|ten|a few|a couple of)[- ]"
+    r"(words?|sentences?|paragraphs?|paras?|pages?|bullet points?|bullets|items|examples|ideas"
+    r"|lines?)\b"
 )
+# Answer tokens per counted unit, by the unit's first letters.
+_UNIT_TOKENS = (
+    ("word", 1.35),
+    ("sentence", 25.0),
+    ("para", 120.0),
+    ("page", 650.0),
+    ("line", 12.0),
+)
+_LIST_UNIT_TOKENS = 30.0
 _FIXED_OUTPUT = (
-    (re.compile(r"\b(?:in (?:a|one) word|one[- ]word answer|yes or no|true or false)\b", re.I), 5),
-    (re.compile(r"\b(?:one sentence|a sentence|one line|a single line|tl;?dr)\b", re.I), 30),
-    (
-        re.compile(
-            r"\b(?:brief(?:ly)?|short|concise(?:ly)?|quick(?:ly)?|summar(?:y|i[sz]e))\b", re.I
-        ),
-        80,
-    ),
+    (re.compile(r"\b(?:in (?:a|one) word|one[- ]word answer|yes or no|true or false)\b"), 5),
+    (re.compile(r"\b(?:one sentence|a sentence|one line|a single line|tl;?dr)\b"), 30),
+    (re.compile(r"\b(?:brief(?:ly)?|short|concise(?:ly)?|quick(?:ly)?|summar(?:y|i[sz]e))\b"), 80),
     (
         re.compile(
             r"\b(?:detailed|in[- ]depth|comprehensive|thorough|exhaustive|long|full|complete)\s+"
             r"(?:report|essay|article|analysis|guide|tutorial|document(?:ation)?|review|story|"
-            r"explanation|overview|paper|chapter|plan|proposal|specification)\b",
-            re.I,
+            r"explanation|overview|paper|chapter|plan|proposal|specification)\b"
         ),
         1200,
     ),
-    (re.compile(r"\b(?:essay|report|article|chapter|whitepaper|tutorial|story)\b", re.I), 700),
-    (re.compile(r"\bstep[- ]by[- ]step\b", re.I), 450),
+    (re.compile(r"\b(?:essay|report|article|chapter|whitepaper|tutorial|story)\b"), 700),
+    (re.compile(r"\bstep[- ]by[- ]step\b"), 450),
     (
         re.compile(
-            r"\b(?:write|generate|implement|create)\b.{0,40}\b(?:program|module|app|class)\b", re.I
+            r"\b(?:write|generate|implement|create)\b.{0,40}\b(?:program|module|app|class)\b"
         ),
         500,
     ),
@@ -213,14 +211,23 @@ def _count(raw: str) -> int:
     return _NUMBER_WORDS[lowered] if lowered in _NUMBER_WORDS else int(lowered)
 
 
+def _unit_tokens(unit: str) -> float:
+    for prefix, tokens in _UNIT_TOKENS:
+        if unit.startswith(prefix):
+            return tokens
+    return _LIST_UNIT_TOKENS
+
+
 def expected_output_tokens(text: str) -> tuple[int, str]:
-    """Tokens the answer will likely take, and the phrase of the prompt that says so."""
+    """Tokens the answer will likely take, and the phrase of the prompt that says so.
+
+    `text` is expected lower-cased (as `extract_features` passes it).
+    """
     best: tuple[int, str] | None = None
-    for pattern, per_unit in _COUNTED_OUTPUT:
-        for match in pattern.finditer(text):
-            tokens = max(1, math.ceil(_count(match.group(1)) * per_unit))
-            if best is None or tokens > best[0]:
-                best = (tokens, match.group(0))
+    for match in _COUNTED_OUTPUT.finditer(text):
+        tokens = max(1, math.ceil(_count(match.group(1)) * _unit_tokens(match.group(2))))
+        if best is None or tokens > best[0]:
+            best = (tokens, match.group(0))
     if best is not None:
         return best
     for fixed, tokens in _FIXED_OUTPUT:
@@ -248,6 +255,7 @@ def _signal(name: str, value: float, why: str) -> ComplexitySignal:
 
 
 def _complexity_signals(text: str, est_tokens: int, output_tokens: int) -> list[ComplexitySignal]:
+    """The signals of the lower-cased prompt `text`."""
     code = _CODE.findall(text)
     fences = len(_FENCE.findall(text))
     if fences:
@@ -307,8 +315,9 @@ def extract_features(prompt: str, pii_types: Iterable[str] = ()) -> Features:
     override, text = split_override(prompt)
     found = list(pii_types)
     est_tokens = estimate_tokens(text)
-    output_tokens, phrase = expected_output_tokens(text)
-    signals = _complexity_signals(text, est_tokens, output_tokens)
+    lowered = text.lower()
+    output_tokens, phrase = expected_output_tokens(lowered)
+    signals = _complexity_signals(lowered, est_tokens, output_tokens)
     if phrase:
         output = signals[-1]
         signals[-1] = ComplexitySignal(
