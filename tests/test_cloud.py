@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -25,7 +25,6 @@ from engines.base import (
 )
 from engines.cloud import CloudEngine, MalformedResponse, RequestRejected
 from engines.demo import DemoServer
-from engines.model import resolve_model
 from policies.config import BreakerConfig, CloudConfig
 from tests.faultproxy import Fault, FaultProxy
 
@@ -36,13 +35,10 @@ PROMPT = GenerationRequest(
 STOP = ("\nUser:", "\n\n")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[DemoServer]:
-    """One real OpenAI-compatible server (llama_cpp.server, bundled model) for the module."""
-    demo = DemoServer(resolve_model("bundled"))
-    demo.start_blocking()
-    yield demo
-    demo.stop_blocking()
+@pytest.fixture
+def server(openai_server: DemoServer) -> DemoServer:
+    """The session's real OpenAI-compatible server (llama_cpp.server, bundled model)."""
+    return openai_server
 
 
 @pytest.fixture
