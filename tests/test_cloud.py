@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import logging
 import math
@@ -23,7 +24,13 @@ from engines.base import (
     StreamInterrupted,
     Usage,
 )
-from engines.cloud import CloudEngine, MalformedResponse, RequestRejected
+from engines.cloud import (
+    CloudEngine,
+    MalformedResponse,
+    RequestRejected,
+    backoff_delay,
+    parse_retry_after,
+)
 from engines.demo import DemoServer
 from policies.config import BreakerConfig, CloudConfig
 from tests.faultproxy import Fault, FaultProxy
@@ -473,3 +480,25 @@ async def test_the_api_key_never_appears_in_errors_repr_or_logs(
     assert any("Incorrect API key provided" in text for text in shown)
     for text in [*shown, caplog.text]:
         assert secret not in text
+
+
+# -- retry arithmetic ------------------------------------------------------------------------
+
+
+def test_retry_after_accepts_seconds_and_http_dates() -> None:
+    now = 1_700_000_000.0
+    assert parse_retry_after("7", now) == 7.0
+    assert parse_retry_after(" 1.5 ", now) == 1.5
+    assert parse_retry_after("-3", now) == 0.0
+    date = email.utils.formatdate(now + 42, usegmt=True)
+    assert parse_retry_after(date, now) == pytest.approx(42.0)
+    assert parse_retry_after(email.utils.formatdate(now - 60, usegmt=True), now) == 0.0
+    assert parse_retry_after(None, now) is None
+    assert parse_retry_after("soon", now) is None
+
+
+def test_backoff_grows_exponentially_with_bounded_jitter() -> None:
+    for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (10, 8.0)]:
+        delays = [backoff_delay(attempt) for _ in range(200)]
+        assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
+        assert len(set(delays)) > 1, "jitter spreads retries of many clients"
