@@ -3,7 +3,8 @@
 Data: bench/data/pii_eval.jsonl (made by bench/data/make_pii_eval.py: Faker values in 28 prompt
 templates, 40 hand-written hard cases, 101 PII-free prompts of an AI-ops console). Every record
 belongs to the "tune" or the "test" split; templates and hand-written lines alternate between
-them, so the test split has phrasings the tuning did not use. The headline is the test split.
+them, so the test split has phrasings the tuning did not use, and its Faker values come from a
+second seed whose individual leaks were never looked at. The headline is the test split.
 
 Definitions:
 - A *leak* is a labeled identifier (PERSON, STREET_ADDRESS, PHONE_NUMBER, CREDIT_CARD,

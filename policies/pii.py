@@ -20,9 +20,12 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from policies.config import PiiConfig, SetupError
+from policies.pii_recognizers import coordinated_names
 
 #: Entity types found by spaCy NER (through Presidio's SpacyRecognizer).
 NER_ENTITIES = frozenset({"PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME"})
+#: Score of a name found only by being joined to another one ("Ann Lee and jo marsh").
+COORDINATED_NAME_SCORE = 0.5
 #: Entity types of the deny list's matches.
 DENY_LIST_ENTITY = "DENY_LIST"
 
@@ -135,6 +138,13 @@ class PiiScanner:
             if r.entity_type == DENY_LIST_ENTITY
             or text[r.start : r.end].strip().casefold() not in self._allow
         ]
+        if "PERSON" in self._entities:
+            people = [(e.start, e.end) for e in found if e.type == "PERSON"]
+            found += [
+                PiiEntity("PERSON", start, end, COORDINATED_NAME_SCORE)
+                for start, end in coordinated_names(text, people)
+                if text[start:end].casefold() not in self._allow
+            ]
         return PiiScan(text=text, entities=_merge(found))
 
 

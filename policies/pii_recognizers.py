@@ -114,7 +114,7 @@ _USPS_SUFFIXES = re.findall(
     "Nook Outlook Parklands Pathway Piazza Plateau Pocket Quad Quadrant Quays Ramble Range Reach "
     "Reserve Retreat Ride Ridgeway Ring Riverway Riviera Roadway Ronde Rotary Round Siding Slope "
     "Steps Strip Subway Tarn Thoroughfare Tollway Top Tor Towers Triangle Trunkway Turn Vale "
-    "Villas Wade Walkway",
+    "Villas Wade Walkway Roadside Rosebowl Trailer Serviceway",
 )
 _SUFFIX = "(?:" + "|".join(sorted(set(_USPS_SUFFIXES), key=len, reverse=True)) + r")\.?"
 _WORD = r"(?:[A-Z0-9][\w'’.\-]*|[NSEW]\.?|(?:de|la|of|the|du|des|le)\b)"
@@ -462,6 +462,27 @@ def plausible_person(span: str) -> bool:
         folded = parts[0].casefold()
         return folded in first_names() or folded in last_names()
     return True
+
+
+_COORDINATED = re.compile(
+    r"[ \t]*(?:and|&|or)[ \t]+([^\W\d_][\w'’\-]*)(?:[ \t]+([^\W\d_][\w'’\-]*))?"
+)
+
+
+def coordinated_names(text: str, people: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans of names joined to a found name by "and"/"or" ("Cheyenne Wells and chanchal sibal").
+
+    A name next to a name is the commonest way a second, unrecognised one appears in a prompt;
+    stop words and everyday words end the span ("Alice and the team" adds nothing).
+    """
+    found = []
+    for _, end in people:
+        match = _COORDINATED.match(text, end)
+        if match is None or not _name_word(match.group(1)):
+            continue
+        stop = match.end(2) if _name_word(match.group(2)) else match.end(1)
+        found.append((match.start(1), stop))
+    return found
 
 
 def recase_for_ner(text: str) -> str:
