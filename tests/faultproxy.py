@@ -158,8 +158,8 @@ class FaultProxy:
         elif fault.kind == "sse_then_stall":
             # No Content-Length: the body runs until the connection closes, which it never does.
             payload = "".join(f"data: {event}\n\n" for event in fault.events).encode()
-            head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
-            writer.write(head.encode() + payload)
+            status = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            writer.write(status + b"Connection: close\r\n\r\n" + payload)
             await writer.drain()
             await reader.read()
         else:
