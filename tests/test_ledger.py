@@ -1,0 +1,412 @@
+"""The cost ledger on real SQLite files: schema, migrations, refusals, failures, crash safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import platformdirs
+import pytest
+
+from console.ledger import (
+    SCHEMA_VERSION,
+    Ledger,
+    LedgerError,
+    LedgerRecord,
+    default_db_path,
+    prompt_hash,
+    stored_prompt,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_record(
+    ts: float | None = None,
+    *,
+    tier: str = "local",
+    cost: float = 0.001,
+    counterfactual: float | None = 0.002,
+    **changes: object,
+) -> LedgerRecord:
+    """A valid record; `changes` override any field."""
+    prompt = str(changes.pop("prompt", "What is the capital of France?"))
+    rec = LedgerRecord(
+        ts=time.time() if ts is None else ts,
+        session="test",
+        request_id=str(uuid.uuid4()),
+        prompt_hash=prompt_hash(prompt),
+        prompt_text=prompt,
+        decision_json=json.dumps({"target": tier, "fired": "default", "features": {"n": 1}}),
+        routed_tier=tier,  # type: ignore[arg-type]
+        tier=tier,  # type: ignore[arg-type]
+        fallback_path="",
+        fired_rule="default",
+        model="gpt-4o-mini" if tier == "cloud" else "gemma-3-270m",
+        tokens_in=12,
+        tokens_out=30,
+        usage_estimated=False,
+        ttft_s=0.1,
+        latency_s=0.8,
+        tokens_per_s=37.5,
+        cpu_seconds=1.5 if tier == "local" else 0.0,
+        cost_usd=cost,
+        counterfactual_usd=counterfactual,
+        cost_known=True,
+        status="ok",
+        error_class=None,
+        redacted=False,
+        pii_count=0,
+    )
+    return replace(rec, **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    opened = Ledger.open(tmp_path / "ledger.sqlite")
+    yield opened  # type: ignore[misc]
+    opened.close()
+
+
+def test_record_round_trips_every_column(ledger: Ledger) -> None:
+    rec = make_record(
+        prompt_text=None,
+        tier="cloud",
+        fallback_path="local>cloud",
+        status="fallback",
+        error_class="EngineCrashed",
+        usage_estimated=True,
+        ttft_s=None,
+        counterfactual=None,
+        cost_known=False,
+        redacted=True,
+        pii_count=2,
+    )
+    assert ledger.record(rec)
+    stored = ledger.get(rec.request_id)
+    assert stored is not None
+    assert LedgerRecord(*[getattr(stored, name) for name in rec.__dataclass_fields__]) == rec
+    assert ledger.get("no-such-id") is None
+
+
+def test_request_id_is_recorded_exactly_once(ledger: Ledger) -> None:
+    rec = make_record(cost=0.5)
+    assert ledger.record(rec)
+    assert ledger.record_many([rec, make_record()])
+    assert ledger.count() == 2
+    assert ledger.ignored == 1
+    assert ledger.last_error is not None and "already recorded" in ledger.last_error
+    # The duplicate is not counted twice in the summaries either.
+    cost = ledger.execute("SELECT TOTAL(cost_usd) FROM hourly_totals")[0][0]
+    assert cost == pytest.approx(0.5 + 0.001)
+
+
+def test_invalid_status_is_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match="status"):
+        make_record(status="done")
+
+
+def test_spend_is_cloud_only_within_local_day_and_month(ledger: Ledger) -> None:
+    now = datetime(2026, 6, 15, 12, 0).timestamp()
+    ledger.record_many(
+        [
+            make_record(now - 3600, tier="cloud", cost=1.0),  # today
+            make_record(now - 3600, tier="local", cost=5.0),  # local: not spend
+            make_record(datetime(2026, 6, 14, 23, 59).timestamp(), tier="cloud", cost=2.0),
+            make_record(datetime(2026, 6, 1, 0, 0, 1).timestamp(), tier="cloud", cost=4.0),
+            make_record(datetime(2026, 5, 31, 23, 59).timestamp(), tier="cloud", cost=8.0),
+        ]
+    )
+    spend = ledger.spend(now)
+    assert spend.today_usd == pytest.approx(1.0)
+    assert spend.month_usd == pytest.approx(7.0)
+
+
+def test_iter_history_streams_oldest_first(ledger: Ledger) -> None:
+    base = 1_800_000_000.0
+    recs = [make_record(base + i, tier="cloud" if i % 2 else "local") for i in range(50)]
+    ledger.record_many(reversed(recs))
+    rows = list(ledger.iter_history())
+    assert [row.request_id for row in rows] == [rec.request_id for rec in recs]
+    first = rows[0]
+    assert (first.decision_json, first.tier, first.tokens_out) == (
+        recs[0].decision_json,
+        "local",
+        30,
+    )
+    since = list(ledger.iter_history(since_ts=base + 40, limit=5))
+    assert [row.ts for row in since] == [base + 40 + i for i in range(5)]
+    with pytest.raises(AttributeError):
+        first.tier = "cloud"  # type: ignore[misc]
+
+
+def test_recent_filters_and_orders_latest_first(ledger: Ledger) -> None:
+    base = 1_800_000_000.0
+    ledger.record_many(
+        [
+            make_record(base, tier="cloud", fired_rule="complexity"),
+            make_record(base + 1, tier="local", fired_rule="privacy"),
+            make_record(base + 2, tier="local", fired_rule="default"),
+        ]
+    )
+    assert [r.ts for r in ledger.recent()] == [base + 2, base + 1, base]
+    assert [r.fired_rule for r in ledger.recent(tier="local")] == ["default", "privacy"]
+    assert [r.tier for r in ledger.recent(rule="complexity")] == ["cloud"]
+    assert [r.ts for r in ledger.recent(limit=1, since_ts=base + 1)] == [base + 2]
+
+
+def test_default_db_path_precedence(tmp_path: Path) -> None:
+    override = tmp_path / "cli.sqlite"
+    assert default_db_path("~/from-config.sqlite", override) == override
+    assert default_db_path("~/from-config.sqlite", None) == Path.home() / "from-config.sqlite"
+    assert default_db_path("", None) == (
+        Path(platformdirs.user_data_dir("switchboard")) / "ledger.sqlite"
+    )
+
+
+def test_stored_prompt_modes() -> None:
+    assert stored_prompt("full", "Mail bob@x.org", "Mail <EMAIL_1>") == "Mail bob@x.org"
+    assert stored_prompt("redacted", "Mail bob@x.org", "Mail <EMAIL_1>") == "Mail <EMAIL_1>"
+    # Never the clear text when no redacted version exists.
+    assert stored_prompt("redacted", "Mail bob@x.org", None) is None
+    assert stored_prompt("none", "Mail bob@x.org", "Mail <EMAIL_1>") is None
+
+
+def test_open_creates_directories_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "ledger.sqlite"
+    with Ledger.open(path) as opened:
+        assert opened.execute("PRAGMA journal_mode")[0][0] == "wal"
+        assert opened.execute("SELECT MAX(version) FROM schema_version")[0][0] == SCHEMA_VERSION
+    assert path.read_bytes()[:16] == b"SQLite format 3\x00"
+
+
+# Version 1 as it was shipped: this DDL is frozen here on purpose, independent of the code.
+V1_SCHEMA = """
+CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at FLOAT);
+CREATE TABLE requests (
+    id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, ts FLOAT NOT NULL, session TEXT NOT NULL,
+    prompt_hash TEXT NOT NULL, prompt_text TEXT, decision_json TEXT NOT NULL, tier TEXT NOT NULL,
+    model TEXT, tokens_in INTEGER, tokens_out INTEGER, latency_s FLOAT, cost_usd FLOAT,
+    status TEXT NOT NULL, error_class TEXT
+);
+CREATE UNIQUE INDEX idx_requests_request_id ON requests (request_id);
+CREATE INDEX idx_requests_ts ON requests (ts);
+INSERT INTO schema_version VALUES (1, 1700000000.0);
+"""
+
+
+def _write_v1(path: Path, rows: list[tuple[object, ...]]) -> None:
+    conn = sqlite3.connect(path)
+    conn.executescript(V1_SCHEMA)
+    conn.executemany(
+        "INSERT INTO requests (request_id, ts, session, prompt_hash, prompt_text, decision_json,"
+        " tier, model, tokens_in, tokens_out, latency_s, cost_usd, status, error_class)"
+        " VALUES (?, ?, 's', 'h', 'p', '{}', ?, 'm', 10, 20, 1.0, ?, 'ok', NULL)",
+        rows,
+    )
+    conn.commit()
+    conn.close()
+
+
+def test_v1_database_is_upgraded_keeping_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    ts = datetime(2026, 6, 15, 10, 30).timestamp()
+    _write_v1(path, [("r1", ts, "cloud", 0.25), ("r2", ts + 60, "local", 0.0)])
+    with pytest.raises(LedgerError, match="needs an upgrade"):
+        Ledger.open(path, read_only=True)
+    with Ledger.open(path) as upgraded:
+        assert upgraded.execute("SELECT MAX(version) FROM schema_version")[0][0] == 2
+        old = upgraded.get("r1")
+        assert old is not None
+        assert (old.routed_tier, old.tier, old.cost_usd, old.counterfactual_usd) == (
+            "cloud",
+            "cloud",
+            0.25,
+            None,
+        )
+        assert upgraded.spend(ts).today_usd == pytest.approx(0.25)
+        assert upgraded.record(make_record(ts + 120, tier="cloud", cost=0.5))
+        assert upgraded.spend(ts).today_usd == pytest.approx(0.75)
+        assert upgraded.count() == 3
+    with Ledger.open(path, read_only=True) as reader:
+        assert reader.count() == 3
+
+
+def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite"
+    with Ledger.open(path):
+        pass
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO schema_version VALUES (99, 0)")
+    conn.commit()
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(LedgerError, match=r"future\.sqlite.*version 99 is newer"):
+        Ledger.open(path)
+    assert path.read_bytes() == before
+
+
+def test_not_sqlite_file_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"my precious notes, not a database\n" * 10)
+    before = path.read_bytes()
+    with pytest.raises(LedgerError, match=r"notes\.txt: not an SQLite database"):
+        Ledger.open(path)
+    assert path.read_bytes() == before
+    assert not path.with_name("notes.txt-wal").exists()
+
+
+def test_corrupt_ledger_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "corrupt.sqlite"
+    with Ledger.open(path) as opened:
+        opened.record_many(make_record() for _ in range(200))
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = bytearray(path.read_bytes())
+    # Keep the header page, wreck the rest.
+    data[4096:] = bytes((i * 7 + 3) % 256 for i in range(len(data) - 4096))
+    path.write_bytes(bytes(data))
+    with pytest.raises(LedgerError, match=r"corrupt\.sqlite"):
+        Ledger.open(path)
+    assert path.read_bytes() == bytes(data)
+
+
+def test_other_sqlite_database_and_directory_are_refused(tmp_path: Path) -> None:
+    other = tmp_path / "app.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE users (name TEXT)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(LedgerError, match=r"app\.db: an SQLite file that is not a Switchboard"):
+        Ledger.open(other)
+    with pytest.raises(LedgerError, match="is a directory"):
+        Ledger.open(tmp_path)
+
+
+def test_locked_database_queues_then_resumes(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger.open(path, busy_timeout_s=0.05)
+    other = sqlite3.connect(path, isolation_level=None)  # another console holding the lock
+    other.execute("BEGIN EXCLUSIVE")
+    first, second = make_record(), make_record()
+    assert ledger.record(first) is False
+    assert ledger.pending == 1
+    assert ledger.last_error is not None and "locked" in ledger.last_error
+    assert ledger.record(second) is False  # still backing off: queued without waiting
+    assert ledger.pending == 2
+    other.execute("ROLLBACK")
+    other.close()
+    assert ledger.flush()
+    assert ledger.pending == 0 and ledger.last_error is None
+    assert {ledger.get(r.request_id) is not None for r in (first, second)} == {True}
+    ledger.close()
+
+
+def test_read_only_database_keeps_records_pending(ledger: Ledger) -> None:
+    # Tests may run as root, where chmod does not stop writes; SQLite's query_only is a real
+    # refusal by the database engine itself.
+    ledger.execute("PRAGMA query_only = ON")
+    rec = make_record()
+    assert ledger.record(rec) is False
+    assert ledger.pending == 1
+    assert ledger.last_error is not None and "readonly" in ledger.last_error
+    ledger.execute("PRAGMA query_only = OFF")
+    assert ledger.flush()
+    assert ledger.get(rec.request_id) is not None
+
+
+def test_full_disk_keeps_records_pending_then_resumes(ledger: Ledger) -> None:
+    pages = ledger.execute("PRAGMA page_count")[0][0]
+    ledger.execute(f"PRAGMA max_page_count = {pages}")  # SQLite reports SQLITE_FULL from here
+    big = [make_record(prompt="x" * 4000) for _ in range(20)]
+    assert ledger.record_many(big) is False
+    assert ledger.pending == 20
+    assert ledger.last_error is not None and "full" in ledger.last_error
+    assert ledger.count() == 0
+    ledger.execute("PRAGMA max_page_count = 1073741823")
+    assert ledger.flush()
+    assert ledger.count() == 20
+
+
+def test_pending_queue_is_bounded(tmp_path: Path) -> None:
+    ledger = Ledger.open(tmp_path / "l.sqlite", max_pending=3)
+    ledger.execute("PRAGMA query_only = ON")
+    recs = [make_record() for _ in range(5)]
+    for rec in recs:
+        ledger.record(rec)
+    assert (ledger.pending, ledger.dropped) == (3, 2)
+    ledger.execute("PRAGMA query_only = OFF")
+    assert ledger.flush()
+    assert [r.request_id for r in ledger.recent(limit=10)] == [
+        r.request_id for r in reversed(recs[2:])
+    ]
+    ledger.close()
+
+
+def test_threads_and_two_consoles_share_one_file(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite"
+    first, second = Ledger.open(path), Ledger.open(path)
+
+    def burst(ledger: Ledger) -> None:
+        for _ in range(50):
+            assert ledger.record(make_record(tier="cloud", cost=0.01))
+
+    threads = [threading.Thread(target=burst, args=(lg,)) for lg in (first, first, second, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert first.count() == second.count() == 200
+    assert first.spend().today_usd == pytest.approx(2.0)
+    first.close()
+    second.close()
+
+
+_CHILD = """
+import sys, time
+sys.path.insert(0, {repo!r})
+from pathlib import Path
+from tests.test_ledger import make_record
+from console.ledger import Ledger
+ledger = Ledger.open(Path({path!r}))
+while True:
+    rec = make_record()
+    if ledger.record(rec):
+        print(rec.request_id, flush=True)
+    else:
+        print("FAILED", ledger.last_error, file=sys.stderr, flush=True)
+"""
+
+
+def test_kill_9_during_a_burst_loses_no_returned_record(tmp_path: Path) -> None:
+    path = tmp_path / "crash.sqlite"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD.format(repo=str(REPO), path=str(path))],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    assert child.stdout is not None
+    returned = [child.stdout.readline().strip() for _ in range(300)]
+    os.kill(child.pid, signal.SIGKILL)
+    rest, _ = child.communicate(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    # Lines printed before the kill are records whose record() had returned True.
+    returned += [line.strip() for line in rest.splitlines() if len(line.strip()) == 36]
+    with Ledger.open(path) as reopened:
+        assert reopened.quick_check() == "ok"
+        missing = [rid for rid in returned if reopened.get(rid) is None]
+        assert missing == []
+        assert reopened.count() >= len(returned)
