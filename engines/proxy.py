@@ -8,6 +8,7 @@ the requests do.
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -96,7 +97,7 @@ def resolve_proxy(
                 f'[cloud] proxy: {redact_proxy_url(setting)!r} is not "env", "none" or a proxy '
                 "URL like http://proxy.example:3128"
             )
-        return ProxyChoice(base_url, setting, "[cloud] proxy")
+        return _usable(ProxyChoice(base_url, setting, "[cloud] proxy"))
     found = _proxies_from(os.environ if environ is None else environ)
     target = urlsplit(base_url)
     host = (target.hostname or "").lower()
@@ -107,8 +108,18 @@ def resolve_proxy(
         if proxy:
             if _bypassed(host, no_proxy):
                 return ProxyChoice(base_url, None, f"{host} is in NO_PROXY")
-            return ProxyChoice(base_url, _normalise(proxy), f"{key.upper()}_PROXY")
+            return _usable(ProxyChoice(base_url, _normalise(proxy), f"{key.upper()}_PROXY"))
     return ProxyChoice(base_url, None, "no proxy variables set")
+
+
+def _usable(choice: ProxyChoice) -> ProxyChoice:
+    """`choice`, unless it is a SOCKS proxy and httpx's optional SOCKS support is missing."""
+    if (choice.url or "").startswith("socks") and importlib.util.find_spec("socksio") is None:
+        raise ConfigError(
+            f"{choice.source}: the SOCKS proxy {redact_proxy_url(choice.url or '')} needs the "
+            "socksio package (pip install 'httpx[socks]')"
+        )
+    return choice
 
 
 def _proxies_from(environ: Mapping[str, str]) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import AsyncIterator
 
@@ -138,3 +139,12 @@ async def test_a_dead_proxy_is_named_in_the_error() -> None:
         async for _ in engine.stream(request):
             pass
     await engine.aclose()
+
+
+def test_a_socks_proxy_needs_socksio_or_says_so() -> None:
+    env = {"ALL_PROXY": "socks5://u:p@s:1080"}
+    if importlib.util.find_spec("socksio") is not None:
+        assert resolve_proxy(API, "env", env).display == "socks5://***@s:1080"
+        return
+    with pytest.raises(ConfigError, match=r"ALL_PROXY: the SOCKS proxy socks5://\*\*\*@s:1080"):
+        resolve_proxy(API, "env", env)
