@@ -250,9 +250,6 @@ class Pseudonymizer:
     def __reduce__(self) -> NoReturn:
         raise TypeError("a Pseudonymizer holds personal data and cannot be pickled")
 
-    def __len__(self) -> int:
-        return len(self.__by_placeholder)
-
     def placeholder(self, entity_type: str, value: str) -> str:
         """The placeholder standing for `value` (allocating the next number of its type)."""
         key = (entity_type, value)
