@@ -22,6 +22,9 @@ from policies.prices import BudgetStatus, budget_status
 #: Days in an average month (365.25 / 12), for run rates.
 MONTH_DAYS = 30.4375
 _MIN_SPAN_S = 3600.0
+_MIN_NET_USD = 1e-6
+#: Beyond a century a calendar month means nothing; `break_even_month` is then null.
+_MAX_MONTHS = 1200.0
 _SINCE = re.compile(r"^(\d+)([hd])$")
 REPORT_VERSION = 1
 TOP_PROMPTS = 5
@@ -169,10 +172,12 @@ def _projection(
     net = monthly_savings - opex
     months: float | None = None
     month: str | None = None
-    if net > 0:
+    # Below a micro-dollar a month, savings and running cost are equal up to rounding: never.
+    if net > _MIN_NET_USD:
         months = capex / net
-        reached = datetime.fromtimestamp(now) + timedelta(days=months * MONTH_DAYS)
-        month = reached.strftime("%Y-%m")
+        if months <= _MAX_MONTHS:
+            reached = datetime.fromtimestamp(now) + timedelta(days=months * MONTH_DAYS)
+            month = reached.strftime("%Y-%m")
     return Projection(
         span_days=days,
         monthly_run_rate_usd=run_rate,
