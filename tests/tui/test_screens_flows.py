@@ -1,0 +1,176 @@
+"""The screens that run prompts, over a real Runtime: the bundled model on llama.cpp as the local
+tier, the demo endpoint (llama_cpp.server on 127.0.0.1) as the cloud tier, Presidio, SQLite.
+
+One Runtime is shared by the module (loading the model and the analyzer is the slow part); every
+answer is capped at a few tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import DataTable, Input, ProgressBar, Static
+
+from console.runtime import Runtime
+from console.tui.screens.compare import CompareScreen
+from console.tui.screens.inspector import InspectorScreen
+from console.tui.screens.replay import ReplayScreen
+from policies.config import ConfigStore
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.toml"
+MAX_TOKENS = 6
+#: Loading the model, the analyzer and the demo endpoint on a cold 2-core machine.
+READY_WAIT_S = 240.0
+
+
+class Host(App[None]):
+    """Hosts one screen over the shared Runtime, as the console does."""
+
+    def __init__(self, runtime: Runtime, screen: Callable[[], Screen[None]]) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self._make = screen
+
+    def compose(self) -> ComposeResult:
+        yield Static("host")
+
+    def on_mount(self) -> None:
+        self.push_screen(self._make())
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def runtime(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runtime]:
+    """A started Runtime with every part ready."""
+    home = tmp_path_factory.mktemp("flows")
+    shutil.copy(REPO_CONFIG, home / "config.toml")
+    runtime = Runtime(ConfigStore.open(home / "config.toml"), home / "ledger.db", demo_cloud=True)
+    await runtime.start()
+    try:
+        for _ in range(int(READY_WAIT_S * 10)):
+            status = runtime.status()
+            if (
+                status.local_state in ("ready", "failed")
+                and status.pii_ready
+                and status.cloud_ready
+            ):
+                break
+            await asyncio.sleep(0.1)
+        status = runtime.status()
+        assert status.local_state == "ready", status
+        assert status.pii_ready and status.cloud_ready, status
+        yield runtime
+    finally:
+        await runtime.aclose()
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
+    """Let the app run until `condition` holds (a worker finished), or fail."""
+    for _ in range(int(READY_WAIT_S * 10)):
+        if condition():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def test_inspector_shows_the_real_trace_live_and_stored(runtime: Runtime) -> None:
+    result = await runtime.dispatcher.run("What is the capital of France?", max_tokens=MAX_TOKENS)
+    assert result.status == "ok", result.error
+    decision = result.decision.to_dict()
+    names = [rule["name"] for rule in decision["rules"]]
+    assert runtime.ledger is not None
+    stored = runtime.ledger.get(result.request_id)
+    assert stored is not None
+
+    for source in (result, stored):
+        async with Host(runtime, lambda s=source: InspectorScreen(s)).run_test(
+            size=(80, 40)
+        ) as pilot:
+            await pilot.pause()
+            screen = pilot.app.screen
+            assert isinstance(screen, InspectorScreen)
+            rules = screen.query_one("#inspector-rules", DataTable)
+            assert rules.row_count == len(names)
+            assert [str(key.value) for key in rules.rows] == names
+            assert rules.cursor_row == names.index(decision["fired"])
+            why = str(screen.query_one("#inspector-why", Static).render())
+            fired = next(rule for rule in decision["rules"] if rule["name"] == decision["fired"])
+            assert fired["why"] in why
+            route = str(screen.query_one("#inspector-route", Static).render())
+            assert f"target {decision['target']}" in route
+            head = str(screen.query_one("#inspector-head", Static).render())
+            assert result.badge in head and "France" in head
+    live = dict(InspectorScreen(result).trace.timings)
+    assert live["PII scan"] is not None and live["PII scan"] > 0
+    assert live["first token"] is not None and live["first token"] > 0
+
+
+async def test_replay_a_jsonl_file_through_the_screen(runtime: Runtime, tmp_path: Path) -> None:
+    prompts = [
+        "What is GGUF?",
+        "Reply to Maria Gonzalez at maria.gonzalez@fastmail.com about her refund.",
+        "/cloud Name one primary colour.",
+    ]
+    path = tmp_path / "prompts.jsonl"
+    path.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in prompts), encoding="utf-8")
+    assert runtime.ledger is not None
+    before = runtime.ledger.count()
+    async with Host(runtime, ReplayScreen).run_test(size=(80, 24)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, ReplayScreen)
+        screen.query_one("#replay-path", Input).value = str(path)
+        screen.query_one("#replay-max-tokens", Input).value = str(MAX_TOKENS)
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: len(screen.results) == len(prompts), "three results")
+        await pilot.pause()
+        table = screen.query_one("#replay-results", DataTable)
+        assert table.row_count == len(prompts)
+        assert screen.query_one("#replay-progress", ProgressBar).progress == len(prompts)
+        summary = str(screen.query_one("#replay-summary", Static).render())
+        status = str(screen.query_one("#replay-status", Static).render())
+    assert f"{len(prompts)} prompts" in summary
+    assert f"replayed {len(prompts)} prompts" in status
+    by_prompt = {result.prompt: result for result in screen.results}
+    private = by_prompt[prompts[1]]
+    assert private.decision.fired == "privacy" and private.tier == "local"
+    assert private.sent_text is None
+    forced = by_prompt[prompts[2]]
+    assert forced.decision.fired == "override" and forced.tier == "cloud"
+    assert "PII: 1 kept local" in summary
+    runtime.ledger.flush()
+    assert runtime.ledger.count() == before + len(prompts)
+
+
+async def test_compare_streams_both_tiers_side_by_side(runtime: Runtime) -> None:
+    assert runtime.ledger is not None
+    prompt = "Name a primary colour."
+    make = lambda: CompareScreen(prompt, max_tokens=MAX_TOKENS)  # noqa: E731
+    async with Host(runtime, make).run_test(size=(80, 24)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, CompareScreen)
+        await until(pilot, lambda: len(screen.results) == 2, "both answers")
+        await pilot.pause()
+        local_stats = str(screen.query_one("#compare-local-stats", Static).render())
+        cloud_stats = str(screen.query_one("#compare-cloud-stats", Static).render())
+        status = str(screen.query_one("#compare-status", Static).render())
+    local, cloud = screen.results["local"], screen.results["cloud"]
+    assert local.tier == "local" and cloud.tier == "cloud"
+    assert local.decision.fired == cloud.decision.fired == "override"
+    assert local.status == cloud.status == "ok"
+    assert "latency" in local_stats and "LOCAL" in local_stats
+    assert "latency" in cloud_stats and "CLOUD" in cloud_stats
+    assert "faster" in status
+    runtime.ledger.flush()
+    for result in (local, cloud):
+        stored = runtime.ledger.get(result.request_id)
+        assert stored is not None and stored.session.endswith(":compare")
