@@ -8,7 +8,6 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error (one clear l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import sys
@@ -19,10 +18,11 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from engines.base import EngineError, Finished, GenerationRequest, Message
-from policies.config import Config, ConfigStore, LocalConfig, SetupError
+from engines.base import EngineError, Tier
+from policies.config import Config, ConfigStore, SetupError
 
 if TYPE_CHECKING:
+    from console.dispatch import RequestResult
     from console.runtime import Runtime
     from policies.router import Signals
 
@@ -76,7 +76,9 @@ pass_cli = click.make_pass_decorator(CliContext)
 )
 @click.version_option(package_name="switchboard")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, db_path: Path | None, demo_cloud: bool) -> None:
+def cli(
+    ctx: click.Context, config_path: Path | None, db_path: Path | None, demo_cloud: bool
+) -> None:
     """Switchboard: route each prompt to a local llama.cpp model or a cloud API, by policy.
 
     Without a command, opens the console (TUI).
@@ -347,48 +349,57 @@ def whatif(cli_ctx: CliContext, sets: tuple[str, ...], since: float | None, as_j
         click.echo(f"e.g. {', '.join(result.sample_request_ids[:5])}")
 
 
-@dataclass(frozen=True)
-class LocalAnswer:
-    """One answer of the local engine: its text and the engine's closing figures."""
-
-    text: str
-    finished: Finished
-
-
-async def _run_local(
-    config: LocalConfig, prompt: str, max_tokens: int | None, on_text: Callable[[str], None]
-) -> LocalAnswer:
-    """Answer `prompt` on the local engine, handing each streamed piece to `on_text`."""
-    from engines.local import LocalEngine
-
-    engine = LocalEngine(config)
-    request = GenerationRequest(
-        messages=(Message("user", prompt),),
-        max_tokens=max_tokens or config.max_tokens,
-        temperature=config.temperature,
-    )
-    parts: list[str] = []
-    try:
-        await engine.start()
-        async with contextlib.aclosing(engine.stream(request)) as events:
-            async for event in events:
-                if isinstance(event, Finished):
-                    return LocalAnswer("".join(parts), event)
-                parts.append(event.text)
-                on_text(event.text)
-    finally:
-        await engine.aclose()
-    raise EngineError("the local engine ended the answer without its figures")
-
-
-def _summary_line(tier: str, finished: Finished) -> str:
-    parts = [tier, finished.model, f"{finished.usage.completion_tokens} tokens"]
-    if finished.gen_tps is not None:
-        parts.append(f"{finished.gen_tps:.1f} tok/s")
-    if finished.ttft_s is not None:
-        parts.append(f"first token {finished.ttft_s * 1000:.0f} ms")
-    parts.append(f"{finished.total_s:.2f} s")
+def _summary_line(result: RequestResult) -> str:
+    parts = [result.badge, result.model or "no model"]
+    if result.usage is not None:
+        parts.append(f"{result.usage.completion_tokens} tokens")
+    if result.gen_tps is not None:
+        parts.append(f"{result.gen_tps:.1f} tok/s")
+    if result.ttft_s is not None:
+        parts.append(f"first token {result.ttft_s * 1000:.0f} ms")
+    parts.append(f"{result.latency_s:.2f} s")
+    if result.cost is not None:
+        parts.append(f"${result.cost.total_usd:.6f}" if result.cost.known else "cost unknown")
+    parts.append(f"rule {result.decision.fired}")
     return " · ".join(parts)
+
+
+def _result_json(result: RequestResult) -> dict[str, object]:
+    usage = result.usage
+    return {
+        "request_id": result.request_id,
+        "answer": result.answer,
+        "tier": result.tier,
+        "badge": result.badge,
+        "status": result.status,
+        "model": result.model,
+        "fired": result.decision.fired,
+        "chain": list(result.decision.chain),
+        "fallback_path": list(result.fallback_path),
+        "pii_types": list(result.pii_types),
+        "redacted": result.badge == "CLOUD·redacted",
+        "usage": None
+        if usage is None
+        else {
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "estimated": usage.estimated,
+        },
+        "timings": {
+            "ttft_s": result.ttft_s,
+            "total_s": result.latency_s,
+            "gen_tps": result.gen_tps,
+            "cpu_seconds": result.cost.cpu_seconds if result.cost is not None else None,
+            "pii_ms": result.timings.pii_ms,
+            "route_ms": result.timings.route_ms,
+            "queue_ms": result.timings.queue_ms,
+        },
+        "cost_usd": result.cost.total_usd if result.cost and result.cost.known else None,
+        "counterfactual_usd": result.counterfactual_usd,
+        "savings_usd": result.savings_usd,
+        "error": result.error,
+        "fix": result.fix,
+    }
 
 
 @cli.command()
@@ -399,41 +410,47 @@ def _summary_line(tier: str, finished: Finished) -> str:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: answer, usage, timings.")
 @pass_cli
 def ask(
-    cli_ctx: CliContext, prompt: str, tier: str | None, max_tokens: int | None, as_json: bool
-) -> None:
-    """Answer PROMPT: the answer on stdout, a summary line on stderr."""
-    if tier == "cloud":
-        raise click.UsageError("ask --cloud is not wired yet; use --local")
-    config = cli_ctx.config.local
+    cli_ctx: CliContext, prompt: str, tier: Tier | None, max_tokens: int | None, as_json: bool
+) -> int:
+    """One prompt through the router (or a forced tier), recorded in the ledger.
 
-    def show(text: str) -> None:
-        if not as_json:
-            click.echo(text, nl=False)
+    The answer streams to stdout; a summary line goes to stderr.
+    """
+    from console.dispatch import Done, FellBack, Token
+    from engines.model import resolve_model
 
-    answer = asyncio.run(_run_local(config, prompt, max_tokens, show))
-    finished = answer.finished
+    if tier != "cloud":
+        resolve_model(cli_ctx.config.local.model)
+
+    async def body(runtime: Runtime) -> RequestResult:
+        if tier == "cloud" and runtime.cloud.key_missing:
+            name = runtime.config().cloud.api_key_env
+            raise SetupError(
+                f"no API key for {runtime.cloud.endpoint}: ${name} is not set "
+                f"(export {name}=..., or try --demo-cloud)"
+            )
+        async for event in runtime.dispatcher.ask(prompt, force=tier, max_tokens=max_tokens):
+            if isinstance(event, Token) and not as_json:
+                click.echo(event.text, nl=False)
+            elif isinstance(event, FellBack):
+                click.echo(
+                    f"[{event.from_tier} failed: {event.error}; asking {event.to_tier}]", err=True
+                )
+            elif isinstance(event, Done):
+                return event.result
+        raise EngineError("the dispatcher ended without a result")
+
+    result = run_with_runtime(cli_ctx, body, local=tier != "cloud", cloud=tier != "local")
     if as_json:
-        payload = {
-            "tier": "local",
-            "model": finished.model,
-            "answer": answer.text,
-            "finish_reason": finished.finish_reason,
-            "usage": {
-                "prompt_tokens": finished.usage.prompt_tokens,
-                "completion_tokens": finished.usage.completion_tokens,
-            },
-            "timings": {
-                "ttft_s": finished.ttft_s,
-                "total_s": finished.total_s,
-                "prompt_tps": finished.prompt_tps,
-                "gen_tps": finished.gen_tps,
-                "cpu_seconds": finished.cpu_seconds,
-            },
-        }
-        click.echo(json.dumps(payload, indent=2))
-    else:
+        click.echo(json.dumps(_result_json(result), indent=2))
+    elif result.answer:
         click.echo()
-    click.echo(_summary_line("local", finished), err=True)
+    if result.status in ("failed", "blocked"):
+        reason = result.error or "blocked by [pii] on_pii = block"
+        click.echo(f"switchboard: {reason}{f' ({result.fix})' if result.fix else ''}", err=True)
+        return 1
+    click.echo(_summary_line(result), err=True)
+    return 0
 
 
 @cli.group()

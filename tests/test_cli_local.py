@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def switchboard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run `python -m console.cli ARGS` (the console script's entry point) in `cwd`."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(cwd / "data")}
     return subprocess.run(
         [sys.executable, "-m", "console.cli", *args],
         capture_output=True,
@@ -88,7 +88,27 @@ def test_bad_model_is_one_line_and_exit_2(
     assert done.stdout == ""
 
 
-def test_ask_cloud_is_not_wired_yet(tmp_path: Path) -> None:
-    done = switchboard("ask", "hi", "--cloud", cwd=tmp_path)
-    assert done.returncode == 2
-    assert "--cloud" in done.stderr and "Traceback" not in done.stderr
+def test_ask_cloud_without_a_key_names_the_variable(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[cloud]\napi_key_env = "SWITCHBOARD_TEST_UNSET_KEY"\n')
+    done = switchboard("--config", str(config), "ask", "hi", "--cloud", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "$SWITCHBOARD_TEST_UNSET_KEY" in lines[0]
+    assert "api.openai.com" in lines[0] and "Traceback" not in done.stderr
+
+
+def test_ask_cloud_on_the_demo_endpoint_is_recorded(tmp_path: Path) -> None:
+    done = switchboard(
+        "--db", str(tmp_path / "ledger.sqlite"), "--demo-cloud",
+        "ask", "Name a fruit.", "--cloud", "--max-tokens", "8", "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["tier"] == "cloud" and result["badge"] == "CLOUD"
+    assert result["usage"]["completion_tokens"] >= 1
+    assert result["cost_usd"] > 0 and result["fired"] == "override"
+    ledger = switchboard("--db", str(tmp_path / "ledger.sqlite"), "ledger", "--json", cwd=tmp_path)
+    assert ledger.returncode == 0, ledger.stderr
+    assert "cloud" in ledger.stdout
