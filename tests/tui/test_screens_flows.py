@@ -11,6 +11,7 @@ import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, ProgressBar, Static
 
+from console.dispatch import RequestResult
+from console.ledger import StoredRequest
 from console.runtime import Runtime
 from console.tui.screens.compare import CompareScreen
 from console.tui.screens.inspector import InspectorScreen
@@ -92,10 +95,10 @@ async def test_inspector_shows_the_real_trace_live_and_stored(runtime: Runtime) 
     stored = runtime.ledger.get(result.request_id)
     assert stored is not None
 
-    for source in (result, stored):
-        async with Host(runtime, lambda s=source: InspectorScreen(s)).run_test(
-            size=(80, 40)
-        ) as pilot:
+    sources: tuple[RequestResult | StoredRequest, ...] = (result, stored)
+    for source in sources:
+        host = Host(runtime, partial(InspectorScreen, source))
+        async with host.run_test(size=(80, 40)) as pilot:
             await pilot.pause()
             screen = pilot.app.screen
             assert isinstance(screen, InspectorScreen)

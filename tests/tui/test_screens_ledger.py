@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from textual.app import App, ComposeResult
@@ -75,7 +76,7 @@ def seed(ledger: Ledger, config: Config, now: float) -> list[LedgerRecord]:
     records = []
     for index, (days_ago, prompt, pii, cost) in enumerate(HISTORY):
         decision = decide(extract_features(prompt, pii), Signals(), config)
-        tier = "cloud" if cost else "local"
+        tier: Literal["local", "cloud"] = "cloud" if cost else "local"
         records.append(
             LedgerRecord(
                 ts=now - days_ago * DAY,

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from console.dispatch import RequestResult
 
 PaneTier = Literal["local", "cloud"]
+TIERS: tuple[PaneTier, ...] = ("local", "cloud")
 
 
 def result_table(result: RequestResult) -> Table:
@@ -73,7 +74,7 @@ class CompareScreen(ModalScreen[None]):
                 self.initial_prompt, placeholder="a prompt for both tiers", id="compare-prompt"
             )
             with Horizontal(id="compare-sides"):
-                for tier in ("local", "cloud"):
+                for tier in TIERS:
                     with VerticalScroll(id=f"compare-{tier}", classes="compare-side") as side:
                         side.border_title = tier
                         yield Static("", id=f"compare-{tier}-answer", classes="compare-answer")
@@ -106,10 +107,10 @@ class CompareScreen(ModalScreen[None]):
 
         dispatcher = runtime_of(self.app).dispatcher
         conversation = Conversation()
-        for tier in ("local", "cloud"):
+        for tier in TIERS:
             self.query_one(f"#compare-{tier}-answer", Static).update("")
             self.query_one(f"#compare-{tier}-stats", Static).update(Text("waiting…", style="dim"))
-        for tier in ("local", "cloud"):
+        for tier in TIERS:
             answer = self.query_one(f"#compare-{tier}-answer", Static)
             stats = self.query_one(f"#compare-{tier}-stats", Static)
             self._status(f"asking {tier}…")
