@@ -117,8 +117,12 @@ def _ip() -> str:
     return ":".join(groups[:3]) + "::" + groups[-1]
 
 
+def _digits(n: int) -> str:
+    return "".join(rng.choice("0123456789") for _ in range(n))
+
+
 def _licence() -> str:
-    d = lambda n: "".join(rng.choice("0123456789") for _ in range(n))  # noqa: E731
+    d = _digits
     letter = rng.choice("ABCDEFGHJKLMNPRSTWY")
     return rng.choice(
         [
