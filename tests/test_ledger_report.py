@@ -105,6 +105,10 @@ def test_projection_and_break_even(tmp_path: Path) -> None:
         costly = Config(economics=EconomicsConfig(capex=5000, opex_per_month=MONTH_DAYS / 10))
         never = build_report(ledger, costly, "all", NOW).projection
         assert never.break_even_months is None and never.break_even_month is None
+        huge = Config(economics=EconomicsConfig(capex=1e9, opex_per_month=0))
+        distant = build_report(ledger, huge, "all", NOW).projection
+        assert distant.break_even_months is not None and distant.break_even_months > 1200
+        assert distant.break_even_month is None
 
 
 def test_unknown_prices_are_reported_not_free(tmp_path: Path) -> None:
