@@ -23,7 +23,7 @@ import math
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -296,7 +296,7 @@ class CloudEngine:
             body["repeat_penalty"] = DEMO_REPEAT_PENALTY
         return body
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[StreamEvent, None]:
         """Stream the answer: Chunks, then one Finished; typed EngineErrors on failure."""
         key = self._require_key()
         admission = self.breaker.admit()
@@ -333,7 +333,9 @@ class CloudEngine:
             fix="the endpoint kept failing; the console uses the local tier meanwhile",
         )
 
-    async def _run(self, request: GenerationRequest, key: str | None) -> AsyncIterator[StreamEvent]:
+    async def _run(
+        self, request: GenerationRequest, key: str | None
+    ) -> AsyncGenerator[StreamEvent, None]:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         deadline = loop.time() + self.config.total_timeout
@@ -383,7 +385,7 @@ class CloudEngine:
         deadline: float,
         progress: _Progress,
         started: float,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """One POST; raises _Retry when it failed before any token and may be tried again."""
         loop = asyncio.get_running_loop()
         client = self._client_for_loop()
