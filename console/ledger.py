@@ -16,6 +16,7 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
@@ -316,6 +317,11 @@ def _rollup_rows(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 _MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migrate_1, _migrate_2)
 
 
+def _read_only_uri(path: Path) -> str:
+    """An SQLite URI opening `path` read-only (quoted: a path may hold '?' or '#')."""
+    return f"file:{urllib.parse.quote(str(path.absolute()))}?mode=ro"
+
+
 def _check_header(path: Path) -> None:
     """Refuse a non-empty file that is not SQLite before SQLite gets a chance to touch it."""
     try:
@@ -389,10 +395,16 @@ class Ledger:
                 raise LedgerError(
                     f"{path}: cannot create the ledger directory: {exc.strerror or exc}"
                 ) from None
+            # WAL needs to create PATH-wal and PATH-shm next to the file, and to write the file.
+            for needed in (path.parent, path):
+                if needed.exists() and not os.access(needed, os.W_OK):
+                    raise LedgerError(
+                        f"{path}: {needed} is not writable; fix its permissions or use --db"
+                    )
         if path.exists():
             _check_header(path)
         try:
-            target = f"file:{path}?mode=ro" if read_only else str(path)
+            target = _read_only_uri(path) if read_only else str(path)
             conn = sqlite3.connect(
                 target,
                 uri=read_only,
@@ -487,7 +499,8 @@ class Ledger:
 
         True when the row (and any earlier pending ones) is committed. On failure the record is
         queued (bounded; the oldest are dropped and counted in `dropped` when it is full),
-        `last_error` says why, and the queue is retried on the next `record`/`flush`.
+        `last_error` says why, and the queue is retried by a later `record` (after a back-off
+        of 0.5 s doubling to 30 s, so a locked file does not stall every request) or `flush`.
         """
         return self.record_many((rec,))
 
@@ -596,7 +609,7 @@ class Ledger:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        reader = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        reader = sqlite3.connect(_read_only_uri(self.path), uri=True, check_same_thread=False)
         try:
             cursor = reader.execute(sql, params)
             cursor.arraysize = 4096

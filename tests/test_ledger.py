@@ -191,6 +191,19 @@ def test_open_creates_directories_in_wal_mode(tmp_path: Path) -> None:
     assert path.read_bytes()[:16] == b"SQLite format 3\x00"
 
 
+def test_paths_with_uri_characters_work(tmp_path: Path) -> None:
+    path = tmp_path / "my ledger?#%20.sqlite"
+    rec = make_record()
+    with Ledger.open(path) as opened:
+        assert opened.record(rec)
+        assert [row.request_id for row in opened.iter_history()] == [rec.request_id]
+    with Ledger.open(path, read_only=True) as reader:
+        assert reader.get(rec.request_id) is not None
+        assert reader.record(make_record()) is False  # refused, kept pending, no exception
+        assert reader.pending == 1
+    assert not (tmp_path / "my ledger").exists()
+
+
 # Version 1 as it was shipped: this DDL is frozen here on purpose, independent of the code.
 V1_SCHEMA = """
 CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at FLOAT);
