@@ -148,6 +148,25 @@ class WhatIfResult:
         }
 
 
+def _trace_inputs_part(decision_json: str) -> Any:
+    """What the router needs of a stored trace: the object from its "features" key on, parsed.
+
+    The rules before that key are about half the text and are not needed to re-decide. A quote
+    inside a JSON string is escaped, so `"features":` is the top-level key; from a top-level key
+    to the closing brace is a valid object once "{" is put before it. Should the cut ever land
+    elsewhere, parsing fails or a key is missing, and the whole trace is parsed instead.
+    """
+    start = decision_json.rfind('"features":')
+    if start > 0:
+        try:
+            part = orjson.loads("{" + decision_json[start:])
+        except orjson.JSONDecodeError:
+            part = None
+        if isinstance(part, dict) and "features" in part and "signals" in part:
+            return part
+    return orjson.loads(decision_json)
+
+
 def _inputs(trace: Any) -> tuple[Features, Signals]:
     """The router's inputs from a stored trace, quickly: what-if reads 100,000 of them.
 
@@ -207,7 +226,6 @@ def whatif(
     local_cpu = local_tokens = 0.0
     pending_tokens = pending_wall = 0.0
     pending_rows = 0
-    loads = orjson.loads
     for row in history:
         total += 1
         cost = row.cost_usd
@@ -219,7 +237,7 @@ def whatif(
             local_cpu += row.cpu_seconds
             local_tokens += row.tokens_out
         try:
-            features, signals = _inputs(loads(row.decision_json))
+            features, signals = _inputs(_trace_inputs_part(row.decision_json))
         except (ValueError, TypeError, KeyError):  # orjson.JSONDecodeError is a ValueError
             unreadable += 1
             cost_after += cost

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,25 @@ def test_whatif_command(ledger_path: Path, tmp_path: Path) -> None:
     out, err = runs[3].communicate(timeout=120)
     assert runs[3].returncode == 2
     assert err.startswith(f"switchboard: {tmp_path / 'none.sqlite'}: no ledger here yet")
+
+
+def test_traces_are_read_the_same_whatever_their_layout() -> None:
+    from policies.whatif import _inputs, _trace_inputs_part
+
+    decision = decide(extract_features('Say "features": yes', ("PERSON",)), SIGNALS, BASE)
+    data = decision.to_dict()
+    data["rules"][0]["why"] = 'a tricky why: "features": {"chars": 0}'
+    layouts = [
+        json.dumps(data),
+        json.dumps(data, separators=(",", ":")),
+        json.dumps(data, sort_keys=True),
+        json.dumps({"features": data["features"], **data}),
+    ]
+    expected = (
+        replace(decision.features, signals=(), text=""),
+        decision.signals,
+    )
+    for text in layouts:
+        assert _inputs(_trace_inputs_part(text)) == expected
+    with pytest.raises(KeyError):
+        _inputs(_trace_inputs_part(json.dumps({"rules": []})))
