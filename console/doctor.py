@@ -98,8 +98,12 @@ async def check_local_engine(model_path: Path | None, timeout_s: float = LOAD_TI
     )
 
 
-def check_proxy(config: Config, base_url: str, environ: Mapping[str, str] | None = None) -> Check:
+def check_proxy(
+    config: Config, base_url: str, environ: Mapping[str, str] | None = None, *, demo: bool = False
+) -> Check:
     """The proxy requests to the cloud endpoint take (credentials never shown)."""
+    if demo:
+        return Check("proxy", True, f"{base_url}: direct (the demo endpoint is on this machine)")
     try:
         choice = resolve_proxy(base_url, config.cloud.proxy, environ)
     except SetupError as exc:
@@ -176,7 +180,7 @@ async def _cloud_checks(
 
             server = DemoServer(resolve_model("bundled"))
             base_url = await server.start()
-        proxy = check_proxy(config, base_url, environ)
+        proxy = check_proxy(config, base_url, environ, demo=demo)
         if not proxy.ok:
             return [Check("cloud endpoint", False, "not tried: invalid proxy setting"), proxy]
         engine = CloudEngine(

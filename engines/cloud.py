@@ -202,8 +202,13 @@ class CloudEngine:
         self.endpoint = (base_url or cloud.base_url).rstrip("/")
         self._environ = environ
         self.breaker = CircuitBreaker(breaker, clock)
-        #: Which proxy requests take; raises ConfigError for a bad `[cloud] proxy`.
-        self.proxy: ProxyChoice = resolve_proxy(self.endpoint, cloud.proxy, environ)
+        #: Which proxy requests take; raises ConfigError for a bad `[cloud] proxy`. The demo
+        #: server listens on this machine's loopback, which no proxy could reach.
+        self.proxy: ProxyChoice = (
+            ProxyChoice(self.endpoint, None, "the demo endpoint is on this machine")
+            if demo
+            else resolve_proxy(self.endpoint, cloud.proxy, environ)
+        )
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
 

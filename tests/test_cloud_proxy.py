@@ -148,3 +148,9 @@ def test_a_socks_proxy_needs_socksio_or_says_so() -> None:
         return
     with pytest.raises(ConfigError, match=r"ALL_PROXY: the SOCKS proxy socks5://\*\*\*@s:1080"):
         resolve_proxy(API, "env", env)
+
+
+def test_the_demo_endpoint_never_goes_through_a_proxy() -> None:
+    cloud = CloudConfig(base_url="http://127.0.0.1:9/v1", proxy="http://gw:3128")
+    engine = CloudEngine(cloud, BreakerConfig(), demo=True, environ={"HTTP_PROXY": "http://p:1"})
+    assert engine.proxy.url is None and "demo" in engine.proxy.describe()
