@@ -262,3 +262,42 @@ async def test_gguf_llama_cannot_load_is_a_model_error(tmp_path: Path) -> None:
         await local.start()
     assert local.state == "failed"
     await local.aclose()
+
+
+def with_chat_template(source: Path, target: Path, template: str) -> None:
+    """Copy a GGUF, adding `tokenizer.chat_template` as its first metadata key.
+
+    The new key is padded to a multiple of the 32-byte alignment, so the tensor data moves by
+    exactly that much and the tensor offsets (relative to the data) stay valid.
+    """
+    key = b"tokenizer.chat_template"
+    value = template.encode()
+    entry = struct.pack("<Q", len(key)) + key + struct.pack("<I", 8)
+    value += b" " * (-(len(entry) + 8 + len(value)) % 32)
+    entry += struct.pack("<Q", len(value)) + value
+    with source.open("rb") as src, target.open("wb") as dst:
+        header = src.read(24)
+        magic, version, tensors, kvs = struct.unpack("<4sIQQ", header)
+        dst.write(struct.pack("<4sIQQ", magic, version, tensors, kvs + 1) + entry)
+        while block := src.read(1 << 22):
+            dst.write(block)
+
+
+async def test_a_gguf_chat_template_is_used(bundled_model_path: Path, tmp_path: Path) -> None:
+    # A template that ignores the conversation proves the worker renders it (not the dialogue).
+    path = tmp_path / "templated.gguf"
+    with_chat_template(
+        bundled_model_path,
+        path,
+        "{{ bos_token }}The assistant answers briefly.\n\nUser: What is the boiling point of "
+        "water?\nAssistant: Water boils at 100 °C at sea level.\nUser: What is the capital of "
+        "France?\nAssistant:",
+    )
+    local = LocalEngine(CONFIG.model_copy(update={"model": str(path)}))
+    await local.start()
+    try:
+        text, finished = await collect(local.stream(ask("Name three colors.", max_tokens=8)))
+    finally:
+        await local.aclose()
+    assert "France" in text or "Paris" in text
+    assert finished.usage.completion_tokens <= 8

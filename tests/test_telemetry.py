@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import psutil
 
-from engines.local import EngineFigures, physical_cores
+from engines.local import EngineFigures, physical_cores, resolve_threads
 from engines.telemetry import TelemetrySampler
 
 FIGURES = EngineFigures(
@@ -88,3 +88,9 @@ def test_without_an_engine_only_the_machine_is_sampled() -> None:
     assert snapshot.pid is None and snapshot.threads == () and snapshot.rss_bytes is None
     assert snapshot.engine_state == "stopped"
     assert len(snapshot.per_core_pct) == psutil.cpu_count(logical=True)
+
+
+def test_zero_threads_means_the_physical_cores() -> None:
+    assert physical_cores() == (psutil.cpu_count(logical=False) or psutil.cpu_count())
+    assert resolve_threads(0) == physical_cores()
+    assert resolve_threads(3) == 3
