@@ -140,8 +140,8 @@ class _Worker:
             if isinstance(command, Generate):
                 try:
                     self.generate(command)
-                except ValueError as exc:
-                    self.events.send(Failed(command.req_id, str(exc)))
+                except Exception as exc:  # one failed request must not take the worker down
+                    self.events.send(Failed(command.req_id, str(exc) or type(exc).__name__))
 
     def generate(self, command: Generate) -> None:
         import llama_cpp

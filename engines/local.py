@@ -215,6 +215,10 @@ class LocalEngine:
     async def reload(self, config: LocalConfig) -> None:
         """Restart the worker with new `[local]` settings; the running request finishes first."""
         self._paused = True
+        if self._restart_task is not None:
+            # The reload starts a worker itself; a pending crash restart would start a second.
+            self._restart_task.cancel()
+            self._restart_task = None
         try:
             await self._idle.wait()
             self._config = config

@@ -18,6 +18,7 @@ from engines.base import (
     Engine,
     EngineBusy,
     EngineCrashed,
+    EngineError,
     Finished,
     GenerationRequest,
     Message,
@@ -185,6 +186,15 @@ async def test_telemetry_sees_the_engine_threads_while_generating(engine: LocalE
     assert len(busy.threads) >= engine.n_threads
     assert all(str(t.tid) in t.name for t in busy.threads)
     await settle(engine)
+
+
+async def test_a_prompt_beyond_the_context_fails_alone(engine: LocalEngine) -> None:
+    pid = engine.pid
+    with pytest.raises(EngineError, match="the context holds 512") as failed:
+        await collect(engine.stream(ask("word " * 1000)))
+    assert not isinstance(failed.value, EngineCrashed)
+    text, _ = await collect(engine.stream(ask("What is the capital of France?")))
+    assert "Paris" in text and engine.pid == pid
 
 
 async def test_kill_9_mid_stream_crashes_the_request_and_restarts(engine: LocalEngine) -> None:
