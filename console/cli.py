@@ -309,15 +309,28 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, str | int | float | bool]:
     metavar="KEY=VALUE",
     help="A changed threshold, e.g. router.complexity_threshold=0.4 (repeatable).",
 )
-@click.option("--since", type=float, default=None, help="Only requests after this unix time.")
+@click.option(
+    "--since",
+    default="all",
+    show_default=True,
+    help="The window: 24h, 7d, 30d (any Nh or Nd) or all.",
+)
 @click.option("--json", "as_json", is_flag=True, help="The result as JSON.")
 @pass_cli
-def whatif(cli_ctx: CliContext, sets: tuple[str, ...], since: float | None, as_json: bool) -> None:
+def whatif(cli_ctx: CliContext, sets: tuple[str, ...], since: str, as_json: bool) -> None:
     """Re-decide the ledger's history under changed thresholds; no model is called."""
+    import time
+
     from console.ledger import Ledger, default_db_path
+    from console.ledger_report import parse_since
     from policies.config import with_changes
     from policies.whatif import whatif as run_whatif
 
+    try:
+        window = parse_since(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    since_ts = None if window is None else time.time() - window
     base = cli_ctx.config
     changed = with_changes(base, _parse_sets(sets))
     path = default_db_path(base.ledger.path, cli_ctx.db_path)
@@ -325,7 +338,7 @@ def whatif(cli_ctx: CliContext, sets: tuple[str, ...], since: float | None, as_j
         raise SetupError(f"{path}: no ledger here yet (nothing recorded); see --db")
     ledger = Ledger.open(path, read_only=True)
     try:
-        result = run_whatif(ledger.iter_history(since_ts=since), base, changed)
+        result = run_whatif(ledger.iter_history(since_ts=since_ts), base, changed)
     finally:
         ledger.close()
     if as_json:

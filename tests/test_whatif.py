@@ -210,7 +210,7 @@ def test_whatif_command(ledger_path: Path, tmp_path: Path) -> None:
     common = ("--config", str(config), "--db", str(ledger_path), "whatif")
     runs = [
         _cli(*common, "--set", "router.complexity_threshold=0.9", "--json", cwd=tmp_path),
-        _cli(*common, "--set", "router.complexity_threshold=0.9", cwd=tmp_path),
+        _cli(*common, "--set", "router.complexity_threshold=0.9", "--since", "1h", cwd=tmp_path),
         _cli(*common, "--set", "router.complexity_treshold=0.9", cwd=tmp_path),
         _cli(
             "--config",
