@@ -37,7 +37,7 @@ from engines.base import (
     Tier,
     Usage,
 )
-from policies.features import extract_features
+from policies.features import extract_features, split_override
 from policies.pii import PiiScan, Pseudonymizer
 from policies.prices import CostBreakdown, cloud_cost, counterfactual_cost, local_cost
 from policies.router import Decision, decide
@@ -202,9 +202,9 @@ class Dispatcher:
     async def route(self, prompt: str) -> Decision:
         """The decision for `prompt` under today's policy; nothing is executed or recorded."""
         config = self._runtime.config()
-        text = extract_features(prompt).text
+        text = split_override(prompt)[1]
         scan = await asyncio.to_thread(self._runtime.scanner.scan, text)
-        features = extract_features(prompt, scan.types)
+        features = extract_features(prompt, [entity.type for entity in scan.entities])
         return decide(features, self._runtime.signals(), config)
 
     async def ask(
@@ -224,7 +224,7 @@ class Dispatcher:
         config = self._runtime.config()
         request_id = uuid.uuid4().hex
         started = time.perf_counter()
-        text = extract_features(prompt).text
+        text = split_override(prompt)[1]
 
         scan: PiiScan | None = None
         async for item in self._scan(text):
@@ -237,7 +237,7 @@ class Dispatcher:
         pii_done = time.perf_counter()
         yield Scanned(scan, redacted)
 
-        features = extract_features(prompt, scan.types)
+        features = extract_features(prompt, [entity.type for entity in scan.entities])
         if force is not None:
             features = replace(features, override=force)
         decision = decide(features, self._runtime.signals(), config)

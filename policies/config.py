@@ -91,7 +91,6 @@ DEFAULT_PII_ENTITIES = (
     "US_SSN",
     "IP_ADDRESS",
     "US_DRIVER_LICENSE",
-    "LOCATION",
     "STREET_ADDRESS",
 )
 
