@@ -21,6 +21,7 @@ import pytest
 
 from console.ledger import (
     SCHEMA_VERSION,
+    HistoryRow,
     Ledger,
     LedgerError,
     LedgerRecord,
@@ -133,20 +134,31 @@ def test_spend_is_cloud_only_within_local_day_and_month(ledger: Ledger) -> None:
     assert spend.month_usd == pytest.approx(7.0)
 
 
-def test_iter_history_streams_oldest_first(ledger: Ledger) -> None:
+def test_iter_history_streams_in_recording_order(ledger: Ledger) -> None:
     base = 1_800_000_000.0
     recs = [make_record(base + i, tier="cloud" if i % 2 else "local") for i in range(50)]
-    ledger.record_many(reversed(recs))
+    late = make_record(base + 45.5)  # finished after the others: recorded last
+    ledger.record_many(recs[:25])
+    for rec in [*recs[25:], late]:
+        ledger.record(rec)
     rows = list(ledger.iter_history())
-    assert [row.request_id for row in rows] == [rec.request_id for rec in recs]
+    assert [row.request_id for row in rows] == [rec.request_id for rec in [*recs, late]]
     first = rows[0]
-    assert (first.decision_json, first.tier, first.tokens_out) == (
+    assert isinstance(first, HistoryRow)
+    assert (first.decision_json, first.tier, first.tokens_out, first.counterfactual_usd) == (
         recs[0].decision_json,
         "local",
         30,
+        0.002,
     )
-    since = list(ledger.iter_history(since_ts=base + 40, limit=5))
-    assert [row.ts for row in since] == [base + 40 + i for i in range(5)]
+    since = list(ledger.iter_history(since_ts=base + 45))
+    assert [row.ts for row in since] == [base + 45 + i for i in range(5)] + [base + 45.5]
+    assert [row.ts for row in ledger.iter_history(since_ts=base + 10, limit=3)] == [
+        base + 10,
+        base + 11,
+        base + 12,
+    ]
+    assert list(ledger.iter_history(since_ts=base + 1000)) == []
     with pytest.raises(AttributeError):
         first.tier = "cloud"  # type: ignore[misc]
 
