@@ -455,6 +455,8 @@ class Ledger:
                 return
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # 32 MiB of page cache: inserts into the random-uuid unique index stay in memory.
+            conn.execute("PRAGMA cache_size=-32768")
             if version < SCHEMA_VERSION:
                 Ledger._migrate(conn, path)
         except sqlite3.DatabaseError as exc:
