@@ -365,13 +365,17 @@ class Ledger:
         self.db = sqlite_utils.Database(conn)
         self._conn = conn
         self._lock = threading.RLock()
-        self._pending: deque[LedgerRecord] = deque()
+        self._pending: deque[tuple[Any, ...]] = deque()
         self._max_pending = max_pending
         self._retry_at = 0.0
         self._retry_delay = _RETRY_MIN_S
         self.last_error: str | None = None
+        #: Records lost because the pending queue was full.
         self.dropped = 0
+        #: Records not written because their request_id was already recorded.
         self.ignored = 0
+        #: Malformed records refused (a bug in the caller, reported in last_error).
+        self.rejected = 0
 
     @classmethod
     def open(
@@ -487,7 +491,7 @@ class Ledger:
         """Try once more to write what is pending, then close the connection."""
         with self._lock:
             if self._pending and not self.read_only:
-                self._write(())
+                self._write([])
             self._conn.close()
 
     def __enter__(self) -> Ledger:
@@ -513,29 +517,40 @@ class Ledger:
 
     def record_many(self, recs: Iterable[LedgerRecord]) -> bool:
         """Write many rows in one transaction; same guarantees as `record`."""
-        batch = tuple(recs)
+        rows: list[tuple[Any, ...]] = []
+        problem: str | None = None
+        for rec in recs:
+            try:
+                rows.append(_row_of(rec))
+            except Exception as exc:  # a malformed record must not poison the queue
+                self.rejected += 1
+                problem = f"record {getattr(rec, 'request_id', '?')} rejected: {exc}"
         with self._lock:
             if self._pending and time.monotonic() < self._retry_at:
-                self._enqueue(batch)
-                return False
-            return self._write(batch)
+                self._enqueue(rows)
+                written = False
+            else:
+                written = self._write(rows)
+            if problem is not None:
+                self.last_error = problem
+            return written and problem is None
 
     def flush(self) -> bool:
         """Retry the pending records now; True when nothing is left pending."""
         with self._lock:
             if not self._pending:
                 return True
-            return self._write(())
+            return self._write([])
 
-    def _enqueue(self, batch: Iterable[LedgerRecord]) -> None:
-        for rec in batch:
+    def _enqueue(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        for row in rows:
             if len(self._pending) >= self._max_pending:
                 self._pending.popleft()
                 self.dropped += 1
-            self._pending.append(rec)
+            self._pending.append(row)
 
-    def _write(self, batch: tuple[LedgerRecord, ...]) -> bool:
-        rows = [_row_of(rec) for rec in (*self._pending, *batch)]
+    def _write(self, batch: list[tuple[Any, ...]]) -> bool:
+        rows = [*self._pending, *batch]
         if not rows:
             return True
         conn = self._conn

@@ -113,6 +113,16 @@ def test_request_id_is_recorded_exactly_once(ledger: Ledger) -> None:
     assert cost == pytest.approx(0.5 + 0.001)
 
 
+def test_malformed_record_is_rejected_without_poisoning_the_queue(ledger: Ledger) -> None:
+    bad = make_record(ts="yesterday")
+    assert ledger.record(bad) is False
+    assert (ledger.rejected, ledger.pending) == (1, 0)
+    assert ledger.last_error is not None and bad.request_id in ledger.last_error
+    good = make_record()
+    assert ledger.record(good)
+    assert ledger.count() == 1 and ledger.last_error is None
+
+
 def test_invalid_status_is_refused_at_construction() -> None:
     with pytest.raises(ValueError, match="status"):
         make_record(status="done")
