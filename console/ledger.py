@@ -6,6 +6,10 @@ survives an application crash) and a busy timeout, so two consoles can share one
 locked) keeps the record in a bounded queue, visible as `pending`/`last_error`, retried later.
 Rows are inserted with the plain sqlite3 `executemany` because the hot path needs exact
 transaction control and ~20 µs per row; sqlite-utils does the schema work.
+
+Each write also folds its rows into `hourly_totals` (hour, local day, tier, status) in the same
+transaction, so the rollup can never disagree with the rows; reports and `spend()` read it and
+take milliseconds over a million requests.
 """
 
 from __future__ import annotations
