@@ -225,6 +225,10 @@ def _migrate_2(db: sqlite_utils.Database) -> None:
         [(_local_day(ts), row_id) for row_id, ts in rows],
     )
     table.create_index(["day", "cost_usd", "ts"], index_name="ix_requests_day_cost")
+    # For recent() filters (inspector, replay): newest first within a tier, rule or status.
+    table.create_index(["tier", "ts"], index_name="ix_requests_tier_ts")
+    table.create_index(["status", "ts"], index_name="ix_requests_status_ts")
+    table.create_index(["fired_rule", "ts"], index_name="ix_requests_rule_ts")
     db.table("hourly_totals").create(
         {column: kind for column, kind, _ in _ROLLUP},
         pk=("hour", "day", "tier", "status"),
