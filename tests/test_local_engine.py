@@ -61,7 +61,7 @@ async def collect(events: AsyncIterator[StreamEvent]) -> tuple[str, Finished]:
 
 async def settle(engine: LocalEngine) -> None:
     """Wait (bounded) until the worker has ended every request, cancelled ones included."""
-    for _ in range(500):
+    for _ in range(3000):
         if engine.queue_depth == 0 and engine.state == "ready":
             return
         await asyncio.sleep(0.01)
