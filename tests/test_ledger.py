@@ -278,6 +278,22 @@ def test_v1_database_is_upgraded_keeping_its_rows(tmp_path: Path) -> None:
         assert reader.count() == 3
 
 
+def test_failed_migration_leaves_the_old_version_whole(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    _write_v1(path, [("r1", 1_800_000_000.0, "cloud", 0.25)])
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE hourly_totals (clash TEXT)")  # makes migration 2 fail midway
+    conn.commit()
+    conn.close()
+    with pytest.raises(LedgerError, match=r"old\.sqlite.*hourly_totals"):
+        Ledger.open(path)
+    conn = sqlite3.connect(path)
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(requests)")]
+    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 1
+    conn.close()
+    assert "routed_tier" not in columns and len(columns) == 15
+
+
 def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "future.sqlite"
     with Ledger.open(path):
