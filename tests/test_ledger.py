@@ -114,7 +114,7 @@ def test_request_id_is_recorded_exactly_once(ledger: Ledger) -> None:
 
 
 def test_malformed_record_is_rejected_without_poisoning_the_queue(ledger: Ledger) -> None:
-    bad = make_record(ts="yesterday")
+    bad = make_record(ts="yesterday")  # type: ignore[arg-type]
     assert ledger.record(bad) is False
     assert (ledger.rejected, ledger.pending) == (1, 0)
     assert ledger.last_error is not None and bad.request_id in ledger.last_error
