@@ -473,8 +473,10 @@ def bench() -> None:
 
 @bench.command("threads")
 @click.option("--json", "as_json", is_flag=True, help="Every setting's figures as JSON.")
+@click.option("--max-tokens", type=click.IntRange(2, 4096), default=48, help="Tokens per run.")
+@click.option("--repeats", type=click.IntRange(1, 20), default=2, help="Runs per setting.")
 @pass_cli
-def bench_threads(cli_ctx: CliContext, as_json: bool) -> None:
+def bench_threads(cli_ctx: CliContext, as_json: bool, max_tokens: int, repeats: int) -> None:
     """Sweep n_threads from 1 to the logical cores on the configured model; name the fastest."""
     from engines.thread_sweep import ThreadResult, sweep_threads
 
@@ -487,7 +489,9 @@ def bench_threads(cli_ctx: CliContext, as_json: bool) -> None:
 
     if not as_json:
         click.echo(f"{'n_threads':>9}  {'prompt t/s':>10}  {'gen t/s':>9}  {'ttft ms':>8}")
-    sweep = asyncio.run(sweep_threads(cli_ctx.config.local, on_result=show))
+    sweep = asyncio.run(
+        sweep_threads(cli_ctx.config.local, max_tokens=max_tokens, repeats=repeats, on_result=show)
+    )
     best = sweep.best
     if as_json:
         payload = {

@@ -102,3 +102,22 @@ def test_ask_cloud_on_the_demo_endpoint_is_recorded(tmp_path: Path) -> None:
     ledger = switchboard("--db", str(tmp_path / "ledger.sqlite"), "ledger", "--json", cwd=tmp_path)
     assert ledger.returncode == 0, ledger.stderr
     assert "cloud" in ledger.stdout
+
+
+def test_bench_threads_json_sweeps_every_logical_core(
+    tmp_path: Path, bundled_model_path: Path
+) -> None:
+    config = config_with_model(tmp_path, bundled_model_path)
+    done = switchboard(
+        "--config", str(config), "bench", "threads", "--json", "--max-tokens", "4",
+        "--repeats", "1",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    sweep = json.loads(done.stdout)
+    assert sweep["model"] == "gemma-3-270m-q4_k_m.gguf"
+    counts = [r["n_threads"] for r in sweep["results"]]
+    assert counts == list(range(1, sweep["logical_cores"] + 1))
+    assert all(r["gen_tps"] > 0 and r["completion_tokens"] == 4 for r in sweep["results"])
+    fastest = max(sweep["results"], key=lambda r: r["gen_tps"])
+    assert sweep["best_n_threads"] == fastest["n_threads"]
