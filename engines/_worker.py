@@ -9,6 +9,7 @@ it exits.
 from __future__ import annotations
 
 import codecs
+import signal
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -249,6 +250,8 @@ def quiet_llama_logs() -> None:
 
 def main(params: WorkerParams, commands: Connection, events: Connection) -> None:
     """Entry point of the child process: load the model, then serve commands until told to stop."""
+    # Ctrl-C in the terminal reaches the whole process group; cancelling is the supervisor's job.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         import llama_cpp
 

@@ -132,7 +132,8 @@ class LocalEngine:
     @property
     def pid(self) -> int | None:
         """The worker process id, while there is one."""
-        return self._proc.pid if self._proc is not None else None
+        process = self._proc  # read once: telemetry threads call this while the loop swaps it
+        return process.pid if process is not None else None
 
     @property
     def n_threads(self) -> int:

@@ -9,6 +9,7 @@ well under a millisecond (bench/telemetry_cost.py measures it), so 1-2 Hz is far
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -115,7 +116,10 @@ class TelemetrySampler:
             if pid != self._pid:
                 # A new engine process (restart, reload): forget the old baselines.
                 self._pid = pid
-                self._process = psutil.Process(pid) if pid is not None else None
+                self._process = None
+                if pid is not None:
+                    with contextlib.suppress(psutil.Error):
+                        self._process = psutil.Process(pid)
                 self._process_cpu = None
                 self._thread_cpu = {}
                 self._names = {}

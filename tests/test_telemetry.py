@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -94,3 +96,11 @@ def test_zero_threads_means_the_physical_cores() -> None:
     assert physical_cores() == (psutil.cpu_count(logical=False) or psutil.cpu_count())
     assert resolve_threads(0) == physical_cores()
     assert resolve_threads(3) == 3
+
+
+def test_a_dead_engine_process_is_sampled_without_error() -> None:
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    snapshot = TelemetrySampler(Figures(replace(FIGURES, pid=int(gone.stdout)))).sample()
+    assert snapshot.threads == () and snapshot.rss_bytes is None
+    assert snapshot.process_cpu_pct is None
