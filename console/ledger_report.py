@@ -288,9 +288,9 @@ def _top_prompts(
     for day in days:
         candidates.extend(
             ledger.execute(
-                "SELECT request_id, ts, tier, model, cost_usd, prompt_text, prompt_hash "
-                "FROM requests WHERE day = ? AND ts >= ? AND ts <= ? "
-                "ORDER BY cost_usd DESC LIMIT ?",
+                "SELECT r.request_id, r.ts, r.tier, r.model, r.cost_usd, p.text, r.prompt_hash "
+                "FROM requests AS r LEFT JOIN prompts AS p ON p.id = r.id "
+                "WHERE r.day = ? AND r.ts >= ? AND r.ts <= ? ORDER BY r.cost_usd DESC LIMIT ?",
                 (day, lower, upper, TOP_PROMPTS),
             )
         )

@@ -104,8 +104,11 @@ def test_record_round_trips_every_column(ledger: Ledger) -> None:
 def test_request_id_is_recorded_exactly_once(ledger: Ledger) -> None:
     rec = make_record(cost=0.5)
     assert ledger.record(rec)
-    assert ledger.record_many([rec, make_record()])
+    other = make_record(prompt="a different prompt")
+    assert ledger.record_many([rec, other])
     assert ledger.count() == 2
+    stored = ledger.get(other.request_id)
+    assert stored is not None and stored.prompt_text == "a different prompt"
     assert ledger.ignored == 1
     assert ledger.last_error is not None and "already recorded" in ledger.last_error
     # The duplicate is not counted twice in the summaries either.
@@ -270,6 +273,7 @@ def test_v1_database_is_upgraded_keeping_its_rows(tmp_path: Path) -> None:
             0.25,
             None,
         )
+        assert old.prompt_text == "p"  # moved to the prompts table
         assert upgraded.spend(ts).today_usd == pytest.approx(0.25)
         assert upgraded.record(make_record(ts + 120, tier="cloud", cost=0.5))
         assert upgraded.spend(ts).today_usd == pytest.approx(0.75)
