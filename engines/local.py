@@ -394,7 +394,11 @@ class LocalEngine:
         )
         prompt_tps = done.prompt_eval_tokens / done.prompt_s if done.prompt_s > 0 else None
         cpu_after = self._cpu_seconds()
-        cpu = cpu_after - job.cpu_before if cpu_after is not None and job.cpu_before else None
+        cpu = (
+            cpu_after - job.cpu_before
+            if cpu_after is not None and job.cpu_before is not None
+            else None
+        )
         if done.finish_reason != "cancelled":
             self._last_ttft_s = ttft
             self._last_prompt_tps = prompt_tps
