@@ -542,13 +542,15 @@ class Ledger:
         """Write many rows in one transaction; same guarantees as `record`."""
         rows: list[tuple[Any, ...]] = []
         problem: str | None = None
+        rejected = 0
         for rec in recs:
             try:
                 rows.append(_row_of(rec))
             except Exception as exc:  # a malformed record must not poison the queue
-                self.rejected += 1
+                rejected += 1
                 problem = f"record {getattr(rec, 'request_id', '?')} rejected: {exc}"
         with self._lock:
+            self.rejected += rejected
             if self._pending and time.monotonic() < self._retry_at:
                 self._enqueue(rows)
                 written = False
