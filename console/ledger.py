@@ -236,7 +236,9 @@ def _migrate_2(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE requests DROP COLUMN prompt_text")
     rows = db.execute("SELECT id, ts FROM requests").fetchall()
     db.conn.executemany(
-        "UPDATE requests SET day = ?, routed_tier = tier WHERE id = ?",
+        "UPDATE requests SET day = ?, routed_tier = tier, model = COALESCE(model, ''), "
+        "tokens_in = COALESCE(tokens_in, 0), tokens_out = COALESCE(tokens_out, 0), "
+        "latency_s = COALESCE(latency_s, 0.0), cost_usd = COALESCE(cost_usd, 0.0) WHERE id = ?",
         [(_local_day(ts), row_id) for row_id, ts in rows],
     )
     table.create_index(["day", "cost_usd", "ts"], index_name="ix_requests_day_cost")
@@ -256,38 +258,37 @@ def _migrate_2(db: sqlite_utils.Database) -> None:
         for column, _, expression in _ROLLUP
     )
     db.execute(
-        f"INSERT INTO hourly_totals ({columns}) SELECT {sums.replace('NEW.', '')} "
-        "FROM requests GROUP BY 1, 2, 3, 4"
+        f"INSERT INTO hourly_totals ({columns}) SELECT {sums} FROM requests GROUP BY 1, 2, 3, 4"
     )
 
 
-#: The rollup the reports read: (column, type, value of one new row) in hourly_totals.
+#: The rollup the reports read: (column, type, SQL of one `requests` row's contribution).
 _ROLLUP: tuple[tuple[str, type, str], ...] = (
-    ("hour", int, "CAST(NEW.ts / 3600 AS INTEGER)"),
-    ("day", int, "NEW.day"),
-    ("tier", str, "NEW.tier"),
-    ("status", str, "NEW.status"),
+    ("hour", int, "CAST(ts / 3600 AS INTEGER)"),
+    ("day", int, "day"),
+    ("tier", str, "tier"),
+    ("status", str, "status"),
     ("requests", int, "1"),
-    ("tokens_in", int, "NEW.tokens_in"),
-    ("tokens_out", int, "NEW.tokens_out"),
-    ("cost_usd", float, "NEW.cost_usd"),
-    ("counterfactual_usd", float, "COALESCE(NEW.counterfactual_usd, 0.0)"),
-    ("cpu_seconds", float, "NEW.cpu_seconds"),
-    ("unpriced", int, "NEW.cost_known = 0"),
-    ("fallbacks", int, "NEW.fallback_path != ''"),
+    ("tokens_in", int, "tokens_in"),
+    ("tokens_out", int, "tokens_out"),
+    ("cost_usd", float, "cost_usd"),
+    ("counterfactual_usd", float, "COALESCE(counterfactual_usd, 0.0)"),
+    ("cpu_seconds", float, "cpu_seconds"),
+    ("unpriced", int, "cost_known = 0"),
+    ("fallbacks", int, "fallback_path != ''"),
     (
         "savings_usd",
         float,
-        "CASE WHEN NEW.cost_known AND NEW.counterfactual_usd IS NOT NULL "
-        "THEN NEW.counterfactual_usd - NEW.cost_usd ELSE 0.0 END",
+        "CASE WHEN cost_known AND counterfactual_usd IS NOT NULL "
+        "THEN counterfactual_usd - cost_usd ELSE 0.0 END",
     ),
-    ("min_ts", float, "NEW.ts"),
+    ("min_ts", float, "ts"),
 )
 _ROLLUP_KEY = frozenset(("hour", "day", "tier", "status"))
 _AGGREGATE = {column: "MIN" if column == "min_ts" else "TOTAL" for column, _, _ in _ROLLUP}
 #: The rollup's per-row values, for summing raw rows of a partial hour the same way.
 ROLLUP_SUMS = ", ".join(
-    f"{_AGGREGATE[column]}({expression.replace('NEW.', '')})"
+    f"{_AGGREGATE[column]}({expression})"
     for column, _, expression in _ROLLUP
     if column not in _ROLLUP_KEY
 )

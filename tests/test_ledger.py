@@ -261,6 +261,14 @@ def test_v1_database_is_upgraded_keeping_its_rows(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     ts = datetime(2026, 6, 15, 10, 30).timestamp()
     _write_v1(path, [("r1", ts, "cloud", 0.25), ("r2", ts + 60, "local", 0.0)])
+    conn = sqlite3.connect(path)  # version 1 allowed a row without model, tokens or cost
+    conn.execute(
+        "INSERT INTO requests (request_id, ts, session, prompt_hash, decision_json, tier, status)"
+        " VALUES ('r0', ?, 's', 'h', '{}', 'none', 'failed')",
+        (ts - 60,),
+    )
+    conn.commit()
+    conn.close()
     with pytest.raises(LedgerError, match="needs an upgrade"):
         Ledger.open(path, read_only=True)
     with Ledger.open(path) as upgraded:
@@ -274,12 +282,15 @@ def test_v1_database_is_upgraded_keeping_its_rows(tmp_path: Path) -> None:
             None,
         )
         assert old.prompt_text == "p"  # moved to the prompts table
+        bare = upgraded.get("r0")
+        assert bare is not None and bare.prompt_text is None
+        assert (bare.model, bare.tokens_in, bare.cost_usd, bare.status) == ("", 0, 0.0, "failed")
         assert upgraded.spend(ts).today_usd == pytest.approx(0.25)
         assert upgraded.record(make_record(ts + 120, tier="cloud", cost=0.5))
         assert upgraded.spend(ts).today_usd == pytest.approx(0.75)
-        assert upgraded.count() == 3
+        assert upgraded.count() == 4
     with Ledger.open(path, read_only=True) as reader:
-        assert reader.count() == 3
+        assert reader.count() == 4
 
 
 def test_failed_migration_leaves_the_old_version_whole(tmp_path: Path) -> None:
