@@ -32,7 +32,7 @@ class LocalConfig(_Section):
     n_ctx: int = Field(default=2048, ge=256, le=1_048_576)
     n_batch: int = Field(default=256, ge=8, le=65_536)
     max_tokens: int = Field(default=256, ge=1, le=131_072)
-    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
     repeat_penalty: float = Field(default=1.1, ge=1.0, le=2.0)
     queue_size: int = Field(default=8, ge=1, le=1024)
 
