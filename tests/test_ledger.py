@@ -19,6 +19,7 @@ from pathlib import Path
 import platformdirs
 import pytest
 
+import console.ledger as ledger_module
 from console.ledger import (
     SCHEMA_VERSION,
     HistoryRow,
@@ -348,6 +349,18 @@ def test_corrupt_ledger_is_refused_untouched(tmp_path: Path) -> None:
     with pytest.raises(LedgerError, match=r"corrupt\.sqlite"):
         Ledger.open(path)
     assert path.read_bytes() == bytes(data)
+
+
+def test_large_files_get_the_cheap_probe_at_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "big.sqlite"
+    with Ledger.open(path) as opened:
+        opened.record_many(make_record() for _ in range(300))
+    monkeypatch.setattr(ledger_module, "QUICK_CHECK_MAX_BYTES", 0)
+    with Ledger.open(path) as reopened:
+        assert reopened.count() == 300
+        assert reopened.quick_check() == "ok"
 
 
 def test_other_sqlite_database_and_directory_are_refused(tmp_path: Path) -> None:
