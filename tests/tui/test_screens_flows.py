@@ -87,7 +87,7 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) ->
 
 
 async def test_inspector_shows_the_real_trace_live_and_stored(runtime: Runtime) -> None:
-    result = await runtime.dispatcher.run("What is the capital of France?", max_tokens=MAX_TOKENS)
+    result = await runtime.dispatcher.run("What is two plus two?", max_tokens=MAX_TOKENS)
     assert result.status == "ok", result.error
     decision = result.decision.to_dict()
     names = [rule["name"] for rule in decision["rules"]]
@@ -112,7 +112,11 @@ async def test_inspector_shows_the_real_trace_live_and_stored(runtime: Runtime) 
             route = str(screen.query_one("#inspector-route", Static).render())
             assert f"target {decision['target']}" in route
             head = str(screen.query_one("#inspector-head", Static).render())
-            assert result.badge in head and "France" in head
+            shown_prompt = (
+                source.prompt if isinstance(source, RequestResult) else source.prompt_text
+            )
+            assert shown_prompt and shown_prompt in head
+            assert result.badge in head
     live = dict(InspectorScreen(result).trace.timings)
     assert live["PII scan"] is not None and live["PII scan"] > 0
     assert live["first token"] is not None and live["first token"] > 0
@@ -163,15 +167,15 @@ async def test_compare_streams_both_tiers_side_by_side(runtime: Runtime) -> None
         assert isinstance(screen, CompareScreen)
         await until(pilot, lambda: len(screen.results) == 2, "both answers")
         await pilot.pause()
-        local_stats = str(screen.query_one("#compare-local-stats", Static).render())
-        cloud_stats = str(screen.query_one("#compare-cloud-stats", Static).render())
+        shown = "\n".join(strip.text for strip in screen._compositor.render_strips())
         status = str(screen.query_one("#compare-status", Static).render())
     local, cloud = screen.results["local"], screen.results["cloud"]
     assert local.tier == "local" and cloud.tier == "cloud"
     assert local.decision.fired == cloud.decision.fired == "override"
     assert local.status == cloud.status == "ok"
-    assert "latency" in local_stats and "LOCAL" in local_stats
-    assert "latency" in cloud_stats and "CLOUD" in cloud_stats
+    # Side by side: one line carries both panes' latency, and both badges are on screen.
+    assert any(line.count("latency") == 2 for line in shown.splitlines()), shown
+    assert "LOCAL" in shown and "CLOUD" in shown
     assert "faster" in status
     runtime.ledger.flush()
     for result in (local, cloud):

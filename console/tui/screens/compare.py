@@ -77,8 +77,8 @@ class CompareScreen(ModalScreen[None]):
                 for tier in TIERS:
                     with VerticalScroll(id=f"compare-{tier}", classes="compare-side") as side:
                         side.border_title = tier
-                        yield Static("", id=f"compare-{tier}-answer", classes="compare-answer")
                         yield Static("", id=f"compare-{tier}-stats", classes="compare-stats")
+                        yield Static("", id=f"compare-{tier}-answer", classes="compare-answer")
             yield Static("", id="compare-status")
         yield Footer()
 
@@ -139,10 +139,12 @@ class CompareScreen(ModalScreen[None]):
         if local is None or cloud is None:
             return ""
         faster = "local" if local.latency_s <= cloud.latency_s else "cloud"
-        parts = [f"{faster} was faster ({local.latency_s:.2f} s vs {cloud.latency_s:.2f} s)"]
+        parts = [f"latency local {local.latency_s:.2f} s, cloud {cloud.latency_s:.2f} s"]
         if local.cost is not None and cloud.cost is not None and cloud.cost.known:
-            parts.append(f"cost {money(local.cost.total_usd)} vs {money(cloud.cost.total_usd)}")
-        return "; ".join(parts)
+            parts.append(
+                f"cost local {money(local.cost.total_usd)}, cloud {money(cloud.cost.total_usd)}"
+            )
+        return f"{faster} was faster · " + " · ".join(parts)
 
     def action_close(self) -> None:
         """Stop a running comparison; close the screen when nothing runs."""
