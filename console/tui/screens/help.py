@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.table import Table
@@ -26,7 +27,9 @@ BADGE_MEANINGS: tuple[tuple[str, str], ...] = (
 )
 
 
-def binding_rows(node_type: type[DOMNode]) -> list[tuple[str, str]]:
+def binding_rows(
+    node_type: type[DOMNode], display: Callable[[Binding], str] | None = None
+) -> list[tuple[str, str]]:
     """(keys, description) of the described bindings `node_type` and its own bases declare.
 
     Textual's built-in bindings (focus cycling, copy) are left out; keys sharing one action are
@@ -42,7 +45,7 @@ def binding_rows(node_type: type[DOMNode]) -> list[tuple[str, str]]:
             if not binding.description or binding.system:
                 continue
             keys = keys_of.setdefault(binding.action, [])
-            key = binding.key_display or binding.key
+            key = display(binding) if display else binding.key_display or binding.key
             if key not in keys:
                 keys.append(key)
             described[binding.action] = binding.description
@@ -103,7 +106,15 @@ class HelpScreen(ModalScreen[None]):
         from console.tui.screens.replay import ReplayScreen
 
         sections: list[tuple[str, type[DOMNode]]] = [("Everywhere", type(self.app))]
-        base = self.app.screen_stack[0] if self.app.screen_stack else None
+        # The app's own first screen; Textual's blank default screen sits under it.
+        base = next(
+            (
+                screen
+                for screen in self.app.screen_stack
+                if not type(screen).__module__.startswith("textual.")
+            ),
+            None,
+        )
         if base is not None and base is not self:
             sections.append(("Main screen", type(base)))
         sections += [
@@ -116,6 +127,6 @@ class HelpScreen(ModalScreen[None]):
         grid = Table.grid(expand=True)
         grid.add_column()
         for title, node_type in sections:
-            grid.add_row(_keys_table(title, binding_rows(node_type)))
+            grid.add_row(_keys_table(title, binding_rows(node_type, self.app.get_key_display)))
             grid.add_row("")
         return grid

@@ -168,7 +168,8 @@ class LedgerScreen(ModalScreen[None]):
                     compact=True,
                     id="ledger-since",
                 )
-                yield Static("loading…", id="ledger-headline")
+                yield Static("keys 1-4 switch the window", id="ledger-hint")
+            yield Static("loading…", id="ledger-headline")
             yield DataTable(id="ledger-tiers", cursor_type="none", zebra_stripes=True)
             yield Static("", id="ledger-chart", classes="ledger-block")
             with Horizontal(id="ledger-bottom"):
