@@ -1,0 +1,181 @@
+"""From the core's snapshots and results to the frozen views the widgets render.
+
+The only TUI module that knows the shape of TelemetrySnapshot, BreakerSnapshot, the ledger
+report and RequestResult; the widgets know only console.tui.widgets.views.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from console.ledger_report import build_report
+from console.tui.widgets.views import (
+    AnswerMeta,
+    CloudView,
+    EntityCount,
+    LedgerView,
+    LocalView,
+    PrivacyView,
+    StatusView,
+    ThreadLoad,
+)
+from policies.prices import Spend, budget_status
+
+if TYPE_CHECKING:
+    from console.dispatch import RequestResult
+    from console.runtime import Runtime, RuntimeStatus
+    from engines.breaker import BreakerSnapshot
+    from engines.telemetry import TelemetrySnapshot
+    from policies.config import Config
+    from policies.pii import PiiScan
+
+
+def answer_meta(result: RequestResult) -> AnswerMeta:
+    """The badge of a finished request."""
+    cost = result.cost
+    return AnswerMeta(
+        badge=result.badge,
+        status=result.status,
+        cost_usd=cost.total_usd if cost is not None else None,
+        cost_known=cost.known if cost is not None else True,
+        gen_tps=result.gen_tps,
+        ttft_s=result.ttft_s,
+        latency_s=result.latency_s,
+        tokens_out=result.usage.completion_tokens if result.usage else None,
+        model=result.model,
+        fired=result.decision.fired,
+        error=result.error if result.status != "ok" else None,
+        fix=result.fix,
+    )
+
+
+def unfinished_meta(badge: str, error: str) -> AnswerMeta:
+    """The badge of an answer whose worker ended without a result (cancelled, crashed)."""
+    return AnswerMeta(
+        badge=badge,
+        status=badge.lower(),
+        cost_usd=None,
+        cost_known=False,
+        gen_tps=None,
+        ttft_s=None,
+        latency_s=None,
+        tokens_out=None,
+        model="",
+        fired="",
+        error=error,
+    )
+
+
+def privacy_view(result: RequestResult, scan: PiiScan | None, on_pii: str) -> PrivacyView:
+    """What the prompt contained and what left the machine."""
+    counts = Counter(entity.type for entity in scan.entities) if scan is not None else Counter()
+    if not counts:
+        counts = Counter(result.pii_types)
+    return PrivacyView(
+        prompt_chars=len(result.prompt),
+        entities=tuple(EntityCount(kind, n) for kind, n in sorted(counts.items())),
+        on_pii=on_pii,
+        tier=result.tier,
+        redacted=result.sent_text is not None and bool(result.pii_types),
+        sent_text=result.sent_text,
+        blocked=result.status == "blocked",
+    )
+
+
+def local_view(
+    snapshot: TelemetrySnapshot, runtime: Runtime, tps_history: tuple[float, ...]
+) -> LocalView:
+    """The local engine panel from one telemetry sample."""
+    local = runtime.local
+    return LocalView(
+        state=snapshot.engine_state,
+        label=local.label,
+        per_core_pct=snapshot.per_core_pct,
+        process_cpu_pct=snapshot.process_cpu_pct or 0.0,
+        threads=tuple(ThreadLoad(t.name, t.cpu_pct) for t in snapshot.threads),
+        rss_bytes=snapshot.rss_bytes or 0,
+        queue_depth=snapshot.queue_depth,
+        n_threads=snapshot.n_threads,
+        physical_cores=snapshot.physical_cores,
+        last_tps=snapshot.last_gen_tps,
+        last_ttft_s=snapshot.last_ttft_s,
+        tps_history=tps_history,
+        last_error=local.last_error,
+    )
+
+
+def cloud_view(health: BreakerSnapshot, runtime: Runtime, config: Config) -> CloudView:
+    """The cloud panel from the breaker's snapshot."""
+    cloud = runtime.cloud
+    return CloudView(
+        label=cloud.label,
+        endpoint=cloud.endpoint,
+        state=health.state,
+        cooldown_remaining_s=health.cooldown_remaining_s,
+        consecutive_failures=health.consecutive_failures,
+        latency_p50_s=health.latency_p50_s,
+        latency_p95_s=health.latency_p95_s,
+        ttft_p50_s=health.ttft_p50_s,
+        key_present=cloud.key_present,
+        key_env=config.cloud.api_key_env,
+        last_error=health.last_error,
+    )
+
+
+def status_view(status: RuntimeStatus, log_path: Path | None) -> StatusView:
+    """The status line: loading states and the first error worth reading."""
+    errors = tuple(
+        error
+        for error in (
+            status.config_error,
+            status.local_error if status.local_state == "failed" else None,
+            status.pii_error,
+            status.cloud_error if status.cloud_state == "open" else None,
+            status.ledger_error,
+        )
+        if error
+    )
+    cloud_state = status.cloud_state if status.cloud_ready else "starting"
+    return StatusView(
+        local_state=status.local_state,
+        pii_ready=status.pii_ready,
+        cloud_label=status.cloud_label,
+        cloud_state=cloud_state,
+        errors=errors,
+        log_path=str(log_path) if log_path else "",
+    )
+
+
+def ledger_view(runtime: Runtime, config: Config) -> LedgerView:
+    """The last 24 hours from the ledger (blocking: call from a thread worker)."""
+    ledger = runtime.ledger
+    if ledger is None:
+        budget = budget_status(Spend(0.0, 0.0), config.budget)
+        return LedgerView(
+            requests=0,
+            spend_usd=0.0,
+            counterfactual_usd=0.0,
+            savings_usd=0.0,
+            share_local=0.0,
+            budget_daily_usd=config.budget.daily_usd,
+            budget_used_fraction=budget.daily_fraction,
+            budget_warn=budget.warning,
+            budget_exhausted=budget.exhausted,
+            error=runtime.ledger_error,
+        )
+    report = build_report(ledger, config, since="24h")
+    return LedgerView(
+        requests=report.requests,
+        spend_usd=report.cost_usd,
+        counterfactual_usd=report.counterfactual_usd,
+        savings_usd=report.savings_usd,
+        share_local=report.local_share or 0.0,
+        budget_daily_usd=config.budget.daily_usd,
+        budget_used_fraction=report.budget.daily_fraction,
+        budget_warn=report.budget.warning,
+        budget_exhausted=report.budget.exhausted,
+        pending=ledger.pending,
+        error=ledger.last_error,
+    )

@@ -1,0 +1,258 @@
+"""The Switchboard console: a Textual app that renders and dispatches, over a headless Runtime.
+
+`create_app(runtime)` is the one factory the CLI (`run_tui`) and the tests share, as in Posting.
+Screens reach the core through `app.runtime`. Worker errors become notifications with their fix;
+unexpected exceptions are written to a log file whose path the user is shown, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.worker import Worker, WorkerState
+
+from console.tui.screens.main import MainScreen
+from engines.base import EngineError
+from policies.config import SetupError
+
+if TYPE_CHECKING:
+    from console.cli import CliContext
+    from console.runtime import Runtime
+
+log = logging.getLogger("switchboard.tui")
+
+THEMES = {"dark": "textual-dark", "light": "textual-light"}
+
+
+@dataclass(frozen=True)
+class PaletteCommand:
+    """One action offered in the command palette."""
+
+    title: str
+    help: str
+    action: str
+
+
+PALETTE: tuple[PaletteCommand, ...] = (
+    PaletteCommand(
+        "Inspect answer", "The routing trace of the selected (or last) answer", "inspect"
+    ),
+    PaletteCommand(
+        "Edit policy", "Thresholds of the router, PII and budget, with what-if", "policy"
+    ),
+    PaletteCommand("Replay prompts", "Past or prepared prompts through today's policy", "replay"),
+    PaletteCommand("Compare tiers", "One prompt to local and cloud, side by side", "compare"),
+    PaletteCommand("Ledger report", "Spend, savings and budget by tier and day", "ledger"),
+    PaletteCommand("Help", "Keys of every screen, what badges and colours mean", "help"),
+    PaletteCommand("Cancel generation", "Stop the answer being generated", "cancel"),
+    PaletteCommand(
+        "Toggle sent text", "Show the exact text the last prompt sent to the cloud", "toggle_sent"
+    ),
+    PaletteCommand(
+        "Next panel", "Cycle local / cloud / privacy / ledger on narrow terminals", "next_panel"
+    ),
+    PaletteCommand("Toggle theme", "Switch between the dark and the light theme", "toggle_theme"),
+    PaletteCommand("Quit", "Leave Switchboard", "quit"),
+)
+
+
+class SwitchboardCommands(Provider):
+    """Every Switchboard action, for the command palette."""
+
+    def _run(self, action: str) -> Callable[[], object]:
+        app = self.app
+        return partial(
+            app.run_action, action if hasattr(app, f"action_{action}") else f"screen.{action}"
+        )
+
+    async def discover(self) -> Hits:
+        """All actions, when nothing is typed yet."""
+        for command in PALETTE:
+            yield DiscoveryHit(command.title, self._run(command.action), help=command.help)
+
+    async def search(self, query: str) -> Hits:
+        """Actions whose title matches `query`."""
+        matcher = self.matcher(query)
+        for command in PALETTE:
+            score = matcher.match(command.title)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(command.title),
+                    self._run(command.action),
+                    help=command.help,
+                )
+
+
+class SwitchboardApp(App[None]):
+    """The console; `runtime` is the headless core every screen drives."""
+
+    TITLE = "Switchboard"
+    CSS_PATH = [  # noqa: RUF012
+        "app.tcss",
+        "widgets/chat.tcss",
+        "widgets/panels.tcss",
+    ]
+    COMMANDS = App.COMMANDS | {SwitchboardCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+c", "cancel", "Cancel", show=False, priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f1,question_mark", "help", "Help"),
+        Binding("ctrl+t", "toggle_theme", "Theme", show=False),
+    ]
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        manage_runtime: bool = True,
+        sample: bool = True,
+        log_path: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.log_path = log_path
+        self._manage_runtime = manage_runtime
+        self._sample = sample
+        self.theme = THEMES[runtime.store.config.ui.theme]
+
+    async def on_mount(self) -> None:
+        if self._manage_runtime:
+            await self.runtime.start()
+        await self.push_screen(MainScreen(sample=self._sample))
+
+    async def on_unmount(self) -> None:
+        if self._manage_runtime:
+            await self.runtime.aclose()
+
+    @property
+    def main(self) -> MainScreen:
+        """The main screen (under whatever is pushed on top of it)."""
+        return next(s for s in self.screen_stack if isinstance(s, MainScreen))
+
+    # -- actions -----------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """ctrl+c cancels only while generating; otherwise it keeps its usual meaning (copy)."""
+        if action == "cancel":
+            return any(isinstance(s, MainScreen) and s.generating for s in self.screen_stack)
+        return True
+
+    def action_cancel(self) -> None:
+        """Cancel the answer being generated."""
+        self.main.action_cancel()
+
+    def action_toggle_theme(self) -> None:
+        """Switch between the light and the dark theme."""
+        self.theme = THEMES["light"] if self.theme == THEMES["dark"] else THEMES["dark"]
+
+    def action_inspect(self) -> None:
+        """The decision inspector for the selected (or last) answer."""
+        from console.tui.screens.inspector import InspectorScreen
+
+        result = self.main.selected_result()
+        if result is None:
+            self.notify("No answer to inspect yet.", severity="warning")
+            return
+        self.push_screen(InspectorScreen(result))
+
+    def action_policy(self) -> None:
+        """The policy editor."""
+        from console.tui.screens.policy import PolicyScreen
+
+        self.push_screen(PolicyScreen())
+
+    def action_replay(self) -> None:
+        """Replay past or prepared prompts."""
+        from console.tui.screens.replay import ReplayScreen
+
+        self.push_screen(ReplayScreen())
+
+    def action_compare(self) -> None:
+        """Compare both tiers on the prompt being typed (or the last one)."""
+        from console.tui.screens.compare import CompareScreen
+
+        self.push_screen(CompareScreen(self.main.draft_or_last_prompt()))
+
+    def action_ledger(self) -> None:
+        """The ledger report."""
+        from console.tui.screens.ledger import LedgerScreen
+
+        self.push_screen(LedgerScreen())
+
+    def action_help(self) -> None:
+        """Keys and meanings."""
+        from console.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    # -- errors -------------------------------------------------------------------------------
+    @on(Worker.StateChanged)
+    def worker_failed(self, event: Worker.StateChanged) -> None:
+        """A worker's error becomes a notification with its fix; the details go to the log."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        fix = getattr(error, "fix", "") if isinstance(error, EngineError | SetupError) else ""
+        if not isinstance(error, EngineError | SetupError):
+            log.error("worker %s failed", event.worker.name, exc_info=error)
+            where = f" (details in {self.log_path})" if self.log_path else ""
+            fix = f"unexpected error{where}"
+        self.notify(f"{error}" + (f"\n{fix}" if fix else ""), severity="error", timeout=10)
+
+    def _fatal_error(self) -> None:
+        # Textual would print a traceback on exit; the user gets one line and the log the rest.
+        error = sys.exc_info()[1]
+        log.error("unexpected error", exc_info=error)
+        where = f" (details in {self.log_path})" if self.log_path else ""
+        self.exit(return_code=1, message=f"switchboard: unexpected error: {error}{where}")
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    manage_runtime: bool = True,
+    sample: bool = True,
+    log_path: Path | None = None,
+) -> SwitchboardApp:
+    """The console over `runtime`: started and closed by the app unless `manage_runtime` is False
+    (tests share one runtime); `sample=False` leaves the panels to be fed by hand (snapshots)."""
+    return SwitchboardApp(runtime, manage_runtime=manage_runtime, sample=sample, log_path=log_path)
+
+
+def default_log_path() -> Path:
+    """Where unexpected errors are written: the per-user log directory."""
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir("switchboard")) / "console.log"
+
+
+def _log_to(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger("switchboard")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def run_tui(cli_ctx: CliContext) -> None:
+    """Open the console for the `switchboard` command (setup errors surface before the screen)."""
+    from console.runtime import Runtime
+
+    log_path = default_log_path()
+    _log_to(log_path)
+    runtime = Runtime(cli_ctx.store, db_path=cli_ctx.db_path, demo_cloud=cli_ctx.demo_cloud)
+    app = create_app(runtime, log_path=log_path)
+    app.run()
+    if app.return_code:
+        sys.exit(app.return_code)

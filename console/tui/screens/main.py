@@ -1,0 +1,277 @@
+"""The main screen: status line, chat with streamed answers, and the live panels.
+
+All model, network, PII and database work happens off the event loop: the dispatcher's events
+are consumed by an async worker that only posts `Dispatched` messages, telemetry and ledger
+figures are sampled by thread workers that only post `TelemetrySampled` / `LedgerSummarized`.
+The handlers here own every widget.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from console.dispatch import (
+    Attempt,
+    Conversation,
+    Done,
+    FellBack,
+    RequestResult,
+    Routed,
+    Scanned,
+    Token,
+    Waiting,
+)
+from console.tui.adapters import (
+    answer_meta,
+    cloud_view,
+    ledger_view,
+    local_view,
+    privacy_view,
+    status_view,
+    unfinished_meta,
+)
+from console.tui.messages import Dispatched, LedgerSummarized, TelemetrySampled
+from console.tui.widgets.chat import AnswerView, ChatLog
+from console.tui.widgets.cloud_panel import CloudPanel
+from console.tui.widgets.ledger_panel import LedgerPanel
+from console.tui.widgets.local_panel import LocalPanel
+from console.tui.widgets.panel_deck import PanelDeck
+from console.tui.widgets.privacy_panel import PrivacyPanel
+from console.tui.widgets.prompt_input import PromptInput
+from console.tui.widgets.status_line import StatusLine
+
+if TYPE_CHECKING:
+    from console.runtime import Runtime
+    from console.tui.app import SwitchboardApp
+    from policies.pii import PiiScan
+
+#: Points of tokens/s history the sparkline keeps.
+TPS_HISTORY = 60
+#: Seconds between ledger summaries when nothing happens here (another console may write).
+LEDGER_REFRESH_S = 15.0
+
+
+class MainScreen(Screen[None]):
+    """Chat on the left, panels on the right (or in tabs below the chat on narrow terminals)."""
+
+    app: SwitchboardApp
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", show=False),
+        Binding("f2,i", "app.inspect", "Inspect"),
+        Binding("f3,p", "app.policy", "Policy"),
+        Binding("f4,r", "app.replay", "Replay"),
+        Binding("f5,c", "app.compare", "Compare"),
+        Binding("f6,l", "app.ledger", "Ledger"),
+        Binding("f7,s", "toggle_sent", "Sent text"),
+        Binding("f8", "next_panel", "Panel"),
+    ]
+
+    def __init__(self, *, sample: bool = True) -> None:
+        super().__init__()
+        self._sample = sample
+        self._conversation = Conversation()
+        self._next_answer_id = 0
+        self._asking: int | None = None
+        self._scans: dict[int, PiiScan] = {}
+        self._tps_history: deque[float] = deque(maxlen=TPS_HISTORY)
+        self._stop_sampling = threading.Event()
+        self.last_result: RequestResult | None = None
+
+    @property
+    def runtime(self) -> Runtime:
+        """The headless core this screen drives."""
+        return self.app.runtime
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        with Horizontal(id="body"):
+            with Vertical(id="chat-column"):
+                yield ChatLog(id="chat")
+                yield PromptInput(
+                    placeholder="Ask anything · /local or /cloud forces a tier · ↑↓ history",
+                    id="prompt",
+                )
+            yield PanelDeck(id="panels")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(PromptInput).focus()
+        if self._sample:
+            self.sample_telemetry()
+            self.summarize_ledger()
+            self.set_interval(LEDGER_REFRESH_S, self.summarize_ledger)
+
+    def on_unmount(self) -> None:
+        self._stop_sampling.set()
+
+    # -- asking ----------------------------------------------------------------------------
+    @property
+    def generating(self) -> bool:
+        """Whether an answer is being produced."""
+        return self._asking is not None
+
+    @on(Input.Submitted, "#prompt")
+    async def submit(self, event: Input.Submitted) -> None:
+        """Send the prompt to the dispatcher (one at a time; escape cancels the current one)."""
+        prompt = event.value.strip()
+        if not prompt:
+            return
+        if self.generating:
+            self.notify("Still answering: escape or ctrl+c cancels it.", severity="warning")
+            return
+        prompt_input = self.query_one(PromptInput)
+        prompt_input.remember(prompt)
+        prompt_input.value = ""
+        await self.ask(prompt)
+
+    async def ask(self, prompt: str) -> AnswerView:
+        """Show `prompt` in the chat and start answering it."""
+        answer_id = self._next_answer_id
+        self._next_answer_id += 1
+        view = await self.query_one(ChatLog).add_answer(answer_id, prompt)
+        view.set_progress("scanning for PII…")
+        self._asking = answer_id
+        self.run_ask(answer_id, prompt)
+        return view
+
+    @work(exclusive=True, exit_on_error=False, group="ask")
+    async def run_ask(self, answer_id: int, prompt: str) -> None:
+        """Consume the dispatcher's events; only posts messages."""
+        async for event in self.runtime.dispatcher.ask(prompt, conversation=self._conversation):
+            self.post_message(Dispatched(answer_id, event))
+
+    async def on_dispatched(self, message: Dispatched) -> None:
+        """Render one dispatcher event into its answer and the panels."""
+        view = self.query_one(ChatLog).answer(message.answer_id)
+        if view is None:
+            return
+        event = message.event
+        if isinstance(event, Token):
+            await view.append(event.text)
+        elif isinstance(event, Waiting):
+            view.set_progress(f"waiting: {event.what}…")
+        elif isinstance(event, Scanned):
+            self._scans[message.answer_id] = event.scan
+        elif isinstance(event, Routed):
+            decision = event.decision
+            view.set_progress(f"routed to {decision.target} by rule '{decision.fired}'…")
+        elif isinstance(event, Attempt):
+            redacted = " (redacted)" if event.redacted else ""
+            view.set_progress(f"{event.tier}: {event.label}{redacted}…")
+        elif isinstance(event, FellBack):
+            await view.restart()
+            view.set_progress(f"⚠ {event.from_tier} failed ({event.error}) → {event.to_tier}…")
+        elif isinstance(event, Done):
+            await self._finish(view, event.result)
+
+    async def _finish(self, view: AnswerView, result: RequestResult) -> None:
+        if not view.text and result.answer:
+            await view.append(result.answer)
+        await view.finish(answer_meta(result), result)
+        if self._asking == view.answer_id:
+            self._asking = None
+        self.last_result = result
+        scan = self._scans.pop(view.answer_id, None)
+        config = self.runtime.config()
+        self.query_one(PrivacyPanel).show(privacy_view(result, scan, config.pii.on_pii))
+        self.summarize_ledger()
+
+    @on(Worker.StateChanged)
+    async def _ask_ended(self, event: Worker.StateChanged) -> None:
+        """An answer whose worker was cancelled or failed still gets its badge.
+
+        The message goes on to the app, which notifies errors with their fix.
+        """
+        worker = event.worker
+        if worker.group != "ask" or event.state not in (WorkerState.CANCELLED, WorkerState.ERROR):
+            return
+        answer_id = self._asking
+        self._asking = None
+        view = self.query_one(ChatLog).answer(answer_id) if answer_id is not None else None
+        if view is None or view.meta is not None:
+            return
+        if event.state == WorkerState.CANCELLED:
+            await view.finish(unfinished_meta("CANCELLED", "cancelled by you"))
+        else:
+            await view.finish(unfinished_meta("FAILED", str(worker.error)))
+        self.summarize_ledger()
+
+    def action_cancel(self) -> None:
+        """Cancel the answer being generated (the ledger still records it, as cancelled)."""
+        if self.generating:
+            self.workers.cancel_group(self, "ask")
+
+    # -- panels ----------------------------------------------------------------------------
+    def action_next_panel(self) -> None:
+        """Show the next panel when they are in tabs (narrow terminals)."""
+        self.query_one(PanelDeck).next_panel()
+
+    def action_toggle_sent(self) -> None:
+        """Show or hide the exact text the last prompt sent to the cloud."""
+        panel = self.query_one(PrivacyPanel)
+        panel.reveal = not panel.reveal
+        deck = self.query_one(PanelDeck)
+        if self.has_class("-narrow"):
+            deck.current = 2
+
+    def selected_result(self) -> RequestResult | None:
+        """The focused answer's result, else the last one."""
+        focused = self.focused
+        if isinstance(focused, AnswerView) and focused.result is not None:
+            return focused.result
+        return self.last_result
+
+    def draft_or_last_prompt(self) -> str:
+        """The prompt being typed, else the last one sent (what compare starts from)."""
+        draft = self.query_one(PromptInput).value.strip()
+        if draft:
+            return draft
+        history = self.query_one(PromptInput).history
+        return history[-1] if history else ""
+
+    # -- telemetry and ledger (thread workers that only post messages) ----------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="telemetry")
+    def sample_telemetry(self) -> None:
+        """Sample the engines at [ui] telemetry_hz until the screen goes away."""
+        worker = get_current_worker()
+        runtime = self.runtime
+        while not worker.is_cancelled and not self._stop_sampling.is_set():
+            config = runtime.config()
+            snapshot = runtime.telemetry()
+            if snapshot.last_gen_tps is not None:
+                self._tps_history.append(snapshot.last_gen_tps)
+            self.post_message(
+                TelemetrySampled(
+                    local_view(snapshot, runtime, tuple(self._tps_history)),
+                    cloud_view(runtime.cloud_health(), runtime, config),
+                    status_view(runtime.status(), self.app.log_path),
+                )
+            )
+            self._stop_sampling.wait(1.0 / config.ui.telemetry_hz)
+
+    def on_telemetry_sampled(self, message: TelemetrySampled) -> None:
+        self.query_one(LocalPanel).show(message.local)
+        self.query_one(CloudPanel).show(message.cloud)
+        self.query_one(StatusLine).show(message.status)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ledger")
+    def summarize_ledger(self) -> None:
+        """Summarize today's ledger rows off the event loop."""
+        runtime = self.runtime
+        self.post_message(LedgerSummarized(ledger_view(runtime, runtime.config())))
+
+    def on_ledger_summarized(self, message: LedgerSummarized) -> None:
+        self.query_one(LedgerPanel).show(message.ledger)
