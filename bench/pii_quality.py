@@ -1,7 +1,9 @@
 """PII leak rate and over-redaction: plain Presidio against Switchboard's scanner.
 
 Data: bench/data/pii_eval.jsonl (made by bench/data/make_pii_eval.py: Faker values in 28 prompt
-templates, 40 hand-written hard cases, 101 PII-free prompts of an AI-ops console). Every record
+templates, 40 hand-written hard cases, 263 PII-free prompts of an AI-ops console; the 162 from
+line 102 on, geography, product pairs, commands, release and month names, were added and split
+before the name rules were tightened against over-redaction). Every record
 belongs to the "tune" or the "test" split; templates and hand-written lines alternate between
 them, so the test split has phrasings the tuning did not use, and its Faker values come from a
 second seed whose individual leaks were never looked at. The headline is the test split.
@@ -171,7 +173,7 @@ def main() -> None:
     test = tallies[("ours", "test")]
     print(
         f"ours on held-out test: leak rate {test.leak_rate:.3f} (target <= 0.050), "
-        f"PII-free altered {test.altered_rate:.1%} (target <= 10%)"
+        f"PII-free altered {test.altered_rate:.1%} (target <= 5%)"
     )
     print(f"pii_leak_rate {test.leak_rate:.3f}")
 

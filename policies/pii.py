@@ -20,12 +20,24 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from policies.config import PiiConfig, SetupError
-from policies.pii_recognizers import coordinated_names
+from policies.pii_recognizers import refine_people
 
 #: Entity types found by spaCy NER (through Presidio's SpacyRecognizer).
 NER_ENTITIES = frozenset({"PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME"})
 #: Score of a name found only by being joined to another one ("Ann Lee and jo marsh").
 COORDINATED_NAME_SCORE = 0.5
+#: Identifiers whose presence makes a lone first name in the same prompt a person's name.
+CONTEXT_IDENTIFIERS = frozenset(
+    {
+        "EMAIL_ADDRESS",
+        "PHONE_NUMBER",
+        "US_SSN",
+        "CREDIT_CARD",
+        "IBAN_CODE",
+        "STREET_ADDRESS",
+        "US_DRIVER_LICENSE",
+    }
+)
 #: Entity types of the deny list's matches.
 DENY_LIST_ENTITY = "DENY_LIST"
 
@@ -139,10 +151,16 @@ class PiiScanner:
             or text[r.start : r.end].strip().casefold() not in self._allow
         ]
         if "PERSON" in self._entities:
-            people = [(e.start, e.end) for e in found if e.type == "PERSON"]
-            found += [
-                PiiEntity("PERSON", start, end, COORDINATED_NAME_SCORE)
-                for start, end in coordinated_names(text, people)
+            others = [e for e in found if e.type != "PERSON"]
+            people = refine_people(
+                text,
+                [(e.start, e.end, e.score) for e in found if e.type == "PERSON"],
+                other_identifier=any(e.type in CONTEXT_IDENTIFIERS for e in others),
+                coordinated_score=COORDINATED_NAME_SCORE,
+            )
+            found = others + [
+                PiiEntity("PERSON", start, end, score)
+                for start, end, score in people
                 if text[start:end].casefold() not in self._allow
             ]
         return PiiScan(text=text, entities=_merge(found))

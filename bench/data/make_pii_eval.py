@@ -9,7 +9,8 @@ prompts have none and must come back unaltered.
 Honest split: each *template* belongs to one split (alternating), so the held-out "test" split has
 phrasings and contexts that tuning did not use, and its values come from a second seed; the
 hand-written hard cases (`pii_hard_cases.jsonl`) and PII-free prompts (`pii_clean_prompts.txt`)
-are split the same way (by line, alternating).
+are split the same way (by line, alternating: even lines tune, odd lines test; new lines are
+appended, so earlier records keep their split).
 Synthetic values come from Faker in several locales; the names gazetteer used by the scanner comes
 from a different source (the US census lists shipped by the `names` package).
 """
