@@ -120,6 +120,7 @@ def cloud_view(health: BreakerSnapshot, runtime: Runtime, config: Config) -> Clo
         ttft_p50_s=health.ttft_p50_s,
         key_present=cloud.key_present,
         key_env=config.cloud.api_key_env,
+        key_required=cloud.key_required,
         last_error=health.last_error,
     )
 

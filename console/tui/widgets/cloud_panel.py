@@ -18,11 +18,12 @@ def render_cloud(view: CloudView) -> Content:
         state += f" · retry in {view.cooldown_remaining_s:.0f} s"
     if view.consecutive_failures:
         state += f" · {view.consecutive_failures} failed in a row"
-    key = (
-        Content.styled(f"key ${view.key_env} set", "$success")
-        if view.key_present
-        else Content.styled(f"no key (${view.key_env} unset)", "$text-muted")
-    )
+    if view.key_present:
+        key = Content.styled(f"key ${view.key_env} set", "$success")
+    elif view.key_required:
+        key = Content.styled(f"no key: set ${view.key_env}", "$error")
+    else:
+        key = Content.styled("no key needed (endpoint on this machine)", "$text-muted")
     lines = [
         Content.assemble((view.label, "bold"), ("  ", ""), (view.endpoint, "$text-muted")),
         Content.assemble(

@@ -51,6 +51,7 @@ class CloudView:
     ttft_p50_s: float | None
     key_present: bool
     key_env: str
+    key_required: bool = True
     last_error: str | None = None
 
 
