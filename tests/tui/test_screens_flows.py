@@ -181,3 +181,35 @@ async def test_compare_streams_both_tiers_side_by_side(runtime: Runtime) -> None
     for result in (local, cloud):
         stored = runtime.ledger.get(result.request_id)
         assert stored is not None and stored.session.endswith(":compare")
+
+
+async def test_escape_stops_a_running_replay_then_closes(runtime: Runtime, tmp_path: Path) -> None:
+    prompts = ["Tell a long story about a lighthouse keeper and his cat."] * 3
+    path = tmp_path / "long.jsonl"
+    path.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in prompts), encoding="utf-8")
+    assert runtime.ledger is not None
+    async with Host(runtime, ReplayScreen).run_test(size=(80, 24)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, ReplayScreen)
+        screen.query_one("#replay-path", Input).value = str(path)
+        screen.query_one("#replay-max-tokens", Input).value = "48"
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: len(screen.results) == 1, "the first result")
+        # Stop while the second prompt is generating (not while it is being scanned).
+        await until(pilot, lambda: runtime.local.state == "busy", "the second generation")
+        await pilot.press("escape")
+        await until(
+            pilot, lambda: not any(w.is_running for w in screen.workers), "the replay to stop"
+        )
+        assert pilot.app.screen is screen
+        status = str(screen.query_one("#replay-status", Static).render())
+        assert f"stopped after 1 of {len(prompts)}" in status
+        await pilot.press("escape")
+        await pilot.pause()
+        assert pilot.app.screen is not screen
+    assert len(screen.results) == 1
+    runtime.ledger.flush()
+    # The generation cut short is recorded too, as cancelled.
+    latest = runtime.ledger.recent(limit=1)[0]
+    assert latest.status == "cancelled" and latest.session.endswith(":replay")
+    assert latest.request_id != screen.results[0].request_id
