@@ -207,6 +207,7 @@ async def test_escape_stops_a_running_replay_then_closes(runtime: Runtime, tmp_p
         await pilot.press("escape")
         await pilot.pause()
         assert pilot.app.screen is not screen
+    assert isinstance(screen, ReplayScreen)
     assert len(screen.results) == 1
     runtime.ledger.flush()
     # The generation cut short is recorded too, as cancelled.
