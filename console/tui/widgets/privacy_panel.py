@@ -38,7 +38,7 @@ def render_privacy(view: PrivacyView | None, reveal: bool) -> Content:
         lines.append(Content(view.sent_text))
     else:
         lines.append(
-            Content.styled(f"{len(view.sent_text)} chars sent · ctrl+o shows them", "$text-muted")
+            Content.styled(f"{len(view.sent_text)} chars sent · f7 shows them", "$text-muted")
         )
     return Content("\n").join(lines)
 
