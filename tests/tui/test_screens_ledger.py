@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Input, Static
 from console.ledger import Ledger, LedgerRecord
 from console.ledger_report import DaySpend
 from console.runtime import Runtime
+from console.tui.screens.compare import CompareScreen
 from console.tui.screens.help import HelpScreen, binding_rows
 from console.tui.screens.inspector import InspectorScreen
 from console.tui.screens.ledger import LedgerScreen, spend_bars
@@ -236,3 +237,25 @@ async def test_replay_from_the_ledger_filters_by_tier(runtime: Runtime) -> None:
     cloud = [prompt for days, prompt, _, cost in HISTORY if cost and days <= 30]
     assert screen.prompts == list(reversed(cloud))  # oldest first
     assert "2 prompts from the ledger" in status
+
+
+async def test_every_screen_opens_from_the_console_and_escape_closes_it(runtime: Runtime) -> None:
+    from console.tui.app import SwitchboardApp
+
+    app = SwitchboardApp(runtime, manage_runtime=False, sample=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        main = pilot.app.screen
+        for action, screen_type in (
+            ("policy", PolicyScreen),
+            ("replay", ReplayScreen),
+            ("compare", CompareScreen),
+            ("ledger", LedgerScreen),
+            ("help", HelpScreen),
+        ):
+            await pilot.app.run_action(action)
+            await pilot.pause()
+            assert isinstance(pilot.app.screen, screen_type), action
+            await pilot.press("escape")
+            await pilot.pause()
+            assert pilot.app.screen is main, action

@@ -162,6 +162,7 @@ class PolicyScreen(ModalScreen[None]):
             with Vertical(id="policy-side"):
                 whatif = Static("What-if: change a value to see its effect.", id="policy-whatif")
                 whatif.border_title = "What-if on the ledger"
+                whatif.border_subtitle = "vs. values at opening"
                 yield whatif
                 yield Static("", id="policy-status")
         yield Footer()
