@@ -192,7 +192,7 @@ async def test_escape_stops_a_running_replay_then_closes(runtime: Runtime, tmp_p
         screen = pilot.app.screen
         assert isinstance(screen, ReplayScreen)
         screen.query_one("#replay-path", Input).value = str(path)
-        screen.query_one("#replay-max-tokens", Input).value = "48"
+        screen.query_one("#replay-max-tokens", Input).value = "24"
         await pilot.press("ctrl+r")
         await until(pilot, lambda: len(screen.results) == 1, "the first result")
         # Stop while the second prompt is generating (not while it is being scanned).
