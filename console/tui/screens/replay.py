@@ -34,6 +34,9 @@ SINCE_CHOICES: tuple[tuple[str, float | None], ...] = (
     ("30d", 30 * 86_400.0),
 )
 
+#: Characters of each prompt in the results table (the whole table fits 80 columns).
+PROMPT_WIDTH = 22
+
 #: How many past requests a ledger replay takes at most.
 LEDGER_LIMIT = 200
 
@@ -92,9 +95,9 @@ class ReplayScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#replay-results", DataTable)
         table.add_column("#", width=3)
-        table.add_column("prompt", width=30)
-        table.add_column("route", width=16)
-        table.add_column("rule", width=12)
+        table.add_column("prompt", width=PROMPT_WIDTH)
+        table.add_column("route", width=20)
+        table.add_column("rule", width=11)
         table.add_column("cost", width=10)
         self.query_one("#replay-path", Input).focus()
 
@@ -177,7 +180,7 @@ class ReplayScreen(ModalScreen[None]):
             self.results.append(result)
             table.add_row(
                 str(index + 1),
-                one_line(result.prompt, 30),
+                one_line(result.prompt, PROMPT_WIDTH),
                 Text(result.badge, style=badge_style(result.badge)),
                 Text(result.decision.fired, style=TIER_STYLES.get(result.decision.target, "")),
                 money(result.cost.total_usd) if result.cost and result.cost.known else "—",
