@@ -131,7 +131,7 @@ def status_view(status: RuntimeStatus, log_path: Path | None) -> StatusView:
         error
         for error in (
             status.config_error,
-            status.local_error if status.local_state == "failed" else None,
+            status.local_error,
             status.pii_error,
             status.cloud_error if status.cloud_state == "open" else None,
             status.ledger_error,

@@ -249,8 +249,14 @@ def run_tui(cli_ctx: CliContext) -> None:
     """Open the console for the `switchboard` command (setup errors surface before the screen)."""
     from console.runtime import Runtime
 
+    from multiprocessing import resource_tracker
+
     log_path = default_log_path()
     _log_to(log_path)
+    # The engine's spawned worker needs multiprocessing's resource tracker, which is started
+    # with sys.stderr's file descriptor; under Textual sys.stderr is a capture without one
+    # ("bad value(s) in fds_to_keep"), so the tracker is started before the app takes over.
+    resource_tracker.ensure_running()
     runtime = Runtime(cli_ctx.store, db_path=cli_ctx.db_path, demo_cloud=cli_ctx.demo_cloud)
     app = create_app(runtime, log_path=log_path)
     app.run()

@@ -103,5 +103,5 @@ class LocalPanel(Vertical):
         self._view = view
         self.query_one("#local-load", Static).update(render_load(view))
         sparkline = self.query_one("#local-tps", Sparkline)
-        sparkline.data = list(view.tps_history) or [0.0]
+        sparkline.data = list(view.tps_history)
         self.query_one("#local-figures", Static).update(render_figures(view))
