@@ -247,9 +247,9 @@ def _log_to(path: Path) -> None:
 
 def run_tui(cli_ctx: CliContext) -> None:
     """Open the console for the `switchboard` command (setup errors surface before the screen)."""
-    from console.runtime import Runtime
-
     from multiprocessing import resource_tracker
+
+    from console.runtime import Runtime
 
     log_path = default_log_path()
     _log_to(log_path)

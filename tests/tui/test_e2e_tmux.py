@@ -91,7 +91,8 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
     ]
     started = session.run(
         "new-session", "-d", "-s", session.name, "-x", "120", "-y", "40",
-        "-e", "TERM=xterm-256color", "-e", f"PYTHONPATH={REPO}", "-c", str(tmp_path), shlex.join(command),
+        "-e", "TERM=xterm-256color", "-e", f"PYTHONPATH={REPO}",
+        "-c", str(tmp_path), shlex.join(command),
     )  # fmt: skip
     assert started.returncode == 0, started.stderr
     try:
