@@ -114,26 +114,6 @@ def run_with_runtime(
     return asyncio.run(run())
 
 
-def read_prompts(path: Path) -> list[str]:
-    """Prompts of a JSONL file (`{"prompt": ...}` per line); a bad line is named by its number."""
-    prompts: list[str] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise SetupError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SetupError(f"{path}:{number}: not valid JSON: {exc.msg}") from None
-        if not isinstance(item, dict) or not isinstance(item.get("prompt"), str):
-            raise SetupError(f'{path}:{number}: expected an object {{"prompt": "..."}}')
-        prompts.append(item["prompt"])
-    return prompts
-
-
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--max-tokens", type=click.IntRange(1, 131_072), default=None, help="Cap per answer.")
@@ -141,7 +121,7 @@ def read_prompts(path: Path) -> list[str]:
 @pass_cli
 def replay(cli_ctx: CliContext, file: Path, max_tokens: int | None, as_json: bool) -> int:
     """Run the prompts of FILE.jsonl through today's policy and summarise the routing."""
-    from console.replay import ReplaySummary
+    from console.replay import ReplaySummary, read_prompts
 
     prompts = read_prompts(file)
 

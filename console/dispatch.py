@@ -37,6 +37,7 @@ from engines.base import (
     Tier,
     Usage,
 )
+from policies.config import Config
 from policies.features import extract_features, split_override
 from policies.pii import PiiScan, Pseudonymizer
 from policies.prices import CostBreakdown, cloud_cost, counterfactual_cost, local_cost
@@ -175,6 +176,17 @@ class Conversation:
     pseudonymizer: Pseudonymizer = field(default_factory=Pseudonymizer)
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A prompt scanned, redacted and routed, before any engine is asked."""
+
+    scan: PiiScan
+    redacted: str
+    decision: Decision
+    pii_ms: float
+    route_ms: float
+
+
 class _Attempting:
     """Mutable bookkeeping of one request while it runs (never leaves this module)."""
 
@@ -193,19 +205,11 @@ class Dispatcher:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
 
-    async def _scan(self, text: str) -> AsyncIterator[Waiting | PiiScan]:
-        scanner = self._runtime.scanner
-        if not scanner.ready:
-            yield Waiting("PII analyzer loading")
-        yield await asyncio.to_thread(scanner.scan, text)
-
     async def route(self, prompt: str) -> Decision:
         """The decision for `prompt` under today's policy; nothing is executed or recorded."""
-        config = self._runtime.config()
         text = split_override(prompt)[1]
-        scan = await asyncio.to_thread(self._runtime.scanner.scan, text)
-        features = extract_features(prompt, [entity.type for entity in scan.entities])
-        return decide(features, self._runtime.signals(), config)
+        prepared = await self._prepare(prompt, text, None, Conversation(), self._runtime.config())
+        return prepared.decision
 
     async def ask(
         self,
@@ -225,35 +229,23 @@ class Dispatcher:
         request_id = uuid.uuid4().hex
         started = time.perf_counter()
         text = split_override(prompt)[1]
-
-        scan: PiiScan | None = None
-        async for item in self._scan(text):
-            if isinstance(item, Waiting):
-                yield item
-            else:
-                scan = item
-        assert scan is not None
-        redacted = conversation.pseudonymizer.redact(scan)
-        pii_done = time.perf_counter()
-        yield Scanned(scan, redacted)
-
-        features = extract_features(prompt, [entity.type for entity in scan.entities])
-        if force is not None:
-            features = replace(features, override=force)
-        decision = decide(features, self._runtime.signals(), config)
-        routed = time.perf_counter()
-        yield Routed(decision)
-
+        # Scanning and routing run as their own task so that a cancel arriving meanwhile can
+        # let them finish: the ledger row of a cancelled request still carries its decision.
+        preparing = asyncio.ensure_future(self._prepare(prompt, text, force, conversation, config))
         state = _Attempting()
+        prepared: _Prepared | None = None
         status: Status = "failed"
         try:
-            if decision.target == "blocked":
+            if not self._runtime.scanner.ready:
+                yield Waiting("PII analyzer loading")
+            prepared = await asyncio.shield(preparing)
+            yield Scanned(prepared.scan, prepared.redacted)
+            yield Routed(prepared.decision)
+            if prepared.decision.target == "blocked":
                 status = "blocked"
             else:
                 async with aclosing(
-                    self._walk_chain(
-                        decision, text, redacted, scan, conversation, max_tokens, state
-                    )
+                    self._walk_chain(prepared, text, conversation, max_tokens, state)
                 ) as events:
                     async for event in events:
                         yield event
@@ -261,39 +253,48 @@ class Dispatcher:
                     status = "fallback" if len(state.path) > 1 else "ok"
         except (asyncio.CancelledError, GeneratorExit):
             state.error = Cancelled("cancelled by the user")
-            self._record_now(
-                self._result(
-                    request_id,
-                    prompt,
-                    decision,
-                    scan,
-                    state,
-                    "cancelled",
-                    started,
-                    pii_done,
-                    routed,
-                ),
-                conversation,
-                redacted,
-                tag,
-            )
+            prepared = prepared or await preparing
+            cancelled = self._result(request_id, prompt, prepared, state, "cancelled", started)
+            self._record_now(cancelled, conversation, prepared.redacted, tag)
             raise
-        result = self._result(
-            request_id, prompt, decision, scan, state, status, started, pii_done, routed
-        )
-        await asyncio.to_thread(self._record_now, result, conversation, redacted, tag)
+        result = self._result(request_id, prompt, prepared, state, status, started)
+        await asyncio.to_thread(self._record_now, result, conversation, prepared.redacted, tag)
         yield Done(result)
+
+    async def _prepare(
+        self,
+        prompt: str,
+        text: str,
+        force: Tier | None,
+        conversation: Conversation,
+        config: Config,
+    ) -> _Prepared:
+        """Scan for PII, redact, and route: everything before an engine is asked."""
+        started = time.perf_counter()
+        scan = await asyncio.to_thread(self._runtime.scanner.scan, text)
+        redacted = conversation.pseudonymizer.redact(scan)
+        scanned = time.perf_counter()
+        features = extract_features(prompt, [entity.type for entity in scan.entities])
+        if force is not None:
+            features = replace(features, override=force)
+        decision = decide(features, self._runtime.signals(), config)
+        return _Prepared(
+            scan=scan,
+            redacted=redacted,
+            decision=decision,
+            pii_ms=(scanned - started) * 1000,
+            route_ms=(time.perf_counter() - scanned) * 1000,
+        )
 
     async def _walk_chain(
         self,
-        decision: Decision,
+        prepared: _Prepared,
         text: str,
-        redacted: str,
-        scan: PiiScan,
         conversation: Conversation,
         max_tokens: int | None,
         state: _Attempting,
     ) -> AsyncGenerator[Waiting | Attempt | Token | FellBack, None]:
+        decision, scan, redacted = prepared.decision, prepared.scan, prepared.redacted
         chain = list(decision.chain)
         for index, tier in enumerate(chain):
             if tier == "cloud" and scan.count and not decision.redact:
@@ -390,14 +391,12 @@ class Dispatcher:
         self,
         request_id: str,
         prompt: str,
-        decision: Decision,
-        scan: PiiScan,
+        prepared: _Prepared,
         state: _Attempting,
         status: Status,
         started: float,
-        pii_done: float,
-        routed: float,
     ) -> RequestResult:
+        decision, scan = prepared.decision, prepared.scan
         runtime = self._runtime
         config = runtime.config()
         finished = state.finished
@@ -436,8 +435,8 @@ class Dispatcher:
             cost=cost,
             counterfactual_usd=counterfactual,
             timings=Timings(
-                pii_ms=(pii_done - started) * 1000,
-                route_ms=(routed - pii_done) * 1000,
+                pii_ms=prepared.pii_ms,
+                route_ms=prepared.route_ms,
                 queue_ms=state.queue_s * 1000,
                 ttft_ms=ttft * 1000 if ttft is not None else None,
                 gen_ms=(finished.total_s - (ttft or 0.0)) * 1000 if finished else None,

@@ -5,11 +5,14 @@ Shared by `switchboard replay` and the console's Replay screen, so both tell the
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from console.dispatch import RequestResult
+from policies.config import SetupError
 
 
 @dataclass
@@ -124,3 +127,23 @@ class ReplaySummary:
                 for r in self.results
             ],
         }
+
+
+def read_prompts(path: Path) -> list[str]:
+    """Prompts of a JSONL file (`{"prompt": ...}` per line); a bad line is named by its number."""
+    prompts: list[str] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise SetupError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SetupError(f"{path}:{number}: not valid JSON: {exc.msg}") from None
+        if not isinstance(item, dict) or not isinstance(item.get("prompt"), str):
+            raise SetupError(f'{path}:{number}: expected an object {{"prompt": "..."}}')
+        prompts.append(item["prompt"])
+    return prompts

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from console.dispatch import Dispatcher
 from console.ledger import Ledger, default_db_path
 from engines.breaker import BreakerSnapshot
@@ -81,6 +83,7 @@ class Runtime:
         self._cloud_ready = asyncio.Event()
         self._cloud_error: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._processes: dict[int, psutil.Process] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self, *, local: bool = True, pii: bool = True, cloud: bool = True) -> None:
@@ -159,10 +162,29 @@ class Runtime:
         self.apply(config)
         return config
 
+    def _cpu_elsewhere(self) -> float:
+        """Machine CPU % taken by other programs since the last call.
+
+        The engines' own load is left out: a busy engine is seen by the queue-depth rule, and
+        counting its CPU would burst every prompt after a long answer to the cloud.
+        """
+        machine = float(psutil.cpu_percent(interval=None))
+        ours = 0.0
+        pids = {pid for pid in (self.local.pid, self.demo.pid if self.demo else None) if pid}
+        for pid in set(self._processes) - pids:
+            del self._processes[pid]
+        for pid in pids:
+            try:
+                process = self._processes.get(pid)
+                if process is None:
+                    self._processes[pid] = process = psutil.Process(pid)
+                ours += float(process.cpu_percent(interval=None))
+            except psutil.Error:
+                self._processes.pop(pid, None)
+        return max(0.0, machine - ours / (psutil.cpu_count() or 1))
+
     def signals(self) -> Signals:
         """The live signals the router reads."""
-        import psutil
-
         cloud = self.cloud.health()
         unavailable = ""
         if self.cloud.key_missing:
@@ -175,7 +197,7 @@ class Runtime:
             spend_today, spend_month = spend.today_usd, spend.month_usd
         return Signals(
             local_queue_depth=self.local.queue_depth,
-            local_cpu_pct=psutil.cpu_percent(interval=None),
+            local_cpu_pct=self._cpu_elsewhere(),
             local_tps=self.local.last_gen_tps,
             local_ready=self.local.state in ("ready", "busy"),
             cloud_state=cloud.state,

@@ -240,3 +240,32 @@ async def test_dead_cloud_endpoint_falls_back_to_local(tmp_path: Path) -> None:
         assert not any(isinstance(e, Waiting) and "cloud" in e.what for e in events)
     finally:
         await runtime.aclose()
+
+
+async def test_cancel_while_the_analyzer_loads_is_recorded_with_its_decision(
+    tmp_path: Path, openai_server: DemoServer
+) -> None:
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(CONFIG.format(base_url=openai_server.base_url, on_pii="local"))
+    runtime = Runtime(ConfigStore.open(config_path), db_path=tmp_path / "ledger.sqlite")
+    await runtime.start(local=False, pii=False, cloud=False)
+    try:
+        seen: list[DispatchEvent] = []
+
+        async def consume() -> None:
+            async for event in runtime.dispatcher.ask(PII_PROMPT):
+                seen.append(event)
+
+        task = asyncio.create_task(consume())
+        while not seen:
+            await asyncio.sleep(0.01)
+        assert isinstance(seen[0], Waiting) and "PII" in seen[0].what
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert _rows(runtime)[0][2] == "cancelled"
+        assert runtime.ledger is not None
+        trace = json.loads(runtime.ledger.execute("SELECT decision_json FROM requests")[0][0])
+        assert trace["fired"] == "privacy"
+    finally:
+        await runtime.aclose()

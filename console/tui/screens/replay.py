@@ -112,7 +112,7 @@ class ReplayScreen(ModalScreen[None]):
         path = self.query_one("#replay-path", Input).value.strip()
         self.prompts = []
         if path:
-            from console.cli import read_prompts
+            from console.replay import read_prompts
 
             try:
                 self.prompts = read_prompts(Path(path).expanduser())
