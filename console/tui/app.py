@@ -7,6 +7,7 @@ unexpected exceptions are written to a log file whose path the user is shown, ne
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import Callable
@@ -15,10 +16,11 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from console.tui.screens.main import MainScreen
@@ -64,6 +66,18 @@ PALETTE: tuple[PaletteCommand, ...] = (
     PaletteCommand("Toggle theme", "Switch between the dark and the light theme", "toggle_theme"),
     PaletteCommand("Quit", "Leave Switchboard", "quit"),
 )
+
+
+#: Actions that open screens reaching into the core: unavailable until it is built.
+NEEDS_RUNTIME = frozenset({"inspect", "policy", "replay", "compare", "ledger"})
+
+
+class RuntimeBuilt(Message):
+    """The core is built (posted by the thread that imported and constructed it)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__()
+        self.runtime = runtime
 
 
 class SwitchboardCommands(Provider):
@@ -113,27 +127,62 @@ class SwitchboardApp(App[None]):
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: Runtime | Callable[[], Runtime],
         *,
+        theme: str | None = None,
         manage_runtime: bool = True,
         sample: bool = True,
         log_path: Path | None = None,
     ) -> None:
         super().__init__()
-        self.runtime = runtime
+        self._runtime: Runtime | None = None
+        self._build_runtime: Callable[[], Runtime] | None = None
+        if callable(runtime):
+            self._build_runtime = runtime
+        else:
+            self._runtime = runtime
+            theme = theme or runtime.store.config.ui.theme
+        self.runtime_ready = asyncio.Event()
         self.log_path = log_path
         self._manage_runtime = manage_runtime
         self._sample = sample
-        self.theme = THEMES[runtime.store.config.ui.theme]
+        self.theme = THEMES[theme or "dark"]
+
+    @property
+    def runtime(self) -> Runtime:
+        """The headless core every screen drives (built in the background at launch)."""
+        if self._runtime is None:
+            raise LookupError("the console is still starting")
+        return self._runtime
 
     async def on_mount(self) -> None:
-        if self._manage_runtime:
-            await self.runtime.start()
         await self.push_screen(MainScreen(sample=self._sample))
+        if self._runtime is None:
+            self.build_runtime()
+        else:
+            await self._start_core(self._runtime)
+
+    @work(exclusive=True, exit_on_error=False, group="runtime")
+    async def build_runtime(self) -> None:
+        """Import and build the core in a thread, so the screen is up before those imports
+        (Presidio, spaCy, llama.cpp) are done; only posts a message."""
+        assert self._build_runtime is not None
+        runtime = await asyncio.to_thread(self._build_runtime)
+        self.post_message(RuntimeBuilt(runtime))
+
+    async def on_runtime_built(self, message: RuntimeBuilt) -> None:
+        self._runtime = message.runtime
+        await self._start_core(message.runtime)
+
+    async def _start_core(self, runtime: Runtime) -> None:
+        if self._manage_runtime:
+            await runtime.start()
+        self.runtime_ready.set()
+        self.main.runtime_ready()
 
     async def on_unmount(self) -> None:
-        if self._manage_runtime:
-            await self.runtime.aclose()
+        if self._manage_runtime and self._runtime is not None:
+            await self._runtime.aclose()
 
     @property
     def main(self) -> MainScreen:
@@ -142,9 +191,12 @@ class SwitchboardApp(App[None]):
 
     # -- actions -----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """ctrl+c cancels only while generating; otherwise it keeps its usual meaning (copy)."""
+        """ctrl+c cancels only while generating; otherwise it keeps its usual meaning (copy).
+        The screens that need the core wait for it (shown disabled in the footer)."""
         if action == "cancel":
             return any(isinstance(s, MainScreen) and s.generating for s in self.screen_stack)
+        if action in NEEDS_RUNTIME and self._runtime is None:
+            return None
         return True
 
     def action_cancel(self) -> None:
@@ -257,8 +309,12 @@ def run_tui(cli_ctx: CliContext) -> None:
     # with sys.stderr's file descriptor; under Textual sys.stderr is a capture without one
     # ("bad value(s) in fds_to_keep"), so the tracker is started before the app takes over.
     resource_tracker.ensure_running()
-    runtime = Runtime(cli_ctx.store, db_path=cli_ctx.db_path, demo_cloud=cli_ctx.demo_cloud)
-    app = create_app(runtime, log_path=log_path)
+
+    def build() -> Runtime:
+
+        return Runtime(cli_ctx.store, db_path=cli_ctx.db_path, demo_cloud=cli_ctx.demo_cloud)
+
+    app = SwitchboardApp(build, theme=cli_ctx.config.ui.theme, log_path=log_path)
     app.run()
     if app.return_code:
         sys.exit(app.return_code)

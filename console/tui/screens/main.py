@@ -20,17 +20,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from console.dispatch import (
-    Attempt,
-    Conversation,
-    Done,
-    FellBack,
-    RequestResult,
-    Routed,
-    Scanned,
-    Token,
-    Waiting,
-)
 from console.tui.adapters import (
     answer_meta,
     cloud_view,
@@ -51,6 +40,7 @@ from console.tui.widgets.prompt_input import PromptInput
 from console.tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
+    from console.dispatch import Conversation, RequestResult
     from console.runtime import Runtime
     from console.tui.app import SwitchboardApp
     from policies.pii import PiiScan
@@ -82,7 +72,7 @@ class MainScreen(Screen[None]):
     def __init__(self, *, sample: bool = True) -> None:
         super().__init__()
         self._sample = sample
-        self._conversation = Conversation()
+        self._conversation: Conversation | None = None
         self._next_answer_id = 0
         self._asking: int | None = None
         self._scans: dict[int, PiiScan] = {}
@@ -109,6 +99,9 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(PromptInput).focus()
+
+    def runtime_ready(self) -> None:
+        """The core is built: start the telemetry and ledger refreshes."""
         if self._sample:
             self.sample_telemetry()
             self.summarize_ledger()
@@ -142,7 +135,8 @@ class MainScreen(Screen[None]):
         answer_id = self._next_answer_id
         self._next_answer_id += 1
         view = await self.query_one(ChatLog).add_answer(answer_id, prompt)
-        view.set_progress("scanning for PII…")
+        ready = self.app.runtime_ready.is_set()
+        view.set_progress("scanning for PII…" if ready else "waiting: console starting…")
         self._asking = answer_id
         self.run_ask(answer_id, prompt)
         return view
@@ -150,11 +144,18 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, exit_on_error=False, group="ask")
     async def run_ask(self, answer_id: int, prompt: str) -> None:
         """Consume the dispatcher's events; only posts messages."""
+        await self.app.runtime_ready.wait()
+        from console.dispatch import Conversation
+
+        if self._conversation is None:
+            self._conversation = Conversation()
         async for event in self.runtime.dispatcher.ask(prompt, conversation=self._conversation):
             self.post_message(Dispatched(answer_id, event))
 
     async def on_dispatched(self, message: Dispatched) -> None:
         """Render one dispatcher event into its answer and the panels."""
+        from console.dispatch import Attempt, Done, FellBack, Routed, Scanned, Token, Waiting
+
         view = self.query_one(ChatLog).answer(message.answer_id)
         if view is None:
             return
