@@ -16,9 +16,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from textual.app import App, ComposeResult
 from textual.pilot import Pilot
-from textual.screen import Screen
 from textual.widgets import DataTable, Input, ProgressBar, Static
 
 from console.dispatch import RequestResult
@@ -28,6 +26,7 @@ from console.tui.screens.compare import CompareScreen
 from console.tui.screens.inspector import InspectorScreen
 from console.tui.screens.replay import ReplayScreen
 from policies.config import ConfigStore
+from tests.tui.host import Host
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -35,21 +34,6 @@ REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.toml"
 MAX_TOKENS = 6
 #: Loading the model, the analyzer and the demo endpoint on a cold 2-core machine.
 READY_WAIT_S = 240.0
-
-
-class Host(App[None]):
-    """Hosts one screen over the shared Runtime, as the console does."""
-
-    def __init__(self, runtime: Runtime, screen: Callable[[], Screen[None]]) -> None:
-        super().__init__()
-        self.runtime = runtime
-        self._make = screen
-
-    def compose(self) -> ComposeResult:
-        yield Static("host")
-
-    def on_mount(self) -> None:
-        self.push_screen(self._make())
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

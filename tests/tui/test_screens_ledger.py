@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from textual.app import App, ComposeResult
 from textual.pilot import Pilot
-from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from console.ledger import Ledger, LedgerRecord
@@ -28,6 +26,7 @@ from console.tui.screens.replay import ReplayScreen
 from policies.config import Config, ConfigStore, with_changes
 from policies.features import extract_features
 from policies.router import Signals, decide
+from tests.tui.host import Host
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.toml"
 DAY = 86_400.0
@@ -55,21 +54,6 @@ HISTORY = (
     ),
     (9.0, "Convert 37 degrees Celsius to Fahrenheit.", (), 0.0),
 )
-
-
-class Host(App[None]):
-    """Hosts one screen over a real Runtime, as the console does."""
-
-    def __init__(self, runtime: Runtime, screen: Callable[[], Screen[None]]) -> None:
-        super().__init__()
-        self.runtime = runtime
-        self._make = screen
-
-    def compose(self) -> ComposeResult:
-        yield Static("host")
-
-    def on_mount(self) -> None:
-        self.push_screen(self._make())
 
 
 def seed(ledger: Ledger, config: Config, now: float) -> list[LedgerRecord]:

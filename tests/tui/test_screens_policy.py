@@ -9,8 +9,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from textual.app import App, ComposeResult
-from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from console.ledger import Ledger, LedgerRecord
@@ -20,6 +18,7 @@ from policies.config import Config, ConfigStore, with_changes
 from policies.features import extract_features
 from policies.router import Signals, decide
 from policies.whatif import whatif
+from tests.tui.host import Host
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.toml"
 
@@ -31,21 +30,6 @@ PROMPTS = (
     "Write a Python function that parses a JSONL file and reports bad lines by number.",
     "Convert 37 degrees Celsius to Fahrenheit.",
 )
-
-
-class Host(App[None]):
-    """Hosts one screen over a real Runtime, as the console does."""
-
-    def __init__(self, runtime: Runtime, screen: Callable[[], Screen[None]]) -> None:
-        super().__init__()
-        self.runtime = runtime
-        self._make = screen
-
-    def compose(self) -> ComposeResult:
-        yield Static("host")
-
-    def on_mount(self) -> None:
-        self.push_screen(self._make())
 
 
 def seed(ledger: Ledger, config: Config) -> None:

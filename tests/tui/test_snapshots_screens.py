@@ -12,9 +12,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.app import App, ComposeResult
 from textual.pilot import Pilot
-from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from console.dispatch import RequestResult, Timings
@@ -26,6 +24,7 @@ from policies.config import Config, ConfigStore, PriceConfig, with_changes
 from policies.features import extract_features
 from policies.prices import cloud_cost
 from policies.router import Signals, decide
+from tests.tui.host import Host
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.toml"
 
@@ -38,21 +37,6 @@ SENT = (
     "for invoice INV-20931 and wants a step by step explanation."
 )
 PRICES = {"gpt-4o-mini": PriceConfig(input_per_mtok=0.15, output_per_mtok=0.6)}
-
-
-class Host(App[None]):
-    """Hosts one screen, as the console does."""
-
-    def __init__(self, runtime: object, screen: Callable[[], Screen[None]]) -> None:
-        super().__init__()
-        self.runtime = runtime
-        self._make = screen
-
-    def compose(self) -> ComposeResult:
-        yield Static("host")
-
-    def on_mount(self) -> None:
-        self.push_screen(self._make())
 
 
 def redacted_cloud_answer() -> RequestResult:
