@@ -148,6 +148,46 @@ async def test_local_answer_streams_with_badge_and_panels(runtime: Runtime) -> N
         assert "closed" in rendered(app.main.query_one(CloudPanel))
 
 
+async def test_keys_and_palette_open_every_screen(runtime: Runtime) -> None:
+    from console.tui.screens.compare import CompareScreen
+    from console.tui.screens.help import HelpScreen
+    from console.tui.screens.inspector import InspectorScreen
+    from console.tui.screens.ledger import LedgerScreen
+    from console.tui.screens.policy import PolicyScreen
+    from console.tui.screens.replay import ReplayScreen
+
+    app = app_over(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f5")
+        await until(pilot, lambda: isinstance(app.screen, CompareScreen), "compare (f5)")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.main, "back to the main screen")
+        await pilot.press("f2")
+        assert app.screen is app.main, "nothing to inspect yet"
+        await answered(pilot, await ask(pilot, "/local Say yes."))
+        for key, screen in [
+            ("f2", InspectorScreen),
+            ("f3", PolicyScreen),
+            ("f4", ReplayScreen),
+            ("f6", LedgerScreen),
+            ("f1", HelpScreen),
+        ]:
+            await pilot.press(key)
+            await until(pilot, lambda s=screen: isinstance(app.screen, s), f"{screen.__name__}")
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is app.main, f"closing {screen.__name__}")
+        await pilot.press("ctrl+p")
+        await pilot.press(*"ledger report")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LedgerScreen), "the palette's ledger")
+        await pilot.press("escape")
+        dark = app.theme
+        await pilot.press("ctrl+t")
+        assert app.theme != dark
+        await pilot.press("ctrl+t")
+        assert app.theme == dark
+
+
 async def test_cloud_answer_through_the_loopback_server(runtime: Runtime) -> None:
     app = app_over(runtime)
     async with app.run_test(size=(140, 44)) as pilot:
