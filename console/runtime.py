@@ -113,7 +113,12 @@ class Runtime:
         try:
             if self.demo is not None:
                 await self.demo.start()
-            await self.cloud.probe()
+            if self.cloud.key_missing:
+                # Nothing to probe: the router already skips a cloud without its key, and a
+                # lab VM without one should not reach out to the internet at launch.
+                self._cloud_error = f"no API key (${self._config.cloud.api_key_env} unset)"
+            else:
+                await self.cloud.probe()
         except Exception as exc:
             self._cloud_error = str(exc)
         finally:

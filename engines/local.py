@@ -206,7 +206,9 @@ class LocalEngine:
                 resolve_model, self._config.model, self._cache_dir
             )
             await self._launch()
-        except ModelError as exc:
+        except Exception as exc:
+            # Whatever went wrong (a bad model, a worker that could not be spawned), the state
+            # must say so: the console shows it and the dispatcher stops waiting for a load.
             self._state = "failed"
             self._last_error = str(exc)
             raise

@@ -33,9 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("switchboard.tui")
 
-#: Head start of the first frame over the core's imports at launch (seconds).
-FIRST_FRAME_S = 0.5
-
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
 
 
@@ -162,7 +159,7 @@ class SwitchboardApp(App[None]):
         await self.push_screen(MainScreen(sample=self._sample))
         if self._runtime is None:
             # The imports hold the GIL: let the first frame reach the terminal before them.
-            self.set_timer(FIRST_FRAME_S, self.build_runtime)
+            self.call_after_refresh(self.build_runtime)
         else:
             await self._start_core(self._runtime)
 
