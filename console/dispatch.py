@@ -442,9 +442,17 @@ class Dispatcher:
                 gen_ms=(finished.total_s - (ttft or 0.0)) * 1000 if finished else None,
             ),
             sent_text=state.sent_text,
-            model=finished.model if finished else "",
+            model=self._model_label(tier, finished),
             pii_types=scan.types,
         )
+
+    def _model_label(self, tier: Tier | Literal["none"], finished: Finished | None) -> str:
+        """The model that answered; the demo endpoint says what it is and what it is priced as."""
+        if finished is None:
+            return ""
+        if tier == "cloud" and self._runtime.cloud.demo:
+            return f"demo endpoint (priced as {self._runtime.config().cloud.model})"
+        return finished.model
 
     def _record_now(
         self, result: RequestResult, conversation: Conversation, redacted: str, tag: str

@@ -97,6 +97,7 @@ def test_ask_cloud_on_the_demo_endpoint_is_recorded(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["tier"] == "cloud" and result["badge"] == "CLOUD"
+    assert result["model"] == "demo endpoint (priced as gpt-4o-mini)"
     assert result["usage"]["completion_tokens"] >= 1
     assert result["cost_usd"] > 0 and result["fired"] == "override"
     ledger = switchboard("--db", str(tmp_path / "ledger.sqlite"), "ledger", "--json", cwd=tmp_path)
