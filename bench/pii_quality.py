@@ -1,9 +1,10 @@
 """PII leak rate and over-redaction: plain Presidio against Switchboard's scanner.
 
 Data: bench/data/pii_eval.jsonl (made by bench/data/make_pii_eval.py: Faker values in 28 prompt
-templates, 40 hand-written hard cases, 263 PII-free prompts of an AI-ops console; the 162 from
+templates, 40 hand-written hard cases, 333 PII-free prompts of an AI-ops console; the 162 from
 line 102 on, geography, product pairs, commands, release and month names, were added and split
-before the name rules were tightened against over-redaction). Every record
+before the name rules were tightened against over-redaction, and so were the 70 from line 264 on,
+creative writing and everyday words that are census names: "long story", "grant read"). Every record
 belongs to the "tune" or the "test" split; templates and hand-written lines alternate between
 them, so the test split has phrasings the tuning did not use, and its Faker values come from a
 second seed whose individual leaks were never looked at. The headline is the test split.

@@ -7,7 +7,9 @@ placeholders and values lives only in this process's memory: it has no repr, can
 and is never written anywhere.
 
 Nothing here touches the network: spaCy loads an installed package and tldextract uses its
-bundled public-suffix snapshot (see policies/pii_recognizers.py).
+bundled public-suffix snapshot (see policies/pii_recognizers.py). Importing this module is cheap:
+spaCy, Presidio and tldextract are imported by `PiiScanner.load()` (run it in a background thread
+at start-up) and presidio-anonymizer by the first redaction.
 """
 
 from __future__ import annotations
@@ -181,20 +183,13 @@ def _build_analyzer(config: PiiConfig) -> tuple[Any, list[str]]:
 
     phone_regions = ("US", "GB", "DE", "FR", "IN")
     builtin: dict[str, list[Any]] = {
-        "EMAIL_ADDRESS": [ours.OfflineEmailRecognizer()],
-        "PHONE_NUMBER": [
-            PhoneRecognizer(supported_regions=phone_regions),
-            ours.PhoneShapeRecognizer(),
-        ],
-        "CREDIT_CARD": [ours.CardNumberRecognizer()],
+        "PHONE_NUMBER": [PhoneRecognizer(supported_regions=phone_regions)],
         "IBAN_CODE": [IbanRecognizer()],
         "US_SSN": [UsSsnRecognizer()],
-        "IP_ADDRESS": [ours.PublicIpRecognizer()],
-        "US_DRIVER_LICENSE": [ours.DriverLicenseRecognizer()],
-        "STREET_ADDRESS": [ours.StreetAddressRecognizer()],
         "URL": [UrlRecognizer()],
-        "PERSON": [ours.NameGazetteerRecognizer()],
     }
+    for name, recognizers in ours.build_recognizers().items():
+        builtin.setdefault(name, []).extend(recognizers)
     custom: dict[str, list[Any]] = {}
     for spec in config.recognizers:
         recognizer = PatternRecognizer(
@@ -228,7 +223,7 @@ def _build_analyzer(config: PiiConfig) -> tuple[Any, list[str]]:
             )
         )
         entities.append(DENY_LIST_ENTITY)
-    nlp_engine = ours.LeanSpacyNlpEngine()
+    nlp_engine = ours.lean_nlp_engine()
     try:
         nlp_engine.load()
     except OSError as exc:

