@@ -1,7 +1,7 @@
 """Generate bench/data/pii_eval.jsonl: the labeled PII evaluation set (seeded, reproducible).
 
-Run once with the `data` extra installed (`pip install -e ".[data]"`); the output is committed, so the benchmark and
-the tests never need Faker. Each line is one prompt:
+Run once with the `data` extra installed (`pip install -e ".[data]"`); the output is
+committed, so the benchmark and the tests never need Faker. Each line is one prompt:
 `{"id": ..., "split": "tune"|"test", "kind": "pii"|"clean", "text": ..., "spans": [{"type", "start",
 "end"}]}`. Spans label the direct identifiers (what must not reach the cloud); `kind == "clean"`
 prompts have none and must come back unaltered.
