@@ -1,7 +1,8 @@
 """Write policies/pii_english_words.txt: everyday English words that are not mainly names.
 
 Run once with the `data` extra installed (`pip install -e ".[data]"`); the output is
-committed, so the scanner never needs wordfreq. The list is wordfreq's 3,000 most frequent English words (alphabetic only),
+committed, so the scanner never needs wordfreq. The list is wordfreq's 3,000 most frequent
+English words (alphabetic only),
 less the ones that are mostly someone's name or a place in real text ("john", "smith", "london"):
 the scanner uses it to refuse all lower-case "first last" pairs made of everyday words that happen
 to be census names ("long story", "young king", "grant read"), while "john smith" still counts.
