@@ -168,7 +168,8 @@ async def test_compare_streams_both_tiers_side_by_side(runtime: Runtime) -> None
 
 
 async def test_escape_stops_a_running_replay_then_closes(runtime: Runtime, tmp_path: Path) -> None:
-    prompts = ["Tell a long story about a lighthouse keeper and his cat."] * 3
+    # Forced local: the test stops a generation of the local engine.
+    prompts = ["/local Tell a long story about a lighthouse keeper and his cat."] * 3
     path = tmp_path / "long.jsonl"
     path.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in prompts), encoding="utf-8")
     assert runtime.ledger is not None

@@ -33,7 +33,8 @@ def result_table(result: RequestResult) -> Table:
     table.add_column()
     table.add_row("route", Text(result.badge, style=badge_style(result.badge)))
     if result.model:
-        table.add_row("model", result.model)
+        # One line, so the figures of both panes stay level with each other.
+        table.add_row("model", Text(result.model, no_wrap=True, overflow="ellipsis"))
     table.add_row("latency", f"{result.latency_s:.2f} s")
     table.add_row("first token", "—" if result.ttft_s is None else f"{result.ttft_s:.2f} s")
     if result.usage is not None:
