@@ -35,6 +35,9 @@ log = logging.getLogger("switchboard.tui")
 
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
 
+#: The interpreter's thread switch interval while the console runs (Python's default: 5 ms).
+UI_SWITCH_INTERVAL_S = 0.001
+
 
 @dataclass(frozen=True)
 class PaletteCommand:
@@ -145,6 +148,7 @@ class SwitchboardApp(App[None]):
         self.runtime_ready = asyncio.Event()
         self.log_path = log_path
         self._manage_runtime = manage_runtime
+        self._switch_interval = sys.getswitchinterval()
         self._sample = sample
         self.theme = THEMES[theme or "dark"]
 
@@ -156,6 +160,10 @@ class SwitchboardApp(App[None]):
         return self._runtime
 
     async def on_mount(self) -> None:
+        # PII scans run in a thread and hold the GIL in stretches of Python (Presidio's
+        # recognizers); a shorter switch interval hands it back to the event loop sooner, so a
+        # keystroke is echoed within milliseconds while a prompt is being scanned.
+        sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
         await self.push_screen(MainScreen(sample=self._sample))
         if self._runtime is None:
             # The imports hold the GIL: let the first frame reach the terminal before them.
@@ -182,6 +190,7 @@ class SwitchboardApp(App[None]):
         self.main.runtime_ready()
 
     async def on_unmount(self) -> None:
+        sys.setswitchinterval(self._switch_interval)
         if self._manage_runtime and self._runtime is not None:
             await self._runtime.aclose()
 
