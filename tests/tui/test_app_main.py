@@ -207,7 +207,7 @@ async def test_cloud_answer_through_the_loopback_server(runtime: Runtime) -> Non
 async def test_cancel_mid_generation_keeps_the_app_and_records(runtime: Runtime, key: str) -> None:
     app = app_over(runtime)
     async with app.run_test(size=(140, 44)) as pilot:
-        view = await ask(pilot, "/local Tell me a story about a cat who likes to sleep.")
+        view = await ask(pilot, "/local Count from 1 to 300, separated by commas.")
         await until(pilot, lambda: view.text.strip() or view.meta is not None, "the first token")
         assert view.meta is None, "the answer ended before it could be cancelled"
         await pilot.press(key)
@@ -226,7 +226,7 @@ async def test_cancel_mid_generation_keeps_the_app_and_records(runtime: Runtime,
 async def test_engine_killed_mid_answer_falls_back_to_cloud(runtime: Runtime) -> None:
     app = app_over(runtime)
     async with app.run_test(size=(140, 44)) as pilot:
-        view = await ask(pilot, "Tell me a story about a cat who likes to sleep.")
+        view = await ask(pilot, "Count from 1 to 300, separated by commas.")
         await until(pilot, lambda: view.text.strip() or view.meta is not None, "the first token")
         pid = runtime.local.pid
         assert pid is not None and view.meta is None
