@@ -87,7 +87,7 @@ async def engine_run(engine: LocalEngine, run: int, max_tokens: int) -> Run:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--max-tokens", type=int, default=64)
     args = parser.parse_args()
 
