@@ -129,28 +129,34 @@ class StoredRequest(LedgerRecord):
 
 
 class HistoryRow(NamedTuple):
-    """What what-if needs of one past request; `decision_json` stays a str (decode lazily).
+    """What what-if needs of one past request, and nothing more (policies.whatif.HistoryRow).
+
+    `decision_json` is the stored trace as UTF-8 bytes, not str: orjson parses bytes directly,
+    and SQLite hands a BLOB over without the UTF-8 decoding Python's sqlite3 does for TEXT (the
+    trace is the longest column). Decode it (`json.loads` takes bytes too) to read it otherwise.
 
     Immutable and typed like the frozen dataclasses elsewhere, but a NamedTuple: SQLite's row
     tuples become HistoryRows in C (`tuple.__new__`), where a frozen dataclass costs ~0.9 µs of
-    Python per row, too much for the million-row scan in under two seconds.
+    Python per row, too much for the million-row scan in under two seconds. For the same reason
+    it carries no column what-if does not read: each one costs ~0.1 s per million rows.
     """
 
     request_id: str
-    ts: float
-    decision_json: str
-    routed_tier: str
+    decision_json: bytes
     tier: str
     tokens_in: int
     tokens_out: int
     cost_usd: float
     counterfactual_usd: float | None
     cpu_seconds: float
-    status: str
 
 
 _RECORD_COLUMNS = tuple(field.name for field in fields(LedgerRecord))
-_HISTORY_COLUMNS = HistoryRow._fields
+#: The SELECT list of `iter_history`, in HistoryRow's order; the trace crosses as a BLOB.
+_HISTORY_COLUMNS = tuple(
+    "CAST(decision_json AS BLOB)" if name == "decision_json" else name
+    for name in HistoryRow._fields
+)
 #: The columns of `requests`, after its id. Prompt texts live in their own table, `prompts`,
 #: so that scans of `requests` (what-if history) do not read them: a million rows carrying
 #: 1,000-character prompts scan ~25% slower, 3,000 characters ~60%.

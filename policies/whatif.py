@@ -30,12 +30,15 @@ SAMPLE_SIZE = 20
 
 
 class HistoryRow(Protocol):
-    """One past request as the ledger streams it (console.ledger.HistoryRow)."""
+    """One past request as the ledger streams it (console.ledger.HistoryRow).
+
+    `decision_json` is the stored trace as UTF-8 JSON bytes, which orjson parses as they are.
+    """
 
     @property
     def request_id(self) -> str: ...
     @property
-    def decision_json(self) -> str: ...
+    def decision_json(self) -> bytes: ...
     @property
     def tier(self) -> str: ...
     @property
@@ -148,18 +151,19 @@ class WhatIfResult:
         }
 
 
-def _trace_inputs_part(decision_json: str) -> Any:
+def _trace_inputs_part(decision_json: bytes) -> Any:
     """What the router needs of a stored trace: the object from its "features" key on, parsed.
 
     The rules before that key are about half the text and are not needed to re-decide. A quote
-    inside a JSON string is escaped, so `"features":` is the top-level key; from a top-level key
-    to the closing brace is a valid object once "{" is put before it. Should the cut ever land
-    elsewhere, parsing fails or a key is missing, and the whole trace is parsed instead.
+    inside a JSON string is escaped (and no byte of a multi-byte UTF-8 character is ASCII), so
+    `"features":` is the top-level key; from a top-level key to the closing brace is a valid
+    object once "{" is put before it. Should the cut ever land elsewhere, parsing fails or a key
+    is missing, and the whole trace is parsed instead.
     """
-    start = decision_json.rfind('"features":')
+    start = decision_json.rfind(b'"features":')
     if start > 0:
         try:
-            part = orjson.loads("{" + decision_json[start:])
+            part = orjson.loads(b"{" + decision_json[start:])
         except orjson.JSONDecodeError:
             part = None
         if isinstance(part, dict) and "features" in part and "signals" in part:

@@ -160,21 +160,29 @@ def test_iter_history_streams_in_recording_order(ledger: Ledger) -> None:
     first = rows[0]
     assert isinstance(first, HistoryRow)
     assert (first.decision_json, first.tier, first.tokens_out, first.counterfactual_usd) == (
-        recs[0].decision_json,
+        recs[0].decision_json.encode(),
         "local",
         30,
         0.002,
     )
     since = list(ledger.iter_history(since_ts=base + 45))
-    assert [row.ts for row in since] == [base + 45 + i for i in range(5)] + [base + 45.5]
-    assert [row.ts for row in ledger.iter_history(since_ts=base + 10, limit=3)] == [
-        base + 10,
-        base + 11,
-        base + 12,
+    assert [row.request_id for row in since] == [rec.request_id for rec in [*recs[45:], late]]
+    assert [row.request_id for row in ledger.iter_history(since_ts=base + 10, limit=3)] == [
+        rec.request_id for rec in recs[10:13]
     ]
     assert list(ledger.iter_history(since_ts=base + 1000)) == []
     with pytest.raises(AttributeError):
         first.tier = "cloud"  # type: ignore[misc]
+
+
+def test_iter_history_hands_the_trace_over_as_its_utf8_bytes(ledger: Ledger) -> None:
+    trace = json.dumps({"why": 'café "☕" 東京', "features": {"n": 1}}, ensure_ascii=False)
+    rec = make_record(decision_json=trace)
+    ledger.record(rec)
+    (row,) = ledger.iter_history()
+    assert row.decision_json == trace.encode("utf-8")
+    assert json.loads(row.decision_json) == json.loads(trace)
+    assert ledger.get(rec.request_id).decision_json == trace  # type: ignore[union-attr]
 
 
 def test_recent_filters_and_orders_latest_first(ledger: Ledger) -> None:

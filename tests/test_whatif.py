@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import get_type_hints
 
 import pytest
 
@@ -246,7 +247,7 @@ def test_traces_are_read_the_same_whatever_their_layout() -> None:
 
     decision = decide(extract_features('Say "features": yes', ("PERSON",)), SIGNALS, BASE)
     data = decision.to_dict()
-    data["rules"][0]["why"] = 'a tricky why: "features": {"chars": 0}'
+    data["rules"][0]["why"] = 'a tricky why, café ☕: "features": {"chars": 0}'
     layouts = [
         json.dumps(data),
         json.dumps(data, separators=(",", ":")),
@@ -258,6 +259,20 @@ def test_traces_are_read_the_same_whatever_their_layout() -> None:
         decision.signals,
     )
     for text in layouts:
-        assert _inputs(_trace_inputs_part(text)) == expected
+        assert _inputs(_trace_inputs_part(text.encode())) == expected
+    assert _inputs(_trace_inputs_part(json.dumps(data, ensure_ascii=False).encode())) == expected
     with pytest.raises(KeyError):
-        _inputs(_trace_inputs_part(json.dumps({"rules": []})))
+        _inputs(_trace_inputs_part(json.dumps({"rules": []}).encode()))
+
+
+def test_the_ledger_rows_carry_exactly_what_whatif_reads() -> None:
+    from console.ledger import HistoryRow
+    from policies.whatif import HistoryRow as WhatIfRow
+
+    read = {
+        name: member for name, member in vars(WhatIfRow).items() if isinstance(member, property)
+    }
+    assert set(HistoryRow._fields) == set(read)
+    carried = get_type_hints(HistoryRow)
+    assert {name: get_type_hints(member.fget)["return"] for name, member in read.items()} == carried
+    assert carried["decision_json"] is bytes
