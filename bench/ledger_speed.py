@@ -26,19 +26,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from console.ledger import Ledger, LedgerRecord, RoutedTier, prompt_hash
 from console.ledger_report import build_report
 from policies.config import Config
+from policies.features import extract_features
+from policies.router import Signals, decide
 
+#: A real trace, as the dispatcher stores it (about 2 KB: every rule's why, features, signals).
 _DECISION = json.dumps(
-    {
-        "target": "local",
-        "chain": ["local", "cloud"],
-        "fired": "complexity",
-        "rules": [
-            {"name": "privacy", "value": 0, "threshold": 0, "verdict": None},
-            {"name": "complexity", "value": 0.42, "threshold": 0.6, "verdict": "local"},
-        ],
-        "features": {"chars": 412, "tokens": 103, "complexity": 0.42},
-        "signals": {"queue": 0, "cpu": 37.5, "budget_remaining": 1.2},
-    }
+    decide(
+        extract_features("Compare three caching strategies for our API step by step, in detail."),
+        Signals(local_cpu_pct=37.5, local_tps=41.0),
+        Config(),
+    ).to_dict()
 )
 
 
