@@ -28,15 +28,16 @@ from console.ledger_report import build_report
 from policies.config import Config
 from policies.features import extract_features
 from policies.router import Signals, decide
+from policies.trace_inputs import encode_inputs
 
-#: A real trace, as the dispatcher stores it (about 2 KB: every rule's why, features, signals).
-_DECISION = json.dumps(
-    decide(
-        extract_features("Compare three caching strategies for our API step by step, in detail."),
-        Signals(local_cpu_pct=37.5, local_tps=41.0),
-        Config(),
-    ).to_dict()
+_ROUTED = decide(
+    extract_features("Compare three caching strategies for our API step by step, in detail."),
+    Signals(local_cpu_pct=37.5, local_tps=41.0),
+    Config(),
 )
+#: A real trace and compact inputs, as the dispatcher stores them (about 2 KB and 100 bytes).
+_DECISION = json.dumps(_ROUTED.to_dict())
+_INPUTS = encode_inputs(_ROUTED)
 
 
 def synthetic(rng: random.Random, ts: float) -> LedgerRecord:
@@ -52,6 +53,7 @@ def synthetic(rng: random.Random, ts: float) -> LedgerRecord:
         prompt_hash=prompt_hash(str(ts)),
         prompt_text="Summarize the incident report for the on-call rotation, briefly.",
         decision_json=_DECISION,
+        inputs_json=_INPUTS,
         routed_tier="cloud" if fell_back else tier,
         tier=tier,
         fallback_path="cloud>local" if fell_back else "",

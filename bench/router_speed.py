@@ -29,6 +29,7 @@ from console.ledger import Ledger, LedgerRecord  # noqa: E402
 from policies.config import Config, with_changes  # noqa: E402
 from policies.features import Features, extract_features  # noqa: E402
 from policies.router import Signals, decide  # noqa: E402
+from policies.trace_inputs import encode_inputs  # noqa: E402
 from policies.whatif import whatif  # noqa: E402
 
 
@@ -122,6 +123,7 @@ def build_ledger(path: Path, rows: int, features: list[Features], rng: random.Ra
                 prompt_hash="0" * 64,
                 prompt_text=None,
                 decision_json=trace,
+                inputs_json=encode_inputs(decision),
                 routed_tier=tier,
                 tier=tier,
                 fallback_path="",

@@ -42,6 +42,7 @@ from policies.features import extract_features, split_override
 from policies.pii import PiiScan, Pseudonymizer
 from policies.prices import CostBreakdown, cloud_cost, counterfactual_cost, local_cost
 from policies.router import Decision, decide
+from policies.trace_inputs import encode_inputs
 
 if TYPE_CHECKING:
     from console.runtime import Runtime
@@ -495,6 +496,7 @@ class Dispatcher:
                 or ("Blocked" if result.status == "blocked" else None),
                 redacted=result.sent_text is not None and bool(result.pii_types),
                 pii_count=len(result.pii_types),
+                inputs_json=encode_inputs(result.decision),
             )
         )
 

@@ -38,7 +38,7 @@ RoutedTier = Literal["local", "cloud", "none"]
 Status = Literal["ok", "fallback", "failed", "cancelled", "blocked"]
 StorePrompts = Literal["full", "redacted", "none"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: Files up to this size get a full `PRAGMA quick_check` when opened.
 QUICK_CHECK_MAX_BYTES = 16 * 1024 * 1024
@@ -46,6 +46,8 @@ _TIERS = frozenset(("local", "cloud", "none"))
 _STATUSES = frozenset(("ok", "fallback", "failed", "cancelled", "blocked"))
 _RETRY_MIN_S = 0.5
 _RETRY_MAX_S = 30.0
+#: The memory map `iter_history` asks for; SQLite lowers it to its compile-time limit.
+_HISTORY_MMAP_BYTES = 1 << 40
 
 
 class LedgerError(SetupError):
@@ -88,7 +90,12 @@ def _local_day(ts: float) -> int:
 
 @dataclass(frozen=True, slots=True)
 class LedgerRecord:
-    """One request, as recorded. `counterfactual_usd` is None when the cloud model has no price."""
+    """One request, as recorded. `counterfactual_usd` is None when the cloud model has no price.
+
+    `inputs_json` is the compact router inputs (`policies.trace_inputs.encode_inputs`) that
+    what-if re-decides from; None (rows before schema 3, callers that do not give it) leaves
+    what-if to parse `decision_json`, the full trace.
+    """
 
     ts: float
     session: str
@@ -115,6 +122,7 @@ class LedgerRecord:
     error_class: str | None
     redacted: bool
     pii_count: int
+    inputs_json: str | None = None
 
     def __post_init__(self) -> None:
         if self.routed_tier not in _TIERS or self.tier not in _TIERS:
@@ -131,9 +139,12 @@ class StoredRequest(LedgerRecord):
 class HistoryRow(NamedTuple):
     """What what-if needs of one past request, and nothing more (policies.whatif.HistoryRow).
 
-    `decision_json` is the stored trace as UTF-8 bytes, not str: orjson parses bytes directly,
-    and SQLite hands a BLOB over without the UTF-8 decoding Python's sqlite3 does for TEXT (the
-    trace is the longest column). Decode it (`json.loads` takes bytes too) to read it otherwise.
+    `inputs` is the row's compact router inputs (`inputs_json`, a JSON array of ~100 bytes) when
+    it has them, else its full trace (`decision_json`, a JSON object of ~2 KB: rows recorded
+    before schema 3 or without inputs); the first byte, `[` or `{`, says which. Reading the
+    compact form halves a million-row scan: the traces are ~2 GB of text. Either way it comes as
+    UTF-8 bytes, not str: orjson parses bytes directly, and SQLite hands a BLOB over without the
+    UTF-8 decoding Python's sqlite3 does for TEXT. `json.loads` takes bytes too.
 
     Immutable and typed like the frozen dataclasses elsewhere, but a NamedTuple: SQLite's row
     tuples become HistoryRows in C (`tuple.__new__`), where a frozen dataclass costs ~0.9 µs of
@@ -142,7 +153,7 @@ class HistoryRow(NamedTuple):
     """
 
     request_id: str
-    decision_json: bytes
+    inputs: bytes
     tier: str
     tokens_in: int
     tokens_out: int
@@ -152,9 +163,9 @@ class HistoryRow(NamedTuple):
 
 
 _RECORD_COLUMNS = tuple(field.name for field in fields(LedgerRecord))
-#: The SELECT list of `iter_history`, in HistoryRow's order; the trace crosses as a BLOB.
+#: The SELECT list of `iter_history`, in HistoryRow's order; the inputs cross as a BLOB.
 _HISTORY_COLUMNS = tuple(
-    "CAST(decision_json AS BLOB)" if name == "decision_json" else name
+    "CAST(COALESCE(inputs_json, decision_json) AS BLOB)" if name == "inputs" else name
     for name in HistoryRow._fields
 )
 #: The columns of `requests`, after its id. Prompt texts live in their own table, `prompts`,
@@ -268,6 +279,11 @@ def _migrate_2(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migrate_3(db: sqlite_utils.Database) -> None:
+    """Version 3: `inputs_json`, the compact router inputs what-if scans (NULL on older rows)."""
+    db.table("requests").add_column("inputs_json", str)
+
+
 #: The rollup the reports read: (column, type, SQL of one `requests` row's contribution).
 _ROLLUP: tuple[tuple[str, type, str], ...] = (
     ("hour", int, "CAST(ts / 3600 AS INTEGER)"),
@@ -349,7 +365,11 @@ def _rollup_rows(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [(*key, *values) for key, values in groups.items()]
 
 
-_MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migrate_1, _migrate_2)
+_MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    _migrate_1,
+    _migrate_2,
+    _migrate_3,
+)
 
 
 def _read_only_uri(path: Path) -> str:
@@ -681,6 +701,10 @@ class Ledger:
             params.append(limit)
         reader = sqlite3.connect(_read_only_uri(self.path), uri=True, check_same_thread=False)
         try:
+            # Memory-mapped reads (SQLite caps the size at its compiled-in maximum, 2 GiB here)
+            # skip a read() copy per page: the rows still hold the ~2 KB traces, so a million-row
+            # scan crosses ~2 GB of pages; mapped, it takes ~30% less time.
+            reader.execute(f"PRAGMA mmap_size = {_HISTORY_MMAP_BYTES}")
             cursor = reader.execute(sql, params)
             cursor.arraysize = 4096
             make = functools.partial(tuple.__new__, HistoryRow)

@@ -1,12 +1,14 @@
 """What-if: re-decide past requests under changed thresholds and price the difference.
 
-Each ledger row stores its decision trace (features and live signals at the time), so it can be
-re-decided without calling a model. A row is decided twice, under the baseline and under the
-changed config, so the result isolates the effect of the change (not of older edits). Rows whose
-tier does not change keep their recorded cost. A row moving to the cloud is priced at the cloud
-model's rate for its tokens; a row moving to the local tier costs its recorded engine CPU-seconds
-when it ran locally, else CPU-seconds estimated from the local rows of the same history (or, with
-none, from the configured threads and tokens/s) — the result says how many of each.
+Each ledger row stores its decision trace (features and live signals at the time), and since
+ledger schema 3 a compact copy of just the router's inputs, so it can be re-decided without
+calling a model; rows without the compact copy are re-decided from the trace. A row is decided
+twice, under the baseline and under the changed config, so the result isolates the effect of the
+change (not of older edits). Rows whose tier does not change keep their recorded cost. A row
+moving to the cloud is priced at the cloud model's rate for its tokens; a row moving to the local
+tier costs its recorded engine CPU-seconds when it ran locally, else CPU-seconds estimated from
+the local rows of the same history (or, with none, from the configured threads and tokens/s) —
+the result says how many of each.
 
 policies must not import the console, so the ledger's row type is described here as a Protocol.
 """
@@ -24,6 +26,7 @@ from policies.config import Config, LocalCostConfig, PriceConfig
 from policies.features import Features, features_from_dict
 from policies.prices import Price, local_cost, price_for
 from policies.router import Signals, decide_target, signals_from_dict
+from policies.trace_inputs import decode_inputs
 
 #: How many changed request ids the result keeps as examples.
 SAMPLE_SIZE = 20
@@ -32,13 +35,15 @@ SAMPLE_SIZE = 20
 class HistoryRow(Protocol):
     """One past request as the ledger streams it (console.ledger.HistoryRow).
 
-    `decision_json` is the stored trace as UTF-8 JSON bytes, which orjson parses as they are.
+    `inputs` is UTF-8 JSON bytes, which orjson parses as they are: the compact router inputs
+    (`policies.trace_inputs`, a JSON array) when the row has them, else the full stored trace (a
+    JSON object: rows recorded before the ledger kept the compact form).
     """
 
     @property
     def request_id(self) -> str: ...
     @property
-    def decision_json(self) -> bytes: ...
+    def inputs(self) -> bytes: ...
     @property
     def tier(self) -> str: ...
     @property
@@ -171,6 +176,13 @@ def _trace_inputs_part(decision_json: bytes) -> Any:
     return orjson.loads(decision_json)
 
 
+def _row_inputs(inputs: bytes) -> tuple[Features, Signals]:
+    """The router's inputs of one row: compact when it starts with "[", else a full trace."""
+    if inputs[:1] == b"[":
+        return decode_inputs(inputs)
+    return _inputs(_trace_inputs_part(inputs))
+
+
 def _inputs(trace: Any) -> tuple[Features, Signals]:
     """The router's inputs from a stored trace, quickly: what-if reads 100,000 of them.
 
@@ -241,7 +253,7 @@ def whatif(
             local_cpu += row.cpu_seconds
             local_tokens += row.tokens_out
         try:
-            features, signals = _inputs(_trace_inputs_part(row.decision_json))
+            features, signals = _row_inputs(row.inputs)
         except (ValueError, TypeError, KeyError):  # orjson.JSONDecodeError is a ValueError
             unreadable += 1
             cost_after += cost

@@ -94,6 +94,7 @@ def test_record_round_trips_every_column(ledger: Ledger) -> None:
         cost_known=False,
         redacted=True,
         pii_count=2,
+        inputs_json='[1,40,10,2,["EMAIL"],0.5,64,null,0,0.0,null,true,"closed",true,"",0.0,0.0]',
     )
     assert ledger.record(rec)
     stored = ledger.get(rec.request_id)
@@ -159,7 +160,7 @@ def test_iter_history_streams_in_recording_order(ledger: Ledger) -> None:
     assert [row.request_id for row in rows] == [rec.request_id for rec in [*recs, late]]
     first = rows[0]
     assert isinstance(first, HistoryRow)
-    assert (first.decision_json, first.tier, first.tokens_out, first.counterfactual_usd) == (
+    assert (first.inputs, first.tier, first.tokens_out, first.counterfactual_usd) == (
         recs[0].decision_json.encode(),
         "local",
         30,
@@ -180,9 +181,23 @@ def test_iter_history_hands_the_trace_over_as_its_utf8_bytes(ledger: Ledger) -> 
     rec = make_record(decision_json=trace)
     ledger.record(rec)
     (row,) = ledger.iter_history()
-    assert row.decision_json == trace.encode("utf-8")
-    assert json.loads(row.decision_json) == json.loads(trace)
+    assert row.inputs == trace.encode("utf-8")
+    assert json.loads(row.inputs) == json.loads(trace)
     assert ledger.get(rec.request_id).decision_json == trace  # type: ignore[union-attr]
+
+
+def test_iter_history_prefers_the_compact_inputs_when_recorded(ledger: Ledger) -> None:
+    compact = '[1,5,2,0,[],0.1,64,"cloud",3,12.5,null,true,"open",false,"café",0.5,1.5]'
+    with_inputs = make_record(1_800_000_000.0, inputs_json=compact)
+    without = make_record(1_800_000_001.0)
+    ledger.record_many([with_inputs, without])
+    first, second = ledger.iter_history()
+    assert first.inputs == compact.encode("utf-8")
+    assert second.inputs == without.decision_json.encode("utf-8")
+    stored = ledger.get(with_inputs.request_id)
+    assert stored is not None
+    assert (stored.inputs_json, stored.decision_json) == (compact, with_inputs.decision_json)
+    assert ledger.execute("SELECT inputs_json FROM requests ORDER BY id") == [(compact,), (None,)]
 
 
 def test_recent_filters_and_orders_latest_first(ledger: Ledger) -> None:
@@ -281,7 +296,7 @@ def test_v1_database_is_upgraded_keeping_its_rows(tmp_path: Path) -> None:
     with pytest.raises(LedgerError, match="needs an upgrade"):
         Ledger.open(path, read_only=True)
     with Ledger.open(path) as upgraded:
-        assert upgraded.execute("SELECT MAX(version) FROM schema_version")[0][0] == 2
+        assert upgraded.execute("SELECT MAX(version) FROM schema_version")[0][0] == 3
         old = upgraded.get("r1")
         assert old is not None
         assert (old.routed_tier, old.tier, old.cost_usd, old.counterfactual_usd) == (
@@ -292,7 +307,7 @@ def test_v1_database_is_upgraded_keeping_its_rows(tmp_path: Path) -> None:
         )
         assert old.prompt_text == "p"  # moved to the prompts table
         bare = upgraded.get("r0")
-        assert bare is not None and bare.prompt_text is None
+        assert bare is not None and bare.prompt_text is None and bare.inputs_json is None
         assert (bare.model, bare.tokens_in, bare.cost_usd, bare.status) == ("", 0, 0.0, "failed")
         assert upgraded.spend(ts).today_usd == pytest.approx(0.25)
         assert upgraded.record(make_record(ts + 120, tier="cloud", cost=0.5))
@@ -300,6 +315,36 @@ def test_v1_database_is_upgraded_keeping_its_rows(tmp_path: Path) -> None:
         assert upgraded.count() == 4
     with Ledger.open(path, read_only=True) as reader:
         assert reader.count() == 4
+
+
+def test_v2_database_gains_the_inputs_column_and_keeps_its_traces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "v2.sqlite"
+    ts = datetime(2026, 6, 15, 10, 30).timestamp()
+    _write_v1(path, [("r1", ts, "cloud", 0.25)])
+    with monkeypatch.context() as patch:  # this Switchboard as it was at version 2
+        patch.setattr(ledger_module, "SCHEMA_VERSION", 2)
+        Ledger.open(path).close()
+    conn = sqlite3.connect(path)
+    assert "inputs_json" not in [row[1] for row in conn.execute("PRAGMA table_info(requests)")]
+    conn.close()
+    with Ledger.open(path) as upgraded:
+        assert upgraded.execute("SELECT version FROM schema_version ORDER BY version") == [
+            (1,),
+            (2,),
+            (3,),
+        ]
+        old = upgraded.get("r1")
+        assert old is not None and old.inputs_json is None
+        compact = "[1]"
+        new = make_record(ts + 60, inputs_json=compact)
+        assert upgraded.record(new)
+        rows = list(upgraded.iter_history())
+        assert [(row.request_id, row.inputs) for row in rows] == [
+            ("r1", b"{}"),  # the trace: recorded before version 3
+            (new.request_id, compact.encode()),
+        ]
 
 
 def test_failed_migration_leaves_the_old_version_whole(tmp_path: Path) -> None:

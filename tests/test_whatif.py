@@ -16,8 +16,9 @@ import pytest
 
 from console.ledger import Ledger, LedgerRecord, RoutedTier
 from policies.config import Config, parse_config, with_changes
-from policies.features import extract_features
-from policies.router import Signals, decide
+from policies.features import Features, extract_features
+from policies.router import Signals, decide, decide_target
+from policies.trace_inputs import decode_inputs, encode_inputs
 from policies.whatif import ConfigCostModel, whatif
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,6 +54,7 @@ def _record(
     cpu_seconds: float = 0.0,
     cost: float = 0.0,
     trace: str | None = None,
+    compact: bool = True,
 ) -> LedgerRecord:
     decision = decide(extract_features(prompt, pii), SIGNALS, BASE)
     return LedgerRecord(
@@ -81,15 +83,17 @@ def _record(
         error_class=None,
         redacted=False,
         pii_count=len(pii),
+        inputs_json=encode_inputs(decision) if compact and trace is None else None,
     )
 
 
 BASE = parse_config(CONFIG_TEXT)
 
 
-def _history() -> list[LedgerRecord]:
+def _history(layout: str = "mixed") -> list[LedgerRecord]:
+    """The scenario's rows; "mixed" keeps compact inputs on even rows, "full" on none."""
     cpu, cost = 2.0, 2.0 * CPU_USD
-    return [
+    rows = [
         *(_record(i, SIMPLE, "local", cpu_seconds=cpu, cost=cost) for i in range(3)),
         *(_record(i, MEDIUM, "local", cpu_seconds=cpu, cost=cost) for i in range(3, 5)),
         _record(5, COMPLEX, "local", pii=("PERSON",), cpu_seconds=cpu, cost=cost),
@@ -101,17 +105,25 @@ def _history() -> list[LedgerRecord]:
         _record(8, COMPLEX, "local", tokens=(100, 300), cpu_seconds=30.0, cost=30 * CPU_USD),
         _record(9, SIMPLE, "local", trace="{}"),
     ]
+    keep = {"mixed": lambda number: number % 2 == 0, "full": lambda number: False}[layout]
+    return [
+        row if row.inputs_json is None or keep(number) else replace(row, inputs_json=None)
+        for number, row in enumerate(rows)
+    ]
+
+
+def _ledger(path: Path, layout: str) -> Path:
+    ledger = Ledger.open(path)
+    try:
+        assert ledger.record_many(_history(layout))
+    finally:
+        ledger.close()
+    return path
 
 
 @pytest.fixture(scope="module")
 def ledger_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("whatif") / "ledger.sqlite"
-    ledger = Ledger.open(path)
-    try:
-        assert ledger.record_many(_history())
-    finally:
-        ledger.close()
-    return path
+    return _ledger(tmp_path_factory.mktemp("whatif") / "ledger.sqlite", "mixed")
 
 
 @pytest.fixture
@@ -275,4 +287,99 @@ def test_the_ledger_rows_carry_exactly_what_whatif_reads() -> None:
     assert set(HistoryRow._fields) == set(read)
     carried = get_type_hints(HistoryRow)
     assert {name: get_type_hints(member.fget)["return"] for name, member in read.items()} == carried
-    assert carried["decision_json"] is bytes
+    assert carried["inputs"] is bytes
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"router.complexity_threshold": "0.3"},
+        {"router.complexity_threshold": "0.9"},
+        {"pii.on_pii": "redact"},
+        {"pii.on_pii": "block"},
+        {"router.default_tier": "cloud", "pii.on_pii": "redact"},
+    ],
+)
+def test_compact_and_full_trace_rows_give_identical_results(
+    ledger_path: Path, tmp_path: Path, changes: dict[str, str]
+) -> None:
+    full = _ledger(tmp_path / "full.sqlite", "full")
+    with Ledger.open(full, read_only=True) as old, Ledger.open(ledger_path) as mixed:
+        assert [row.inputs[:1] for row in old.iter_history()] == [b"{"] * 10
+        assert [row.inputs[:1] for row in mixed.iter_history()] == [b"[", b"{"] * 5
+        changed = with_changes(BASE, changes)
+        expected = whatif(old.iter_history(), BASE, changed).to_dict()
+        assert whatif(mixed.iter_history(), BASE, changed).to_dict() == expected
+        assert (
+            whatif(mixed.iter_history(), changed, BASE).to_dict()
+            == whatif(old.iter_history(), changed, BASE).to_dict()
+        )
+    assert expected["total"] == 10 and expected["unreadable"] == 1
+
+
+def _grid() -> Iterator[tuple[Features, Signals]]:
+    prompts = [SIMPLE, MEDIUM, COMPLEX, "/cloud " + SIMPLE, "/local " + COMPLEX, "Write an essay."]
+    pii_sets: list[tuple[str, ...]] = [(), ("PERSON",), ("EMAIL_ADDRESS", "PHONE_NUMBER")]
+    signal_sets = [
+        Signals(),
+        SIGNALS,
+        Signals(local_tps=2.5, local_queue_depth=9, local_cpu_pct=97.25),
+        Signals(local_ready=False, cloud_state="half_open"),
+        Signals(cloud_state="open", cloud_unavailable_reason="breaker open: 5 failures"),
+        Signals(cloud_available=False, cloud_unavailable_reason="no API key ($X unset) ☕"),
+        Signals(spend_today_usd=2.5, spend_month_usd=0.1),
+        Signals(spend_today_usd=0.1 + 0.2, spend_month_usd=40.000000001),
+    ]
+    for prompt in prompts:
+        for pii in pii_sets:
+            for signals in signal_sets:
+                yield extract_features(prompt, pii), signals
+
+
+def test_compact_inputs_decide_exactly_as_the_full_trace() -> None:
+    from policies.whatif import _inputs, _trace_inputs_part
+
+    configs = [
+        BASE,
+        *(
+            with_changes(BASE, changes)
+            for changes in (
+                {"pii.on_pii": "redact", "router.default_tier": "cloud"},
+                {"pii.on_pii": "block", "router.complexity_threshold": "0.3"},
+                {"router.latency_target_s": "1", "router.long_output_tokens": "10"},
+                {"budget.daily_usd": "0.3", "router.max_local_cpu": "50"},
+            )
+        ),
+    ]
+    count = 0
+    for features, signals in _grid():
+        for config in configs:
+            decision = decide(features, signals, config)
+            compact = encode_inputs(decision)
+            assert len(compact.encode()) < 300
+            from_compact = decode_inputs(compact.encode())
+            from_trace = _inputs(_trace_inputs_part(json.dumps(decision.to_dict()).encode()))
+            assert from_compact == from_trace == (replace(features, signals=(), text=""), signals)
+            for other in configs:
+                target = decide(*from_trace, other).target
+                assert decide(*from_compact, other).target == target
+                assert decide_target(*from_compact, other) == target
+                count += 1
+    assert count == 6 * 3 * 8 * 5 * 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"{}",
+        b"[]",
+        b"[2," + b"0," * 15 + b"0]",
+        b'[1,5,2,0,[],0.1,64,"sideways",0,0.0,null,true,"closed",true,"",0.0,0.0]',
+        b'[1,5,2,0,[],0.1,64,null,0,0.0,null,true,"ajar",true,"",0.0,0.0]',
+        b'[1,5,2,0,7,0.1,64,null,0,0.0,null,true,"closed",true,"",0.0,0.0]',
+        b"[1,5,2",
+    ],
+)
+def test_malformed_compact_inputs_are_refused(text: bytes) -> None:
+    with pytest.raises(ValueError):
+        decode_inputs(text)
