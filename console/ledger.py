@@ -46,8 +46,6 @@ _TIERS = frozenset(("local", "cloud", "none"))
 _STATUSES = frozenset(("ok", "fallback", "failed", "cancelled", "blocked"))
 _RETRY_MIN_S = 0.5
 _RETRY_MAX_S = 30.0
-#: The memory map `iter_history` asks for; SQLite lowers it to its compile-time limit.
-_HISTORY_MMAP_BYTES = 1 << 40
 
 
 class LedgerError(SetupError):
@@ -141,10 +139,10 @@ class HistoryRow(NamedTuple):
 
     `inputs` is the row's compact router inputs (`inputs_json`, a JSON array of ~100 bytes) when
     it has them, else its full trace (`decision_json`, a JSON object of ~2 KB: rows recorded
-    before schema 3 or without inputs); the first byte, `[` or `{`, says which. Reading the
-    compact form halves a million-row scan: the traces are ~2 GB of text. Either way it comes as
-    UTF-8 bytes, not str: orjson parses bytes directly, and SQLite hands a BLOB over without the
-    UTF-8 decoding Python's sqlite3 does for TEXT. `json.loads` takes bytes too.
+    before schema 3 or without inputs); the first byte, `[` or `{`, says which. The scan reads
+    the covering index `ix_requests_history`, not the ~2 KB trace of each row. Either way it
+    comes as UTF-8 bytes, not str: orjson parses bytes directly, and SQLite hands a BLOB over
+    without the UTF-8 decoding Python's sqlite3 does for TEXT. `json.loads` takes bytes too.
 
     Immutable and typed like the frozen dataclasses elsewhere, but a NamedTuple: SQLite's row
     tuples become HistoryRows in C (`tuple.__new__`), where a frozen dataclass costs ~0.9 µs of
@@ -163,9 +161,13 @@ class HistoryRow(NamedTuple):
 
 
 _RECORD_COLUMNS = tuple(field.name for field in fields(LedgerRecord))
-#: The SELECT list of `iter_history`, in HistoryRow's order; the inputs cross as a BLOB.
+#: The SELECT list of `iter_history`, in HistoryRow's order; the inputs cross as a BLOB. Only a
+#: row without compact inputs (recorded before schema 3) fetches its trace from the table row.
 _HISTORY_COLUMNS = tuple(
-    "CAST(COALESCE(inputs_json, decision_json) AS BLOB)" if name == "inputs" else name
+    "CAST(COALESCE(inputs_json, "
+    "(SELECT decision_json FROM requests AS t WHERE t.id = r.id)) AS BLOB)"
+    if name == "inputs"
+    else name
     for name in HistoryRow._fields
 )
 #: The columns of `requests`, after its id. Prompt texts live in their own table, `prompts`,
@@ -280,8 +282,29 @@ def _migrate_2(db: sqlite_utils.Database) -> None:
 
 
 def _migrate_3(db: sqlite_utils.Database) -> None:
-    """Version 3: `inputs_json`, the compact router inputs what-if scans (NULL on older rows)."""
-    db.table("requests").add_column("inputs_json", str)
+    """Version 3: `inputs_json`, the compact router inputs what-if scans (NULL on older rows).
+
+    With the covering index `ix_requests_history` (every column `iter_history` reads, by id) the
+    history scan reads ~200 bytes a row instead of table pages holding each ~2 KB trace: a
+    million rows are ~0.2 GB to read instead of ~2.3 GB.
+    """
+    table = db.table("requests")
+    table.add_column("inputs_json", str)
+    table.create_index(
+        [
+            "id",
+            "ts",
+            "request_id",
+            "inputs_json",
+            "tier",
+            "tokens_in",
+            "tokens_out",
+            "cost_usd",
+            "counterfactual_usd",
+            "cpu_seconds",
+        ],
+        index_name="ix_requests_history",
+    )
 
 
 #: The rollup the reports read: (column, type, SQL of one `requests` row's contribution).
@@ -690,7 +713,10 @@ class Ledger:
         (a WAL reader sees a snapshot). `since_ts` starts the table scan at the first row that
         recent, found through the ts index.
         """
-        sql = f"SELECT {', '.join(_HISTORY_COLUMNS)} FROM requests"
+        sql = (
+            f"SELECT {', '.join(_HISTORY_COLUMNS)} FROM requests AS r "
+            "INDEXED BY ix_requests_history"
+        )
         params: list[float | int] = []
         if since_ts is not None:
             sql += " WHERE id >= (SELECT MIN(id) FROM requests WHERE ts >= ?) AND ts >= ?"
@@ -701,10 +727,6 @@ class Ledger:
             params.append(limit)
         reader = sqlite3.connect(_read_only_uri(self.path), uri=True, check_same_thread=False)
         try:
-            # Memory-mapped reads (SQLite caps the size at its compiled-in maximum, 2 GiB here)
-            # skip a read() copy per page: the rows still hold the ~2 KB traces, so a million-row
-            # scan crosses ~2 GB of pages; mapped, it takes ~30% less time.
-            reader.execute(f"PRAGMA mmap_size = {_HISTORY_MMAP_BYTES}")
             cursor = reader.execute(sql, params)
             cursor.arraysize = 4096
             make = functools.partial(tuple.__new__, HistoryRow)

@@ -337,6 +337,11 @@ def test_v2_database_gains_the_inputs_column_and_keeps_its_traces(
         ]
         old = upgraded.get("r1")
         assert old is not None and old.inputs_json is None
+        plan = upgraded.execute(
+            "EXPLAIN QUERY PLAN SELECT request_id, inputs_json, tier FROM requests "
+            "INDEXED BY ix_requests_history ORDER BY id"
+        )
+        assert "USING COVERING INDEX ix_requests_history" in plan[0][-1]
         compact = "[1]"
         new = make_record(ts + 60, inputs_json=compact)
         assert upgraded.record(new)
