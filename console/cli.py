@@ -151,7 +151,7 @@ def route_signals(config: Config, db_path: Path | None) -> Signals:
 
     import psutil
 
-    from console.ledger import Ledger, default_db_path
+    from console.ledger import default_db_path, open_for_report
     from policies.router import Signals
 
     key_env = config.cloud.api_key_env
@@ -159,7 +159,7 @@ def route_signals(config: Config, db_path: Path | None) -> Signals:
     today = month = 0.0
     path = default_db_path(config.ledger.path, db_path)
     if path.exists():
-        ledger = Ledger.open(path, read_only=True)
+        ledger = open_for_report(path)
         try:
             spend = ledger.spend()
         finally:
@@ -301,7 +301,7 @@ def whatif(cli_ctx: CliContext, sets: tuple[str, ...], since: str, as_json: bool
     """Re-decide the ledger's history under changed thresholds; no model is called."""
     import time
 
-    from console.ledger import Ledger, default_db_path
+    from console.ledger import default_db_path, open_for_report
     from console.ledger_report import parse_since
     from policies.config import with_changes
     from policies.whatif import whatif as run_whatif
@@ -316,7 +316,7 @@ def whatif(cli_ctx: CliContext, sets: tuple[str, ...], since: str, as_json: bool
     path = default_db_path(base.ledger.path, cli_ctx.db_path)
     if not path.exists():
         raise SetupError(f"{path}: no ledger here yet (nothing recorded); see --db")
-    ledger = Ledger.open(path, read_only=True)
+    ledger = open_for_report(path)
     try:
         result = run_whatif(ledger.iter_history(since_ts=since_ts), base, changed)
     finally:

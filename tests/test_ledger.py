@@ -548,3 +548,19 @@ def test_kill_9_during_a_burst_loses_no_returned_record(tmp_path: Path) -> None:
         missing = [rid for rid in returned if reopened.get(rid) is None]
         assert missing == []
         assert reopened.count() >= len(returned)
+
+
+def test_route_and_whatif_upgrade_an_older_ledger_instead_of_failing(tmp_path: Path) -> None:
+    # After an upgrade of Switchboard, the read-only commands must still work on the old file.
+    path = tmp_path / "old.sqlite"
+    ts = datetime(2026, 6, 15, 10, 30).timestamp()
+    _write_v1(path, [("r1", ts, "cloud", 0.25)])
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    for args in (["route", "hello", "--json"], ["whatif", "--set", "router.default_tier=cloud"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "console.cli", "--db", str(path), *args],
+            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    with Ledger.open(path, read_only=True) as upgraded:
+        assert upgraded.execute("SELECT MAX(version) FROM schema_version")[0][0] == SCHEMA_VERSION
