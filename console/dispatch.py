@@ -278,7 +278,9 @@ class Dispatcher:
         features = extract_features(prompt, [entity.type for entity in scan.entities])
         if force is not None:
             features = replace(features, override=force)
-        decision = decide(features, self._runtime.signals(), config)
+        # Signals read the ledger and psutil: off the event loop, like the scan.
+        signals = await asyncio.to_thread(self._runtime.signals)
+        decision = decide(features, signals, config)
         return _Prepared(
             scan=scan,
             redacted=redacted,

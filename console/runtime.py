@@ -177,7 +177,7 @@ class Runtime:
         ours = 0.0
         pids = {pid for pid in (self.local.pid, self.demo.pid if self.demo else None) if pid}
         for pid in set(self._processes) - pids:
-            del self._processes[pid]
+            self._processes.pop(pid, None)
         for pid in pids:
             try:
                 process = self._processes.get(pid)
