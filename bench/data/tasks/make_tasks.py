@@ -4,6 +4,8 @@ Run: python bench/data/tasks/make_tasks.py   (deterministic; rewrites train.json
 
 Sources, all written for this project (no public benchmark or instruction set was copied):
 - grammar_a.py   templates in plain imperative English                        -> train
+- grammar_c.py   terse search-box / messaging styles, its own vocabulary    -> train
+- grammar_d.py   a situation, then the ask, everyday words                 -> train
 - pasted         grammar-A-style asks around long pasted code, logs, articles -> train
 - grammar_b.py   separately written chatty templates, other vocabulary        -> test
 - hand.jsonl     prompts written by hand one by one, varied length and style  -> test
@@ -23,6 +25,8 @@ sys.path.insert(0, str(HERE))
 
 import grammar_a  # noqa: E402
 import grammar_b  # noqa: E402
+import grammar_c  # noqa: E402
+import grammar_d  # noqa: E402
 
 TASKS = (
     "code",
@@ -41,6 +45,8 @@ TASKS = (
 )
 PER_TYPE_A = 320
 PER_TYPE_B = 200
+PER_TYPE_C = 300
+PER_TYPE_D = 250
 PER_TYPE_PASTED = 40
 
 _CODE_FILES = [
@@ -146,6 +152,10 @@ def build() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
             if pasted not in seen:
                 seen.add(pasted)
                 train.append({"prompt": pasted, "task": kind, "source": "pasted"})
+        for prompt in grammar_c.generate(kind, PER_TYPE_C, seed=500 + index):
+            train.append({"prompt": prompt, "task": kind, "source": "grammar_c"})
+        for prompt in grammar_d.generate(kind, PER_TYPE_D, seed=700 + index):
+            train.append({"prompt": prompt, "task": kind, "source": "grammar_d"})
         for prompt in grammar_b.generate(kind, PER_TYPE_B, seed=900 + index):
             test.append({"prompt": prompt, "task": kind, "source": "grammar_b"})
     for line in (HERE / "hand.jsonl").read_text(encoding="utf-8").splitlines():
