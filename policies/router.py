@@ -8,9 +8,10 @@ Rules, in order (the first that gives a verdict other than "pass" or "skip" deci
 4. local_ready  the local engine is not loaded yet: burst to the cloud
 5. local_queue  more requests waiting for the local engine than [router] max_queue_depth: burst
 6. local_cpu    the machine's CPU above [router] max_local_cpu: burst
-7. complexity   score at or above [router] complexity_threshold: cloud
-8. latency      a long answer local would not finish within [router] latency_target_s: cloud
-9. default      [router] default_tier
+7. task         the task type's entry in [router.tasks] says the local model cannot take it
+8. complexity   score at or above [router] complexity_threshold: cloud
+9. latency      a long answer local would not finish within [router] latency_target_s: cloud
+10. default     [router] default_tier
 
 A rule that would send the prompt to an unusable cloud (no API key, breaker open) is "skip" and says
 why; the rules after the deciding one are still evaluated, so the trace shows every value against
@@ -40,6 +41,7 @@ RULE_NAMES = (
     "local_ready",
     "local_queue",
     "local_cpu",
+    "task",
     "complexity",
     "latency",
     "default",
@@ -303,7 +305,10 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
     else:
         yield "local_cpu", cpu, max_cpu, "pass", lambda: f"CPU {cpu:.0f}% <= {max_cpu:.0f}%"
 
-    # 7. complexity
+    # 7. task: the capability profile
+    yield _task_rule(features, config, burst)
+
+    # 8. complexity
     score, limit = features.complexity, router.complexity_threshold
 
     def detail() -> str:
@@ -324,7 +329,7 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
             lambda: f"complexity {score:.2f} < {limit:.2f}{detail()}",
         )
 
-    # 8. latency
+    # 9. latency
     expected = features.expected_output_tokens
     tps = signals.local_tps if signals.local_tps else router.assumed_local_tps
     local_s = round(expected / tps, 2)
@@ -348,12 +353,74 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
     else:
         yield "latency", local_s, target_s, "pass", lambda: f"{estimate()} within target"
 
-    # 9. default
+    # 10. default
     default = router.default_tier
     if default == "cloud" and cloud_blocked:
         yield "default", "cloud", None, "local", lambda: f"default tier cloud: {cloud_blocker()}"
     else:
         yield "default", default, None, default, lambda: f"default tier {default}"
+
+
+def task_needs_cloud(features: Features, config: Config) -> bool | None:
+    """Whether the `[router.tasks]` profile sends this prompt's task type to the cloud.
+
+    None when the profile does not act: no task signal (a trace recorded before the head), a type
+    the profile does not name, or a "cloud" type below `min_confidence`.
+    """
+    profile = config.router.tasks
+    route = profile.route_for(features.task) if features.task else None
+    if route is None:
+        return None
+    if route == "cloud":
+        return True if features.task_probability >= profile.min_confidence else None
+    if route == "local":
+        return False
+    return features.task_probability < route
+
+
+def _task_rule(
+    features: Features, config: Config, burst: Callable[[str, RuleValue, RuleValue, _Why], _Rule]
+) -> _Rule:
+    """The task rule's line: the task type, its probability against the profile's threshold."""
+    task, prob = features.task, features.task_probability
+    profile = config.router.tasks
+    route = profile.route_for(task) if task else None
+    if route is None:
+        why = f"task type {task!r} not in [router.tasks]" if task else "no task signal"
+        return "task", None, None, "pass", lambda: why
+    label = f"{task} (p={prob:.2f})"
+    if route == "local":
+        return "task", prob, None, "pass", lambda: f"{label}: router.tasks.{task} = local"
+    if route == "cloud":
+        limit = profile.min_confidence
+        if prob >= limit:
+            return burst(
+                "task",
+                prob,
+                limit,
+                lambda: f"{label} >= {limit:.2f}: router.tasks.{task} = cloud",
+            )
+        return (
+            "task",
+            prob,
+            limit,
+            "pass",
+            lambda: f"{label} < {limit:.2f}: not sure enough to act on router.tasks.{task}",
+        )
+    if prob < route:
+        return burst(
+            "task",
+            prob,
+            route,
+            lambda: f"{label} < {route:.2f}: local only when sure (router.tasks.{task})",
+        )
+    return (
+        "task",
+        prob,
+        route,
+        "pass",
+        lambda: f"{label} >= {route:.2f}: router.tasks.{task} lets local take it",
+    )
 
 
 def _cloud_blocked(features: Features, signals: Signals, config: Config) -> bool:
@@ -395,6 +462,7 @@ def decide_target(features: Features, signals: Signals, config: Config) -> Targe
         not signals.local_ready
         or signals.local_queue_depth > router.max_queue_depth
         or signals.local_cpu_pct > router.max_local_cpu
+        or task_needs_cloud(features, config)
         or features.complexity >= router.complexity_threshold
         or (
             expected > router.long_output_tokens

@@ -12,6 +12,7 @@ a 2,000-character prompt (bench/router_speed.py).
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import threading
@@ -57,7 +58,7 @@ def _window(text: str) -> str:
 
 
 def _shape(text: str) -> list[str]:
-    """Coarse shape features: size, lines, digits, code punctuation (bucketed, so they generalise)."""
+    """Coarse shape features: size, lines, digits, code punctuation (bucketed, to generalise)."""
     size = len(text)
     symbols = sum(text.count(c) for c in "{}[]();=<>_#$\\/*+")
     digits = sum(c.isdigit() for c in text)
@@ -76,7 +77,7 @@ def featurize(text: str) -> list[str]:
     window = _window(text).lower()
     words = _WORD.findall(window)
     features = [f"w {word}" for word in words]
-    features += [f"b {a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    features += [f"b {a} {b}" for a, b in itertools.pairwise(words)]
     for word in words:
         if len(word) < 2 or not word[0].isalnum():
             continue
@@ -175,7 +176,10 @@ class TaskHead:
 
     def classify(self, text: str, top: int = 3) -> TaskSignal:
         """The task signal of `text`: the best class, its probability and the `top` best."""
-        probs = self.probabilities(text)
+        return self.signal(self.probabilities(text), top)
+
+    def signal(self, probs: np.ndarray[Any, Any], top: int = 3) -> TaskSignal:
+        """The task signal of class probabilities from `probabilities`."""
         order = np.argsort(-probs)[:top]
         best = tuple((self.classes[i], round(float(probs[i]), 4)) for i in order)
         return TaskSignal(best[0][0], best[0][1], best)

@@ -4,10 +4,12 @@ A stored trace (`Decision.to_dict`) is ~2 KB, most of it rule explanations and t
 breakdown, none of which re-deciding needs. The ledger also stores this encoding (~100 bytes)
 so what-if scans read a twentieth of the text.
 
-Format, version 1: a JSON array
-`[1, chars, est_tokens, pii_count, [pii_types...], complexity, expected_output_tokens, override,
+Format, version 2: a JSON array
+`[2, chars, est_tokens, pii_count, [pii_types...], complexity, expected_output_tokens, override,
 local_queue_depth, local_cpu_pct, local_tps, local_ready, cloud_state, cloud_available,
-cloud_unavailable_reason, spend_today_usd, spend_month_usd]`.
+cloud_unavailable_reason, spend_today_usd, spend_month_usd, task, task_probability]`.
+Version 1 (still read) is the same without the last two: rows from before the task signal, which
+the task rule then passes over.
 The leading version number lets a later layout be told apart; a stored trace is a JSON object,
 so the first byte (`[` or `{`) tells the two apart as well.
 """
@@ -21,10 +23,10 @@ import orjson
 from policies.features import Features
 from policies.router import Decision, Signals
 
-INPUTS_VERSION = 1
+INPUTS_VERSION = 2
 _OVERRIDES = (None, "local", "cloud")
 _CLOUD_STATES = ("closed", "open", "half_open")
-_LENGTH = 17
+_LENGTHS = {1: 17, 2: 19}
 
 
 def encode_inputs(decision: Decision) -> str:
@@ -49,6 +51,8 @@ def encode_inputs(decision: Decision) -> str:
             s.cloud_unavailable_reason,
             s.spend_today_usd,
             s.spend_month_usd,
+            f.task,
+            f.task_probability,
         ]
     ).decode("utf-8")
 
@@ -56,12 +60,13 @@ def encode_inputs(decision: Decision) -> str:
 def decode_inputs(data: bytes | str) -> tuple[Features, Signals]:
     """The (Features, Signals) `encode_inputs` wrote; Features carries no complexity breakdown.
 
-    Raises ValueError for anything that is not a version-1 encoding (a JSON object, a wrong
-    length or type, an unknown override or cloud state).
+    Raises ValueError for anything that is not a version-1 or -2 encoding (a JSON object, a
+    wrong length or type, an unknown override or cloud state).
     """
     value: Any = orjson.loads(data)
-    if type(value) is not list or len(value) != _LENGTH or value[0] != INPUTS_VERSION:
-        raise ValueError("not a version-1 router inputs array")
+    if type(value) is not list or not value or _LENGTHS.get(value[0]) != len(value):
+        raise ValueError("not a version-1 or -2 router inputs array")
+    task, task_probability = value[17:19] if value[0] == 2 else ("", 0.0)
     (
         _,
         chars,
@@ -80,13 +85,22 @@ def decode_inputs(data: bytes | str) -> tuple[Features, Signals]:
         reason,
         today,
         month,
-    ) = value
+    ) = value[:17]
     if override not in _OVERRIDES or state not in _CLOUD_STATES:
         raise ValueError(f"router inputs: bad override {override!r} or cloud state {state!r}")
     try:
         return (
             Features(
-                chars, est_tokens, pii_count, tuple(pii_types), complexity, (), expected, override
+                chars,
+                est_tokens,
+                pii_count,
+                tuple(pii_types),
+                complexity,
+                (),
+                expected,
+                override,
+                task=str(task),
+                task_probability=float(task_probability),
             ),
             Signals(queue, cpu, tps, ready, state, available, reason, today, month),
         )

@@ -200,6 +200,8 @@ def _inputs(trace: Any) -> tuple[Features, Signals]:
             (),
             f["expected_output_tokens"],
             f["override"],
+            task=f.get("task", ""),
+            task_probability=f.get("task_probability", 0.0),
         )
         signals = Signals(
             s["local_queue_depth"],

@@ -35,7 +35,8 @@ CODE_TEMPLATES = [
     "Refactor this {lang} function so it {task} without the nested loops.",
     "Write unit tests in {lang} for a function that {task}.",
     "Fix the bug in my {lang} code: it is supposed to do this but crashes: {task}.",
-    "Explain what is wrong with my {lang} implementation that {task}, and show a corrected version.",
+    "Explain what is wrong with my {lang} implementation that {task}, and show a corrected "
+    "version.",
     "Port a Python script that {task} to {lang}.",
     "Give me an efficient {lang} algorithm that {task}, with its time complexity.",
     "Write a SQL query that returns the {col} of every {table} created in the last {n} days.",
@@ -51,7 +52,14 @@ SHELL = [
     "renames every .jpeg file in a directory to .jpg",
     "counts the lines of code per file extension in a repository",
 ]
-ERRORS = ["NullPointerException", "KeyError", "segmentation fault", "TypeError", "panic", "IndexError"]
+ERRORS = [
+    "NullPointerException",
+    "KeyError",
+    "segmentation fault",
+    "TypeError",
+    "panic",
+    "IndexError",
+]
 
 MATH_TEMPLATES = [
     "What is {a} multiplied by {b}?",
@@ -70,7 +78,8 @@ MATH_TEMPLATES = [
     "What is {a} to the power of {e}?",
     "How many ways can {a} people be seated in a row?",
     "Convert {c} from base 10 to binary.",
-    "If I invest ${c} at {p}% annual interest compounded yearly, how much will I have after {b} years?",
+    "If I invest ${c} at {p}% annual interest compounded yearly, how much will I have after "
+    "{b} years?",
     "Find the greatest common divisor of {c} and {d}.",
 ]
 
@@ -84,8 +93,8 @@ REASONING_TEMPLATES = [
     "A farmer must cross a river with a {x}, a {y} and a sack of {z}. Only one fits in the boat. "
     "How does he get everything across safely?",
     "What comes next in the sequence {seq}? Explain the pattern.",
-    "If it takes {a} machines {a} minutes to make {a} widgets, how long do {b} machines need to make "
-    "{b} widgets?",
+    "If it takes {a} machines {a} minutes to make {a} widgets, how long do {b} machines need "
+    "to make {b} widgets?",
     "{n1} is {n2}'s father's only son's daughter. What is {n1} to {n2}?",
     "Is this argument valid? If it rains, the {x} get wet. The {x} are wet. Therefore it rained.",
     "Which statement must be true if no {x} are {y} and every {z} is a {y}?",
@@ -109,7 +118,7 @@ EXTRACT_TEMPLATES = [
     "Parse this log line into timestamp, level and message fields: {log}",
     "Convert the following list of items into a YAML document: {passage}",
     "Extract the key facts from this announcement as bullet points with no commentary: {passage}",
-    "Fill in this schema {{\"title\": str, \"year\": int, \"author\": str}} from the text: {passage}",
+    'Fill in this schema {{"title": str, "year": int, "author": str}} from the text: {passage}',
 ]
 PASSAGES_A = [
     "On 3 March the team paid $1,200 for servers and on 17 April another $450 for licences.",
@@ -146,8 +155,8 @@ TEXTS_A = [
     "better and reported lower stress, although the effect on weight was small.",
     "I bought this blender last month. It is powerful and easy to clean, but it is very loud and "
     "the lid cracked after three weeks. Support replaced it quickly.",
-    "During the sprint the team finished the login redesign, fixed twelve bugs, and decided to move "
-    "the payment migration to the next quarter because of a dependency on the bank API.",
+    "During the sprint the team finished the login redesign, fixed twelve bugs, and decided to "
+    "move the payment migration to the next quarter because of a dependency on the bank API.",
     "Volcanic eruptions release ash and gases that can cool the climate for a few years. Large "
     "eruptions in history have caused crop failures far from the volcano itself.",
 ]
@@ -161,8 +170,20 @@ TRANSLATE_TEMPLATES = [
     "Render this paragraph in {lang}, keeping a formal tone: {sent}",
     "I need this in {lang} for a sign: {sent}",
 ]
-HUMAN_LANGS = ["French", "Spanish", "German", "Italian", "Portuguese", "Japanese", "Dutch",
-               "Polish", "Chinese", "Korean", "Swedish", "Turkish"]
+HUMAN_LANGS = [
+    "French",
+    "Spanish",
+    "German",
+    "Italian",
+    "Portuguese",
+    "Japanese",
+    "Dutch",
+    "Polish",
+    "Chinese",
+    "Korean",
+    "Swedish",
+    "Turkish",
+]
 SENTS_A = [
     "Where is the nearest train station?",
     "The meeting has been moved to next Tuesday.",
@@ -221,11 +242,30 @@ CREATIVE_TEMPLATES = [
     "Write a product description for a magical {item} in a whimsical tone.",
     "Write a toast for my friend's wedding that mentions {topic}.",
 ]
-TOPICS_A = ["the ocean at night", "autumn leaves", "a lost key", "the first snow", "city lights",
-            "an old lighthouse", "friendship", "time travel", "a forgotten garden", "the moon",
-            "coffee in the morning", "a rainy Sunday"]
-CHARS_A = ["a shy dragon", "a retired astronaut", "a talking cat", "a young baker",
-           "a lonely robot", "a clumsy wizard", "a lighthouse keeper", "a pirate grandmother"]
+TOPICS_A = [
+    "the ocean at night",
+    "autumn leaves",
+    "a lost key",
+    "the first snow",
+    "city lights",
+    "an old lighthouse",
+    "friendship",
+    "time travel",
+    "a forgotten garden",
+    "the moon",
+    "coffee in the morning",
+    "a rainy Sunday",
+]
+CHARS_A = [
+    "a shy dragon",
+    "a retired astronaut",
+    "a talking cat",
+    "a young baker",
+    "a lonely robot",
+    "a clumsy wizard",
+    "a lighthouse keeper",
+    "a pirate grandmother",
+]
 ITEMS = ["umbrella", "teapot", "pair of boots", "lantern", "notebook"]
 
 ROLEPLAY_TEMPLATES = [
@@ -237,11 +277,25 @@ ROLEPLAY_TEMPLATES = [
     "Imagine you are {role} talking to a {me}. What do you say first?",
     "Play the part of {role} in a job interview with me.",
 ]
-ROLES_A = ["a pirate captain", "Sherlock Holmes", "a medieval knight", "a grumpy innkeeper",
-           "a starship commander", "a Victorian butler", "a wise old wizard", "a game show host",
-           "a tour guide in ancient Rome", "a detective in 1920s Chicago"]
-ASKS = ["Tell me about your day.", "What advice would you give me?", "Describe where we are.",
-        "How do I get to the castle?", "What is your biggest secret?"]
+ROLES_A = [
+    "a pirate captain",
+    "Sherlock Holmes",
+    "a medieval knight",
+    "a grumpy innkeeper",
+    "a starship commander",
+    "a Victorian butler",
+    "a wise old wizard",
+    "a game show host",
+    "a tour guide in ancient Rome",
+    "a detective in 1920s Chicago",
+]
+ASKS = [
+    "Tell me about your day.",
+    "What advice would you give me?",
+    "Describe where we are.",
+    "How do I get to the castle?",
+    "What is your biggest secret?",
+]
 ME = ["traveller", "customer", "new recruit", "suspect", "student", "tourist"]
 
 FACTUAL_TEMPLATES = [
@@ -258,17 +312,45 @@ FACTUAL_TEMPLATES = [
     "In which year was {invention} invented?",
     "What is the largest {animal_kind} in the world?",
 ]
-COUNTRIES = ["Canada", "Brazil", "Kenya", "Norway", "Australia", "Japan", "Peru", "Egypt",
-             "Vietnam", "Portugal", "Chile", "Morocco"]
-BOOKS = ["Pride and Prejudice", "War and Peace", "Don Quixote", "The Odyssey", "Moby-Dick",
-         "One Hundred Years of Solitude", "Frankenstein"]
-EVENTS = ["the fall of the Berlin Wall", "the first Moon landing", "the French Revolution",
-          "the signing of the Magna Carta", "the end of World War II"]
+COUNTRIES = [
+    "Canada",
+    "Brazil",
+    "Kenya",
+    "Norway",
+    "Australia",
+    "Japan",
+    "Peru",
+    "Egypt",
+    "Vietnam",
+    "Portugal",
+    "Chile",
+    "Morocco",
+]
+BOOKS = [
+    "Pride and Prejudice",
+    "War and Peace",
+    "Don Quixote",
+    "The Odyssey",
+    "Moby-Dick",
+    "One Hundred Years of Solitude",
+    "Frankenstein",
+]
+EVENTS = [
+    "the fall of the Berlin Wall",
+    "the first Moon landing",
+    "the French Revolution",
+    "the signing of the Magna Carta",
+    "the end of World War II",
+]
 REGIONS = ["Africa", "Europe", "South America", "Japan", "the Alps"]
 PAINTINGS = ["the Mona Lisa", "The Starry Night", "Guernica", "The Night Watch"]
 UNITS = [("centimetres", "metre"), ("ounces", "pound"), ("seconds", "day"), ("feet", "mile")]
-FEATS = ["climb Mount Everest", "fly across the Atlantic alone", "walk on the Moon",
-         "reach the South Pole"]
+FEATS = [
+    "climb Mount Everest",
+    "fly across the Atlantic alone",
+    "walk on the Moon",
+    "reach the South Pole",
+]
 INVENTIONS = ["the telephone", "the printing press", "the light bulb", "the bicycle"]
 ANIMAL_KINDS = ["bird", "fish", "cat", "snake", "desert"]
 
@@ -282,19 +364,61 @@ SCIENCE_TEMPLATES = [
     "Explain {concept} in simple terms.",
     "What is the difference between {c1} and {c2}?",
 ]
-PHEN = ["the sky is blue", "ice floats on water", "we have seasons", "metals conduct electricity",
-        "the sea is salty", "leaves change colour in autumn", "bread rises",
-        "planes can fly", "the Moon has phases", "a spoon looks bent in water"]
-PROCESSES = ["photosynthesis", "a vaccine", "a nuclear reactor", "GPS", "a heat pump",
-             "natural selection", "a refrigerator", "an MRI scanner", "plate tectonics"]
-CAUSES = ["thunder", "the northern lights", "tides", "earthquakes", "rainbows", "inflation of "
-          "the universe", "muscle cramps"]
-THINGS_S = [("mitochondria", "the cell"), ("enzymes", "digestion"), ("the ozone layer", "the "
-            "atmosphere"), ("insulin", "the body"), ("catalysts", "chemical reactions")]
-CONCEPTS = ["entropy", "quantum entanglement", "general relativity", "DNA replication",
-            "the greenhouse effect", "black holes", "osmosis"]
-PAIRS_S = [("a virus", "a bacterium"), ("weather", "climate"), ("mass", "weight"),
-           ("fission", "fusion"), ("an element", "a compound")]
+PHEN = [
+    "the sky is blue",
+    "ice floats on water",
+    "we have seasons",
+    "metals conduct electricity",
+    "the sea is salty",
+    "leaves change colour in autumn",
+    "bread rises",
+    "planes can fly",
+    "the Moon has phases",
+    "a spoon looks bent in water",
+]
+PROCESSES = [
+    "photosynthesis",
+    "a vaccine",
+    "a nuclear reactor",
+    "GPS",
+    "a heat pump",
+    "natural selection",
+    "a refrigerator",
+    "an MRI scanner",
+    "plate tectonics",
+]
+CAUSES = [
+    "thunder",
+    "the northern lights",
+    "tides",
+    "earthquakes",
+    "rainbows",
+    "inflation of the universe",
+    "muscle cramps",
+]
+THINGS_S = [
+    ("mitochondria", "the cell"),
+    ("enzymes", "digestion"),
+    ("the ozone layer", "the atmosphere"),
+    ("insulin", "the body"),
+    ("catalysts", "chemical reactions"),
+]
+CONCEPTS = [
+    "entropy",
+    "quantum entanglement",
+    "general relativity",
+    "DNA replication",
+    "the greenhouse effect",
+    "black holes",
+    "osmosis",
+]
+PAIRS_S = [
+    ("a virus", "a bacterium"),
+    ("weather", "climate"),
+    ("mass", "weight"),
+    ("fission", "fusion"),
+    ("an element", "a compound"),
+]
 
 OPINION_TEMPLATES = [
     "What do you think about {issue}?",
@@ -308,15 +432,40 @@ OPINION_TEMPLATES = [
     "What lessons can we learn from {hist}?",
     "Is it better to {choice} or not?",
 ]
-ISSUES = ["remote work", "social media for teenagers", "a four-day work week", "universal basic "
-          "income", "nuclear energy", "banning cars from city centres", "homework in primary "
-          "schools", "genetic testing"]
-HIST = ["the printing press", "the industrial revolution", "the Renaissance", "the Silk Road",
-        "the invention of photography", "the Roman Empire", "the Cold War"]
-CHOICES = ["rent or buy a house", "learn a second language as an adult", "change careers at 40",
-           "take a gap year", "move to a big city"]
-LIFE = ["staying motivated when studying", "improving my public speaking", "saving money on "
-        "groceries", "getting better sleep", "making friends in a new city", "negotiating a raise"]
+ISSUES = [
+    "remote work",
+    "social media for teenagers",
+    "a four-day work week",
+    "universal basic income",
+    "nuclear energy",
+    "banning cars from city centres",
+    "homework in primary schools",
+    "genetic testing",
+]
+HIST = [
+    "the printing press",
+    "the industrial revolution",
+    "the Renaissance",
+    "the Silk Road",
+    "the invention of photography",
+    "the Roman Empire",
+    "the Cold War",
+]
+CHOICES = [
+    "rent or buy a house",
+    "learn a second language as an adult",
+    "change careers at 40",
+    "take a gap year",
+    "move to a big city",
+]
+LIFE = [
+    "staying motivated when studying",
+    "improving my public speaking",
+    "saving money on groceries",
+    "getting better sleep",
+    "making friends in a new city",
+    "negotiating a raise",
+]
 
 CHAT_TEMPLATES = [
     "Hi! How are you today?",
@@ -348,21 +497,40 @@ def _fill(rng: random.Random, kind: str) -> str:
     pick = rng.choice
     if kind == "code":
         return pick(CODE_TEMPLATES).format(
-            lang=pick(LANGS), task=pick(CODE_TASKS), col=pick(SQL_COLS), table=pick(SQL_TABLES),
-            n=rng.randint(2, 90), shell=pick(SHELL), err=pick(ERRORS),
+            lang=pick(LANGS),
+            task=pick(CODE_TASKS),
+            col=pick(SQL_COLS),
+            table=pick(SQL_TABLES),
+            n=rng.randint(2, 90),
+            shell=pick(SHELL),
+            err=pick(ERRORS),
         )
     if kind == "math":
         a, b = rng.randint(2, 99), rng.randint(2, 40)
         return pick(MATH_TEMPLATES).format(
-            a=a, b=b, c=rng.randint(10, 999), d=rng.randint(10, 999), p=rng.choice([5, 10, 15, 20,
-            25, 30]), prime=pick([2, 3, 5, 7]), roll=rng.randint(2, 12), e=rng.randint(2, 9),
+            a=a,
+            b=b,
+            c=rng.randint(10, 999),
+            d=rng.randint(10, 999),
+            p=rng.choice([5, 10, 15, 20, 25, 30]),
+            prime=pick([2, 3, 5, 7]),
+            roll=rng.randint(2, 12),
+            e=rng.randint(2, 9),
         )
     if kind == "reasoning":
         n = rng.sample(NAMES, 3)
         x, y, z = rng.sample(THINGS, 3)
         return pick(REASONING_TEMPLATES).format(
-            n1=n[0], n2=n[1], n3=n[2], x=x, y=y, z=z, mixed="mixed", seq=pick(SEQS),
-            a=rng.randint(2, 9), b=rng.randint(10, 200),
+            n1=n[0],
+            n2=n[1],
+            n3=n[2],
+            x=x,
+            y=y,
+            z=z,
+            mixed="mixed",
+            seq=pick(SEQS),
+            a=rng.randint(2, 9),
+            b=rng.randint(10, 200),
         )
     if kind == "extraction":
         return pick(EXTRACT_TEMPLATES).format(passage=pick(PASSAGES_A), log=pick(LOGS))
@@ -383,16 +551,29 @@ def _fill(rng: random.Random, kind: str) -> str:
     if kind == "factual":
         small, big = pick(UNITS)
         return pick(FACTUAL_TEMPLATES).format(
-            country=pick(COUNTRIES), book=pick(BOOKS), event=pick(EVENTS), region=pick(REGIONS),
-            painting=pick(PAINTINGS), unit=small, bigunit=big, feat=pick(FEATS),
-            invention=pick(INVENTIONS), animal_kind=pick(ANIMAL_KINDS),
+            country=pick(COUNTRIES),
+            book=pick(BOOKS),
+            event=pick(EVENTS),
+            region=pick(REGIONS),
+            painting=pick(PAINTINGS),
+            unit=small,
+            bigunit=big,
+            feat=pick(FEATS),
+            invention=pick(INVENTIONS),
+            animal_kind=pick(ANIMAL_KINDS),
         )
     if kind == "science":
         thing, system = pick(THINGS_S)
         c1, c2 = pick(PAIRS_S)
         return pick(SCIENCE_TEMPLATES).format(
-            phen=pick(PHEN), process=pick(PROCESSES), cause=pick(CAUSES), thing=thing,
-            system=system, concept=pick(CONCEPTS), c1=c1, c2=c2,
+            phen=pick(PHEN),
+            process=pick(PROCESSES),
+            cause=pick(CAUSES),
+            thing=thing,
+            system=system,
+            concept=pick(CONCEPTS),
+            c1=c1,
+            c2=c2,
         )
     if kind == "opinion":
         return pick(OPINION_TEMPLATES).format(
@@ -400,17 +581,39 @@ def _fill(rng: random.Random, kind: str) -> str:
         )
     if kind == "chitchat":
         return pick(CHAT_TEMPLATES).format(
-            name=pick(NAMES), hobby=pick(HOBBIES), fav=pick(FAVS), period=pick(PERIODS),
+            name=pick(NAMES),
+            hobby=pick(HOBBIES),
+            fav=pick(FAVS),
+            period=pick(PERIODS),
             place=pick(PLACES),
         )
     raise ValueError(kind)
 
 
 # Politeness and framing around the ask: the same in every task type, so they carry no label.
-PREFIXES = ["", "", "", "Please help. ", "Could you help me with this? ", "Question: ",
-            "I would like some help. ", "Task: ", "Good afternoon. ", "Dear assistant, "]
-SUFFIXES = ["", "", "", " Thank you.", " Keep it brief.", " Please be accurate.",
-            " Answer in English.", " Thanks in advance!", " No need for a long answer."]
+PREFIXES = [
+    "",
+    "",
+    "",
+    "Please help. ",
+    "Could you help me with this? ",
+    "Question: ",
+    "I would like some help. ",
+    "Task: ",
+    "Good afternoon. ",
+    "Dear assistant, ",
+]
+SUFFIXES = [
+    "",
+    "",
+    "",
+    " Thank you.",
+    " Keep it brief.",
+    " Please be accurate.",
+    " Answer in English.",
+    " Thanks in advance!",
+    " No need for a long answer.",
+]
 
 
 def generate(kind: str, count: int, seed: int) -> list[str]:

@@ -9,8 +9,19 @@ from __future__ import annotations
 
 import random
 
-OPENERS = ["", "", "", "hey, ", "quick question: ", "ok so ", "Hello! ", "pls help - ",
-           "I'm stuck. ", "For work: ", "my boss asked me this: "]
+OPENERS = [
+    "",
+    "",
+    "",
+    "hey, ",
+    "quick question: ",
+    "ok so ",
+    "Hello! ",
+    "pls help - ",
+    "I'm stuck. ",
+    "For work: ",
+    "my boss asked me this: ",
+]
 
 CODE = [
     "my {stack} service keeps leaking memory when {situation}, how do I track it down",
@@ -26,16 +37,51 @@ CODE = [
     "write a dockerfile for a {stack} app that {goal}s",
     "how do i make this function async?\n{snippet}",
 ]
-STACKS = ["node", "django", "flask", "spring boot", "react", "rails", "fastapi", "golang",
-          "pandas", "numpy", "kubernetes operator", "android", "swift", "php laravel"]
-SITUATIONS = ["I upload big files", "two requests hit the same row", "the cron job runs",
-              "users log out", "I run the migration", "the websocket reconnects"]
-GOALS = ["deduplicate records by email", "stream a large JSON file", "cache API responses",
-         "hash passwords", "upload images to S3", "debounce search input", "schedule a job",
-         "batch database inserts", "sort objects by two keys", "read environment variables"]
-ERRS_B = ["undefined is not a function", "connection reset by peer", "out of memory",
-          "cannot borrow as mutable", "module not found", "deadlock detected",
-          "maximum recursion depth exceeded"]
+STACKS = [
+    "node",
+    "django",
+    "flask",
+    "spring boot",
+    "react",
+    "rails",
+    "fastapi",
+    "golang",
+    "pandas",
+    "numpy",
+    "kubernetes operator",
+    "android",
+    "swift",
+    "php laravel",
+]
+SITUATIONS = [
+    "I upload big files",
+    "two requests hit the same row",
+    "the cron job runs",
+    "users log out",
+    "I run the migration",
+    "the websocket reconnects",
+]
+GOALS = [
+    "deduplicate records by email",
+    "stream a large JSON file",
+    "cache API responses",
+    "hash passwords",
+    "upload images to S3",
+    "debounce search input",
+    "schedule a job",
+    "batch database inserts",
+    "sort objects by two keys",
+    "read environment variables",
+]
+ERRS_B = [
+    "undefined is not a function",
+    "connection reset by peer",
+    "out of memory",
+    "cannot borrow as mutable",
+    "module not found",
+    "deadlock detected",
+    "maximum recursion depth exceeded",
+]
 SNIPPETS = [
     "for i in range(len(xs)):\n    if xs[i] % 2 == 0:\n        out.append(xs[i] * 2)",
     "def total(items):\n    t = 0\n    for it in items:\n        t = t + it['price'] * it['qty']\n"
@@ -45,8 +91,14 @@ SNIPPETS = [
     "while (node != null) { if (node.val == key) return node; node = node.next; }",
     "result = []\nfor line in open('data.txt'):\n    result.append(line.strip().split(','))",
 ]
-REGEX_TARGETS = ["UK postcodes", "ISO dates", "hex colours like #a1b2c3", "semantic version "
-                 "strings", "IPv4 addresses", "words in camelCase"]
+REGEX_TARGETS = [
+    "UK postcodes",
+    "ISO dates",
+    "hex colours like #a1b2c3",
+    "semantic version strings",
+    "IPv4 addresses",
+    "words in camelCase",
+]
 MODULES = ["billing", "auth", "search", "export", "scheduler"]
 APPS = ["library", "gym membership", "recipe sharing", "parking", "veterinary clinic"]
 
@@ -87,14 +139,19 @@ REASONING = [
     "deduce the order: the {c1} house is left of the {c2} one, the {c3} house is at an end, and "
     "the {c2} house is not in the middle",
 ]
-RIDDLES = ["what has keys but can't open locks?", "a kilo of feathers or a kilo of iron?",
-           "the more you take, the more you leave behind. what am I?",
-           "a man pushes his car to a hotel and is bankrupt. why?",
-           "what gets wetter the more it dries?"]
-FALLACIES = ["everyone I know likes it so it must be good",
-             "we've always done it this way so it's right",
-             "if we allow this, soon everything will be allowed",
-             "he's not an expert, so his argument is wrong"]
+RIDDLES = [
+    "what has keys but can't open locks?",
+    "a kilo of feathers or a kilo of iron?",
+    "the more you take, the more you leave behind. what am I?",
+    "a man pushes his car to a hotel and is bankrupt. why?",
+    "what gets wetter the more it dries?",
+]
+FALLACIES = [
+    "everyone I know likes it so it must be good",
+    "we've always done it this way so it's right",
+    "if we allow this, soon everything will be allowed",
+    "he's not an expert, so his argument is wrong",
+]
 GROUPS = ["designer", "manager", "tester", "runner", "vegetarian", "musician"]
 COLOURS = ["red", "green", "blue", "yellow", "white"]
 PEOPLE_B = ["sam", "priya", "tomás", "mei", "olu", "lena", "raj", "ana"]
@@ -107,9 +164,16 @@ EXTRACT = [
     "parse these rows into csv with columns {fields}:\n{doc}",
     "grab the {fields} from this receipt:\n{doc}",
 ]
-FIELDS = ["names and emails", "dates and deadlines", "order numbers and totals",
-          "addresses", "company names", "error codes and hosts", "sku, qty, price",
-          "flight numbers and times"]
+FIELDS = [
+    "names and emails",
+    "dates and deadlines",
+    "order numbers and totals",
+    "addresses",
+    "company names",
+    "error codes and hosts",
+    "sku, qty, price",
+    "flight numbers and times",
+]
 DOCS = [
     "Order #4471 shipped 12/02, total 88.40 EUR. Order #4472 pending, total 19.99 EUR.",
     "Reminder: the audit report is due Friday 14th; the budget draft is due the 21st.",
@@ -150,13 +214,40 @@ TRANSLATE = [
     "translate to english pls: {foreign}",
     "give me the {lang} version of this menu item: {phrase}",
 ]
-LANGS_B = ["french", "spanish", "german", "italian", "japanese", "arabic", "greek", "hindi",
-           "russian", "czech", "vietnamese", "norwegian"]
-PHRASES = ["good luck with your exams", "the invoice is attached", "happy birthday grandma",
-           "grilled fish with lemon", "we are out of stock", "see you at the airport",
-           "where can I charge my phone", "no parking on weekdays"]
-FOREIGN_B = ["buenas noches", "auf Wiedersehen", "merci beaucoup", "arigatou gozaimasu",
-             "bom dia", "tack så mycket", "dziękuję bardzo", "grazie mille"]
+LANGS_B = [
+    "french",
+    "spanish",
+    "german",
+    "italian",
+    "japanese",
+    "arabic",
+    "greek",
+    "hindi",
+    "russian",
+    "czech",
+    "vietnamese",
+    "norwegian",
+]
+PHRASES = [
+    "good luck with your exams",
+    "the invoice is attached",
+    "happy birthday grandma",
+    "grilled fish with lemon",
+    "we are out of stock",
+    "see you at the airport",
+    "where can I charge my phone",
+    "no parking on weekdays",
+]
+FOREIGN_B = [
+    "buenas noches",
+    "auf Wiedersehen",
+    "merci beaucoup",
+    "arigatou gozaimasu",
+    "bom dia",
+    "tack så mycket",
+    "dziękuję bardzo",
+    "grazie mille",
+]
 
 REWRITE = [
     "can you make this less rude? '{s}'",
@@ -168,15 +259,19 @@ REWRITE = [
     "tone this down for a customer: {s}",
     "correct the mistakes: {bad}",
 ]
-S_B = ["as I said in my last three emails, the file is on the shared drive",
-       "this is the third time the delivery was wrong, fix it",
-       "we regret to inform you that your application was unsuccessful",
-       "the thing is broken and nobody cares",
-       "I was wondering if maybe you could possibly look at my request when you have time"]
-BAD_B = ["i has went to the meeting but noone where there",
-         "its a good oportunity for we to grow are business",
-         "could you borrow me you're charger",
-         "the results was suprising and we was happy"]
+S_B = [
+    "as I said in my last three emails, the file is on the shared drive",
+    "this is the third time the delivery was wrong, fix it",
+    "we regret to inform you that your application was unsuccessful",
+    "the thing is broken and nobody cares",
+    "I was wondering if maybe you could possibly look at my request when you have time",
+]
+BAD_B = [
+    "i has went to the meeting but noone where there",
+    "its a good oportunity for we to grow are business",
+    "could you borrow me you're charger",
+    "the results was suprising and we was happy",
+]
 
 CREATIVE = [
     "write me a little poem for {occasion}",
@@ -189,12 +284,29 @@ CREATIVE = [
     "write a free verse poem about {subject} in {setting}",
     "a fable with a moral, starring {subject}",
 ]
-OCCASIONS = ["my mum's 60th", "a retirement card", "valentine's day", "a graduation",
-             "our team's launch party"]
-PREMISES = ["a city where nobody can lie", "the last tree on earth", "a librarian who can read "
-            "minds", "two strangers stuck in a lift", "a dog that becomes mayor"]
-SUBJECTS = ["a sleepy owl", "the morning bus", "an old piano", "the sea", "a paper boat",
-            "a tired barista", "the wind"]
+OCCASIONS = [
+    "my mum's 60th",
+    "a retirement card",
+    "valentine's day",
+    "a graduation",
+    "our team's launch party",
+]
+PREMISES = [
+    "a city where nobody can lie",
+    "the last tree on earth",
+    "a librarian who can read minds",
+    "two strangers stuck in a lift",
+    "a dog that becomes mayor",
+]
+SUBJECTS = [
+    "a sleepy owl",
+    "the morning bus",
+    "an old piano",
+    "the sea",
+    "a paper boat",
+    "a tired barista",
+    "the wind",
+]
 SETTINGS = ["an abandoned hospital", "a space station", "a snowy village", "a night train"]
 
 ROLEPLAY = [
@@ -205,14 +317,30 @@ ROLEPLAY = [
     "be {role} and interview me about {topic}",
     "speak only as {role} would. first question: {line}",
 ]
-ROLES_B = ["a grumpy dwarf blacksmith", "a noir detective", "my D&D dungeon master",
-           "an alien ambassador", "a 1950s radio host", "a sarcastic ship AI", "a ghost in a "
-           "castle", "a cowboy sheriff"]
-LINES = ["got any work for me?", "I need a sword", "where were you last night?",
-         "we come in peace", "is this the way out?"]
+ROLES_B = [
+    "a grumpy dwarf blacksmith",
+    "a noir detective",
+    "my D&D dungeon master",
+    "an alien ambassador",
+    "a 1950s radio host",
+    "a sarcastic ship AI",
+    "a ghost in a castle",
+    "a cowboy sheriff",
+]
+LINES = [
+    "got any work for me?",
+    "I need a sword",
+    "where were you last night?",
+    "we come in peace",
+    "is this the way out?",
+]
 ME_B = ["a lost adventurer", "a nervous intern", "the new sheriff", "a reporter"]
-ACTIONS = ["pushes open the tavern door", "hands over a sealed letter", "draws a sword",
-           "sits down at the bar"]
+ACTIONS = [
+    "pushes open the tavern door",
+    "hands over a sealed letter",
+    "draws a sword",
+    "sits down at the bar",
+]
 RP_TOPICS = ["my travels", "the heist", "life on earth", "the missing jewels"]
 
 FACTUAL = [
@@ -230,8 +358,14 @@ FACTUAL = [
 ]
 NTHS = ["first", "second", "third", "16th"]
 PLACES_B = ["the united states", "france", "mexico", "kenya"]
-THINGS_F = ["the eiffel tower", "the great wall of china", "the colosseum", "the golden gate "
-            "bridge", "big ben", "the taj mahal"]
+THINGS_F = [
+    "the eiffel tower",
+    "the great wall of china",
+    "the colosseum",
+    "the golden gate bridge",
+    "big ben",
+    "the taj mahal",
+]
 STATS = ["islands", "time zones", "volcanoes", "lakes", "official languages"]
 RIVERS = ["the nile", "the amazon", "the danube", "the mississippi", "the rhine"]
 DISCS = ["penicillin", "gravity", "radium", "the electron", "oxygen"]
@@ -248,17 +382,43 @@ SCIENCE = [
     "is it true that {claim}? explain the physics",
     "why do {things} {verb}",
 ]
-PHEN_B = ["salt melt ice on roads", "a magnet stick to the fridge", "the ocean look blue",
-          "hot air rise", "soap remove grease", "your ears pop on a plane"]
-CONCEPTS_B = ["how vaccines train the immune system", "what a neutron star is", "half-life",
-              "why the speed of light is a limit", "how antibiotics stop working"]
-EVENTS_B = ["lightning strikes a tree", "you boil water at high altitude", "a star collapses",
-            "milk goes sour", "metal rusts"]
-THINGS_B = ["solar panels", "noise-cancelling headphones", "lasers", "batteries", "touchscreens",
-            "microwaves"]
+PHEN_B = [
+    "salt melt ice on roads",
+    "a magnet stick to the fridge",
+    "the ocean look blue",
+    "hot air rise",
+    "soap remove grease",
+    "your ears pop on a plane",
+]
+CONCEPTS_B = [
+    "how vaccines train the immune system",
+    "what a neutron star is",
+    "half-life",
+    "why the speed of light is a limit",
+    "how antibiotics stop working",
+]
+EVENTS_B = [
+    "lightning strikes a tree",
+    "you boil water at high altitude",
+    "a star collapses",
+    "milk goes sour",
+    "metal rusts",
+]
+THINGS_B = [
+    "solar panels",
+    "noise-cancelling headphones",
+    "lasers",
+    "batteries",
+    "touchscreens",
+    "microwaves",
+]
 CHEM = ["baking soda and vinegar", "fireworks colours", "caramelising sugar", "bleach"]
-CLAIMS = ["heavier objects fall faster", "glass is a liquid", "lightning never strikes twice",
-          "we only use 10% of our brain"]
+CLAIMS = [
+    "heavier objects fall faster",
+    "glass is a liquid",
+    "lightning never strikes twice",
+    "we only use 10% of our brain",
+]
 VERBS = ["glow", "get hot", "lose charge in the cold", "interfere with wifi"]
 
 OPINION = [
@@ -271,14 +431,35 @@ OPINION = [
     "what would you say are the biggest lessons of {hist}",
     "give me a balanced view on {issue}",
 ]
-ISSUES_B = ["self-driving cars", "a tax on sugary drinks", "open-plan offices", "space tourism",
-            "school uniforms", "tipping culture", "zoos"]
-CHOICES_B = ["quit my job to travel", "go back to university", "adopt a dog while working full "
-             "time", "move back in with my parents to save"]
-HIST_B = ["the moon landing", "the fall of the Soviet Union", "the invention of the internet",
-          "the age of exploration", "the abolition of slavery"]
-LIFE_B = ["a first-time manager", "dealing with a difficult neighbour", "starting to run at 50",
-          "keeping plants alive", "my first job interview"]
+ISSUES_B = [
+    "self-driving cars",
+    "a tax on sugary drinks",
+    "open-plan offices",
+    "space tourism",
+    "school uniforms",
+    "tipping culture",
+    "zoos",
+]
+CHOICES_B = [
+    "quit my job to travel",
+    "go back to university",
+    "adopt a dog while working full time",
+    "move back in with my parents to save",
+]
+HIST_B = [
+    "the moon landing",
+    "the fall of the Soviet Union",
+    "the invention of the internet",
+    "the age of exploration",
+    "the abolition of slavery",
+]
+LIFE_B = [
+    "a first-time manager",
+    "dealing with a difficult neighbour",
+    "starting to run at 50",
+    "keeping plants alive",
+    "my first job interview",
+]
 
 CHAT = [
     "yo",
@@ -311,57 +492,98 @@ def _fill(rng: random.Random, kind: str) -> str:
     text: str
     if kind == "code":
         text = pick(CODE).format(
-            stack=pick(STACKS), situation=pick(SITUATIONS), goal=pick(GOALS), err=pick(ERRS_B),
-            snippet=pick(SNIPPETS), regex_target=pick(REGEX_TARGETS), module=pick(MODULES),
+            stack=pick(STACKS),
+            situation=pick(SITUATIONS),
+            goal=pick(GOALS),
+            err=pick(ERRS_B),
+            snippet=pick(SNIPPETS),
+            regex_target=pick(REGEX_TARGETS),
+            module=pick(MODULES),
             app=pick(APPS),
         )
     elif kind == "math":
         a, b = rng.randint(3, 60), rng.randint(2, 12)
         s, t = rng.randint(1, 9), rng.randint(1, 9)
         text = pick(MATH).format(
-            a=a, b=b, c=rng.randint(20, 500), d=rng.randint(20, 500), x=pick("xyz"),
-            s=s + t, prod=s * t, big=rng.randint(100, 9999),
+            a=a,
+            b=b,
+            c=rng.randint(20, 500),
+            d=rng.randint(20, 500),
+            x=pick("xyz"),
+            s=s + t,
+            prod=s * t,
+            big=rng.randint(100, 9999),
         )
     elif kind == "reasoning":
         n = rng.sample(PEOPLE_B, 3)
         g1, g2 = rng.sample(GROUPS, 2)
         c = rng.sample(COLOURS, 3)
         text = pick(REASONING).format(
-            riddle=pick(RIDDLES), n1=n[0], n2=n[1], n3=n[2], g1=g1, g2=g2,
-            a=rng.randint(2, 9), b=rng.randint(2, 9), fallacy=pick(FALLACIES),
-            c1=c[0], c2=c[1], c3=c[2],
+            riddle=pick(RIDDLES),
+            n1=n[0],
+            n2=n[1],
+            n3=n[2],
+            g1=g1,
+            g2=g2,
+            a=rng.randint(2, 9),
+            b=rng.randint(2, 9),
+            fallacy=pick(FALLACIES),
+            c1=c[0],
+            c2=c[1],
+            c3=c[2],
         )
     elif kind == "extraction":
         text = pick(EXTRACT).format(fields=pick(FIELDS), doc=pick(DOCS))
     elif kind == "summarization":
         text = pick(SUMMARY).format(doc=pick(DOCS_SUM))
     elif kind == "translation":
-        text = pick(TRANSLATE).format(lang=pick(LANGS_B), phrase=pick(PHRASES),
-                                      foreign=pick(FOREIGN_B))
+        text = pick(TRANSLATE).format(
+            lang=pick(LANGS_B), phrase=pick(PHRASES), foreign=pick(FOREIGN_B)
+        )
     elif kind == "rewriting":
         text = pick(REWRITE).format(s=pick(S_B), bad=pick(BAD_B))
     elif kind == "creative":
         text = pick(CREATIVE).format(
-            occasion=pick(OCCASIONS), premise=pick(PREMISES), subject=pick(SUBJECTS),
-            subject2=pick(SUBJECTS), setting=pick(SETTINGS),
+            occasion=pick(OCCASIONS),
+            premise=pick(PREMISES),
+            subject=pick(SUBJECTS),
+            subject2=pick(SUBJECTS),
+            setting=pick(SETTINGS),
         )
     elif kind == "roleplay":
-        text = pick(ROLEPLAY).format(role=pick(ROLES_B), line=pick(LINES), me=pick(ME_B),
-                                     action=pick(ACTIONS), topic=pick(RP_TOPICS))
+        text = pick(ROLEPLAY).format(
+            role=pick(ROLES_B),
+            line=pick(LINES),
+            me=pick(ME_B),
+            action=pick(ACTIONS),
+            topic=pick(RP_TOPICS),
+        )
     elif kind == "factual":
         text = pick(FACTUAL).format(
-            nth=pick(NTHS), place=pick(PLACES_B), thing=pick(THINGS_F), stat=pick(STATS),
-            river=pick(RIVERS), disc=pick(DISCS), person=pick(PERSONS), place2=pick(PLACES2),
+            nth=pick(NTHS),
+            place=pick(PLACES_B),
+            thing=pick(THINGS_F),
+            stat=pick(STATS),
+            river=pick(RIVERS),
+            disc=pick(DISCS),
+            person=pick(PERSONS),
+            place2=pick(PLACES2),
             book=pick(BOOKS_B),
         )
     elif kind == "science":
         text = pick(SCIENCE).format(
-            phen=pick(PHEN_B), concept=pick(CONCEPTS_B), event=pick(EVENTS_B),
-            things=pick(THINGS_B), chem=pick(CHEM), claim=pick(CLAIMS), verb=pick(VERBS),
+            phen=pick(PHEN_B),
+            concept=pick(CONCEPTS_B),
+            event=pick(EVENTS_B),
+            things=pick(THINGS_B),
+            chem=pick(CHEM),
+            claim=pick(CLAIMS),
+            verb=pick(VERBS),
         )
     elif kind == "opinion":
-        text = pick(OPINION).format(issue=pick(ISSUES_B), choice=pick(CHOICES_B),
-                                    hist=pick(HIST_B), life=pick(LIFE_B))
+        text = pick(OPINION).format(
+            issue=pick(ISSUES_B), choice=pick(CHOICES_B), hist=pick(HIST_B), life=pick(LIFE_B)
+        )
     elif kind == "chitchat":
         text = pick(CHAT).format(news=pick(NEWS), greeting=pick(GREETINGS), thing=pick(LOVES))
     else:

@@ -52,9 +52,11 @@ PER_TYPE_PASTED = 40
 _CODE_FILES = [
     "class OrderService:\n    def __init__(self, db):\n        self.db = db\n\n"
     "    def total(self, order_id):\n        rows = self.db.query('select * from lines where "
-    "order_id=%s' % order_id)\n        t = 0\n        for r in rows:\n            t += r[2] * r[3]\n"
+    "order_id=%s' % order_id)\n        t = 0\n        for r in rows:\n"
+    "            t += r[2] * r[3]\n"
     "        return t\n\n    def ship(self, order_id):\n        o = self.db.get(order_id)\n"
-    "        if o.status == 'paid':\n            o.status = 'shipped'\n            self.db.save(o)\n",
+    "        if o.status == 'paid':\n            o.status = 'shipped'\n"
+    "            self.db.save(o)\n",
     "function debounce(fn, ms) {\n  let t;\n  return function(...args) {\n    clearTimeout(t);\n"
     "    t = setTimeout(() => fn.apply(this, args), ms);\n  };\n}\n\nexport default debounce;\n",
     "func readAll(path string) ([]string, error) {\n\tf, err := os.Open(path)\n\tif err != nil {\n"
@@ -64,7 +66,22 @@ _CODE_FILES = [
     "    public synchronized V get(K k) { return map.get(k); }\n"
     "    public synchronized void put(K k, V v) { map.put(k, v); }\n}\n",
 ]
+_SHORT_CODE = [
+    "def last(xs):\n    return xs[len(xs)]",
+    "for (let i = 0; i <= arr.length; i++) {\n  sum += arr[i];\n}",
+    "while n > 0:\n    total += n",
+    "user = users.get(id)\nprint(user.name)",
+    "int avg(int *a, int n) { int s; for (int i = 0; i < n; i++) s += a[i]; return s / n; }",
+    "SELECT id, COUNT(*) FROM orders GROUP BY customer_id;",
+    'fn main() {\n    let s = String::from("hi");\n    let t = s;\n    println!("{}", s);\n}',
+    "with open(path) as f:\n    data = json.load(f)\nreturn data['items'][0]['price']",
+]
 _CODE_ASKS = [
+    "Why does this raise an error? Fix it and explain why.",
+    "Why does this crash?",
+    "What's wrong with this function?",
+    "Explain why this never terminates and fix it:",
+    "Why is the result always wrong here?",
     "Refactor this code to be easier to test:",
     "Review this code and point out bugs:",
     "Add error handling and logging to this:",
@@ -75,7 +92,7 @@ _LOG_LINES = [
     "2024-06-02 10:14:{s:02d} INFO  worker-{n} job {j} started",
     "2024-06-02 10:14:{s:02d} WARN  worker-{n} job {j} slow: {ms} ms",
     "2024-06-02 10:14:{s:02d} ERROR worker-{n} job {j} failed: TimeoutError: read timed out",
-    "Traceback (most recent call last):\n  File \"app/jobs.py\", line {ms}, in run\n"
+    'Traceback (most recent call last):\n  File "app/jobs.py", line {ms}, in run\n'
     "    result = client.fetch(url)\nTimeoutError: read timed out",
 ]
 _LOG_ASKS = [
@@ -108,10 +125,16 @@ def _pasted(kind: str, rng: random.Random) -> str | None:
     """A long prompt: an ask around pasted code, logs or an article (None if not this kind)."""
     if kind == "code":
         if rng.random() < 0.6:
-            return f"{rng.choice(_CODE_ASKS)}\n\n```\n{rng.choice(_CODE_FILES)}```"
+            code = rng.choice(_CODE_FILES + _SHORT_CODE)
+            fence = rng.choice(["```\n", "```python\n", ""])
+            ask = rng.choice(_CODE_ASKS)
+            body = f"{fence}{code}\n{'```' if fence else ''}"
+            return f"{ask}\n{body}" if rng.random() < 0.7 else f"{body}\n{ask}"
         lines = [
             rng.choice(_LOG_LINES).format(
-                s=rng.randint(0, 59), n=rng.randint(1, 8), j=rng.randint(100, 999),
+                s=rng.randint(0, 59),
+                n=rng.randint(1, 8),
+                j=rng.randint(100, 999),
                 ms=rng.randint(20, 900),
             )
             for _ in range(rng.randint(6, 25))
@@ -120,7 +143,9 @@ def _pasted(kind: str, rng: random.Random) -> str | None:
     if kind == "extraction":
         lines = [
             rng.choice(_LOG_LINES[:3]).format(
-                s=rng.randint(0, 59), n=rng.randint(1, 8), j=rng.randint(100, 999),
+                s=rng.randint(0, 59),
+                n=rng.randint(1, 8),
+                j=rng.randint(100, 999),
                 ms=rng.randint(20, 900),
             )
             for _ in range(rng.randint(6, 25))
@@ -145,9 +170,10 @@ def build() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         for prompt in grammar_a.generate(kind, PER_TYPE_A, seed=100 + index):
             train.append({"prompt": prompt, "task": kind, "source": "grammar_a"})
         seen: set[str] = set()
-        for _ in range(PER_TYPE_PASTED * 5):
+        wanted = PER_TYPE_PASTED * (3 if kind == "code" else 1)
+        for _ in range(wanted * 5):
             pasted = _pasted(kind, rng)
-            if pasted is None or len(seen) >= PER_TYPE_PASTED:
+            if pasted is None or len(seen) >= wanted:
                 break
             if pasted not in seen:
                 seen.add(pasted)
