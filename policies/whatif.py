@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import orjson
@@ -129,6 +129,16 @@ class WhatIfResult:
     cost_unknown: int = 0
     unreadable: int = 0
     transitions: tuple[tuple[str, str, int], ...] = field(default=())
+    local_before: int = 0
+    local_after: int = 0
+    quality_before: QualityEstimate | None = None
+    quality_after: QualityEstimate | None = None
+    quality_all_cloud: QualityEstimate | None = None
+
+    @property
+    def decided(self) -> int:
+        """Rows re-decided (readable)."""
+        return self.total - self.unreadable
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (`switchboard whatif --json`)."""
@@ -153,6 +163,13 @@ class WhatIfResult:
             "local_cpu_basis": self.local_cpu_basis,
             "cost_unknown": self.cost_unknown,
             "unreadable": self.unreadable,
+            "local_share_before": self.local_before / self.decided if self.decided else None,
+            "local_share_after": self.local_after / self.decided if self.decided else None,
+            "quality_before": self.quality_before.to_dict() if self.quality_before else None,
+            "quality_after": self.quality_after.to_dict() if self.quality_after else None,
+            "quality_all_cloud": (
+                self.quality_all_cloud.to_dict() if self.quality_all_cloud else None
+            ),
         }
 
 
@@ -223,47 +240,182 @@ def _threads(config: Config) -> int:
     return config.local.n_threads or os.cpu_count() or 1
 
 
-def whatif(
-    history: Iterable[HistoryRow],
-    base: Config,
-    changed: Config,
-    prices: CostModel | None = None,
-) -> WhatIfResult:
-    """Re-decide every row of `history` under `base` and `changed`; count and price the moves.
+@dataclass(frozen=True)
+class TierEvidence:
+    """What the quality evidence says of one request: whether each tier was good enough.
 
-    `prices` defaults to the changed config's own cost model (`ConfigCostModel.of(changed)`).
+    None where nothing is known (a rating speaks only for the tier that answered). `eval_pair`
+    marks the forced-local request of a `switchboard eval` prompt: it is re-decided without the
+    forcing, as the router would have routed the prompt.
     """
-    costs = prices if prices is not None else ConfigCostModel.of(changed)
-    assumed_tps = changed.router.assumed_local_tps
-    total = changed_count = unreadable = cost_unknown = recorded = 0
-    cost_before = cost_after = savings_before = savings_after = 0.0
-    transitions: dict[tuple[str, str], int] = {}
-    sample: list[str] = []
-    # Local rows of the history give the CPU-seconds per answer token of this machine; rows moved
-    # to local without their own figure are priced with it once the whole history is read.
+
+    local_good: bool | None
+    cloud_good: bool | None
+    eval_pair: bool = False
+
+
+@dataclass(frozen=True)
+class QualityEstimate:
+    """Judged quality of a routing over the requests that carry evidence.
+
+    `judged` counts the evidence rows whose routed tier's quality is known; `good` those whose
+    routed tier was good enough. `quality` is good / judged (None with no judged row).
+    """
+
+    evidence: int
+    judged: int
+    good: int
+
+    @property
+    def quality(self) -> float | None:
+        """Share of judged requests whose routed tier was good enough."""
+        return self.good / self.judged if self.judged else None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "evidence": self.evidence,
+            "judged": self.judged,
+            "good": self.good,
+            "quality": self.quality,
+        }
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One history row, parsed once (a sweep re-decides it many times)."""
+
+    request_id: str
+    tier: str
+    tokens_in: int
+    tokens_out: int
+    cost: float
+    counterfactual: float | None
+    cpu_seconds: float
+    features: Features | None
+    signals: Signals | None
+
+
+@dataclass(frozen=True)
+class ParsedHistory:
+    """A history read once: its rows and the local CPU-seconds per answer token it shows."""
+
+    rows: tuple[_Row, ...]
+    local_cpu: float
+    local_tokens: float
+
+
+def read_history(history: Iterable[HistoryRow]) -> ParsedHistory:
+    """Parse every row's router inputs once; unreadable rows keep `features` None."""
+    rows: list[_Row] = []
     local_cpu = local_tokens = 0.0
-    pending_tokens = pending_wall = 0.0
-    pending_rows = 0
     for row in history:
-        total += 1
-        cost = row.cost_usd
-        counterfactual = row.counterfactual_usd
-        cost_before += cost
-        if counterfactual is not None:
-            savings_before += counterfactual - cost
         if row.tier == "local" and row.cpu_seconds > 0 and row.tokens_out > 0:
             local_cpu += row.cpu_seconds
             local_tokens += row.tokens_out
         try:
             features, signals = _row_inputs(row.inputs)
         except (ValueError, TypeError, KeyError):  # orjson.JSONDecodeError is a ValueError
+            features, signals = None, None
+        rows.append(
+            _Row(
+                row.request_id,
+                row.tier,
+                row.tokens_in,
+                row.tokens_out,
+                row.cost_usd,
+                row.counterfactual_usd,
+                row.cpu_seconds,
+                features,
+                signals,
+            )
+        )
+    return ParsedHistory(tuple(rows), local_cpu, local_tokens)
+
+
+def whatif(
+    history: Iterable[HistoryRow] | ParsedHistory,
+    base: Config,
+    changed: Config,
+    prices: CostModel | None = None,
+    evidence: Mapping[str, TierEvidence] | None = None,
+) -> WhatIfResult:
+    """Re-decide every row of `history` under `base` and `changed`; count and price the moves.
+
+    `prices` defaults to the changed config's own cost model (`ConfigCostModel.of(changed)`).
+    With `evidence` (request id -> TierEvidence), the result also estimates the judged quality
+    of both routings and of sending everything to the cloud.
+    """
+    parsed = history if isinstance(history, ParsedHistory) else read_history(history)
+    return _evaluate(parsed, base, changed, prices, evidence or {}, None)
+
+
+def base_targets(parsed: ParsedHistory, base: Config) -> list[str | None]:
+    """Each row's tier under `base` (None for unreadable rows), shared by a sweep's settings."""
+    return [
+        None
+        if row.features is None or row.signals is None
+        else decide_target(row.features, row.signals, base)
+        for row in parsed.rows
+    ]
+
+
+def _evaluate(
+    parsed: ParsedHistory,
+    base: Config,
+    changed: Config,
+    prices: CostModel | None,
+    evidence: Mapping[str, TierEvidence],
+    befores: list[str | None] | None,
+) -> WhatIfResult:
+    costs = prices if prices is not None else ConfigCostModel.of(changed)
+    assumed_tps = changed.router.assumed_local_tps
+    total = changed_count = unreadable = cost_unknown = recorded = 0
+    local_before = local_after = 0
+    cost_before = cost_after = savings_before = savings_after = 0.0
+    transitions: dict[tuple[str, str], int] = {}
+    sample: list[str] = []
+    quality = {"before": [0, 0], "after": [0, 0], "cloud": [0, 0]}
+    evidence_rows = 0
+    pending_tokens = pending_wall = 0.0
+    pending_rows = 0
+    if befores is None:
+        befores = base_targets(parsed, base)
+    for row, before in zip(parsed.rows, befores, strict=True):
+        total += 1
+        cost = row.cost
+        counterfactual = row.counterfactual
+        cost_before += cost
+        if counterfactual is not None:
+            savings_before += counterfactual - cost
+        features, signals = row.features, row.signals
+        if features is None or signals is None or before is None:
             unreadable += 1
             cost_after += cost
             if counterfactual is not None:
                 savings_after += counterfactual - cost
             continue
-        before = decide_target(features, signals, base)
         after = decide_target(features, signals, changed)
+        local_before += before == "local"
+        local_after += after == "local"
+        if evidence:
+            found = evidence.get(row.request_id)
+            if found is not None:
+                evidence_rows += 1
+                if found.eval_pair:
+                    free = replace(features, override=None)
+                    routed: dict[str, str] = {
+                        "before": decide_target(free, signals, base),
+                        "after": decide_target(free, signals, changed),
+                    }
+                else:
+                    routed = {"before": before, "after": after}
+                routed["cloud"] = "cloud"
+                for name, tier in routed.items():
+                    good = found.local_good if tier == "local" else found.cloud_good
+                    if tier != "blocked" and good is not None:
+                        quality[name][0] += 1
+                        quality[name][1] += good
         if before == after:
             cost_after += cost
             if counterfactual is not None:
@@ -297,8 +449,8 @@ def whatif(
         if cloud is not None:
             savings_after += cloud - new_cost
 
-    if local_tokens > 0:
-        per_token = local_cpu / local_tokens
+    if parsed.local_tokens > 0:
+        per_token = parsed.local_cpu / parsed.local_tokens
         basis = f"{per_token:.4f} CPU-s per answer token, from the history's local requests"
     else:
         per_token = _threads(changed) / assumed_tps
@@ -330,4 +482,58 @@ def whatif(
         transitions=tuple(
             (before, after, count) for (before, after), count in sorted(transitions.items())
         ),
+        local_before=local_before,
+        local_after=local_after,
+        quality_before=QualityEstimate(evidence_rows, *quality["before"]),
+        quality_after=QualityEstimate(evidence_rows, *quality["after"]),
+        quality_all_cloud=QualityEstimate(evidence_rows, *quality["cloud"]),
     )
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One setting of a sweep and what it would have done."""
+
+    value: float
+    result: WhatIfResult
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form: the value, then the what-if figures."""
+        return {"value": self.value, **self.result.to_dict()}
+
+
+def sweep_values(spec: str) -> tuple[str, list[float]]:
+    """Parse `KEY=START:STOP:STEP` into the key and its values (STOP included when reached).
+
+    Raises ValueError with a sentence naming the problem.
+    """
+    key, sep, span = spec.partition("=")
+    parts = span.split(":")
+    if not sep or not key.strip() or len(parts) != 3:
+        raise ValueError(f"{spec!r}: expected KEY=START:STOP:STEP")
+    try:
+        start, stop, step = (float(part) for part in parts)
+    except ValueError:
+        raise ValueError(f"{spec!r}: START, STOP and STEP must be numbers") from None
+    if step <= 0 or stop < start:
+        raise ValueError(f"{spec!r}: need STEP > 0 and STOP >= START")
+    count = round((stop - start) / step + 1e-9) + 1
+    if count > 1000:
+        raise ValueError(f"{spec!r}: {count} settings; at most 1000")
+    return key.strip(), [round(start + i * step, 10) for i in range(count)]
+
+
+def sweep(
+    history: Iterable[HistoryRow] | ParsedHistory,
+    base: Config,
+    configs: Iterable[tuple[float, Config]],
+    prices: CostModel | None = None,
+    evidence: Mapping[str, TierEvidence] | None = None,
+) -> list[SweepPoint]:
+    """What-if for each (value, config): the history is read and decided under `base` once."""
+    parsed = history if isinstance(history, ParsedHistory) else read_history(history)
+    befores = base_targets(parsed, base)
+    return [
+        SweepPoint(value, _evaluate(parsed, base, config, prices, evidence or {}, befores))
+        for value, config in configs
+    ]
