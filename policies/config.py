@@ -112,11 +112,12 @@ TaskRoute = Literal["local", "cloud"] | Annotated[float, Field(ge=0.0, le=1.0)]
 class TaskProfile(_Section):
     """`[router.tasks]`: what the local model can be trusted with, per task type.
 
-    The defaults are for the bundled Gemma 3 270M base model, measured on a small sample (see
-    README, "How a prompt is routed"): it cannot do code, arithmetic, multi-step reasoning, science
-    explanations, extraction or translation, and is acceptable for chit-chat, short creative
-    writing, role-play, simple rewriting and opinions. Point `[local] model` at a 7B instruct
-    model and most of these become "local".
+    The defaults are for the bundled Gemma 3 270M base model, from its answers to three
+    hand-written prompts per type (bench/data/tasks/local_sample_270m.jsonl): none right for
+    code, math, reasoning, extraction, translation or science, one in three for factual
+    questions (wrong facts stated confidently); plausible if shallow for chit-chat,
+    summaries, rewriting, short creative writing, role-play and opinions, where a weak answer
+    misleads no one. Point `[local] model` at a 7B instruct model and most become "local".
     """
 
     #: Below this probability of its top task type a prompt's task signal is not acted on.
@@ -130,7 +131,7 @@ class TaskProfile(_Section):
     rewriting: TaskRoute = "local"
     creative: TaskRoute = "local"
     roleplay: TaskRoute = "local"
-    factual: TaskRoute = "local"
+    factual: TaskRoute = "cloud"
     science: TaskRoute = "cloud"
     opinion: TaskRoute = "local"
     chitchat: TaskRoute = "local"

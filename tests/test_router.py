@@ -25,7 +25,7 @@ from policies.router import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-SIMPLE = "What is the capital of France?"
+SIMPLE = "Hi there, how are you today?"
 COMPLEX = (
     "Prove step by step that the sum of the first n odd numbers is n squared, in a detailed report."
 )
