@@ -361,65 +361,65 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
         yield "default", default, None, default, lambda: f"default tier {default}"
 
 
-def task_needs_cloud(features: Features, config: Config) -> bool | None:
-    """Whether the `[router.tasks]` profile sends this prompt's task type to the cloud.
+def cloud_task_mass(features: Features, config: Config) -> float:
+    """The probability that the prompt is of a type `[router.tasks]` sends to the cloud.
 
-    None when the profile does not act: no task signal (a trace recorded before the head), a type
-    the profile does not name, or a "cloud" type below `min_confidence`.
+    Summed over the head's best few types, so a prompt the head cannot tell between math and
+    code (both "cloud") still counts as surely hard.
     """
     profile = config.router.tasks
-    route = profile.route_for(features.task) if features.task else None
-    if route is None:
+    top = features.task_top or ((features.task, features.task_probability),)
+    return round(sum(p for task, p in top if profile.route_for(task) == "cloud"), 4)
+
+
+def task_needs_cloud(features: Features, config: Config) -> bool | None:
+    """Whether the `[router.tasks]` profile sends this prompt to the cloud.
+
+    Cloud when the probability of the profile's "cloud" types reaches `min_confidence`, or when
+    the top type has a number and its probability is below it. None when there is no task
+    signal (a trace recorded before the head) and the profile cannot act.
+    """
+    if not features.task:
         return None
-    if route == "cloud":
-        return True if features.task_probability >= profile.min_confidence else None
-    if route == "local":
-        return False
-    return features.task_probability < route
+    profile = config.router.tasks
+    if cloud_task_mass(features, config) >= profile.min_confidence:
+        return True
+    route = profile.route_for(features.task)
+    return isinstance(route, float) and features.task_probability < route
 
 
 def _task_rule(
     features: Features, config: Config, burst: Callable[[str, RuleValue, RuleValue, _Why], _Rule]
 ) -> _Rule:
-    """The task rule's line: the task type, its probability against the profile's threshold."""
+    """The task rule's line: the cloud types' probability against `min_confidence`, and why."""
     task, prob = features.task, features.task_probability
+    if not task:
+        return "task", None, None, "pass", lambda: "no task signal"
     profile = config.router.tasks
-    route = profile.route_for(task) if task else None
-    if route is None:
-        why = f"task type {task!r} not in [router.tasks]" if task else "no task signal"
-        return "task", None, None, "pass", lambda: why
-    label = f"{task} (p={prob:.2f})"
-    if route == "local":
-        return "task", prob, None, "pass", lambda: f"{label}: router.tasks.{task} = local"
-    if route == "cloud":
-        limit = profile.min_confidence
-        if prob >= limit:
-            return burst(
-                "task",
-                prob,
-                limit,
-                lambda: f"{label} >= {limit:.2f}: router.tasks.{task} = cloud",
-            )
-        return (
+    mass, limit = cloud_task_mass(features, config), profile.min_confidence
+    top = features.task_top or ((task, prob),)
+    label = ", ".join(f"{name} {p:.2f}" for name, p in top)
+    route = profile.route_for(task)
+    if mass >= limit:
+        return burst(
             "task",
-            prob,
+            mass,
             limit,
-            "pass",
-            lambda: f"{label} < {limit:.2f}: not sure enough to act on router.tasks.{task}",
+            lambda: f"{label}: cloud types (router.tasks) {mass:.2f} >= {limit:.2f}",
         )
-    if prob < route:
+    if isinstance(route, float) and prob < route:
         return burst(
             "task",
             prob,
             route,
-            lambda: f"{label} < {route:.2f}: local only when sure (router.tasks.{task})",
+            lambda: f"{label}: {task} {prob:.2f} < router.tasks.{task} = {route:.2f}",
         )
     return (
         "task",
-        prob,
-        route,
+        mass,
+        limit,
         "pass",
-        lambda: f"{label} >= {route:.2f}: router.tasks.{task} lets local take it",
+        lambda: f"{label}: cloud types {mass:.2f} < {limit:.2f}; {task} suits local",
     )
 
 

@@ -174,11 +174,11 @@ class TaskHead:
         result: np.ndarray[Any, Any] = exp / exp.sum()
         return result
 
-    def classify(self, text: str, top: int = 3) -> TaskSignal:
+    def classify(self, text: str, top: int = 4) -> TaskSignal:
         """The task signal of `text`: the best class, its probability and the `top` best."""
         return self.signal(self.probabilities(text), top)
 
-    def signal(self, probs: np.ndarray[Any, Any], top: int = 3) -> TaskSignal:
+    def signal(self, probs: np.ndarray[Any, Any], top: int = 4) -> TaskSignal:
         """The task signal of class probabilities from `probabilities`."""
         order = np.argsort(-probs)[:top]
         best = tuple((self.classes[i], round(float(probs[i]), 4)) for i in order)

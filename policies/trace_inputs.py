@@ -7,9 +7,10 @@ so what-if scans read a twentieth of the text.
 Format, version 2: a JSON array
 `[2, chars, est_tokens, pii_count, [pii_types...], complexity, expected_output_tokens, override,
 local_queue_depth, local_cpu_pct, local_tps, local_ready, cloud_state, cloud_available,
-cloud_unavailable_reason, spend_today_usd, spend_month_usd, task, task_probability]`.
-Version 1 (still read) is the same without the last two: rows from before the task signal, which
-the task rule then passes over.
+cloud_unavailable_reason, spend_today_usd, spend_month_usd, task, task_probability,
+[[type, probability], ...]]` (the head's best few types).
+Version 1 (still read) is the same without the last three: rows from before the task signal,
+which the task rule then passes over.
 The leading version number lets a later layout be told apart; a stored trace is a JSON object,
 so the first byte (`[` or `{`) tells the two apart as well.
 """
@@ -26,7 +27,7 @@ from policies.router import Decision, Signals
 INPUTS_VERSION = 2
 _OVERRIDES = (None, "local", "cloud")
 _CLOUD_STATES = ("closed", "open", "half_open")
-_LENGTHS = {1: 17, 2: 19}
+_LENGTHS = {1: 17, 2: 20}
 
 
 def encode_inputs(decision: Decision) -> str:
@@ -53,6 +54,7 @@ def encode_inputs(decision: Decision) -> str:
             s.spend_month_usd,
             f.task,
             f.task_probability,
+            [[name, prob] for name, prob in f.task_top],
         ]
     ).decode("utf-8")
 
@@ -66,7 +68,7 @@ def decode_inputs(data: bytes | str) -> tuple[Features, Signals]:
     value: Any = orjson.loads(data)
     if type(value) is not list or not value or _LENGTHS.get(value[0]) != len(value):
         raise ValueError("not a version-1 or -2 router inputs array")
-    task, task_probability = value[17:19] if value[0] == 2 else ("", 0.0)
+    task, task_probability, top = value[17:20] if value[0] == 2 else ("", 0.0, [])
     (
         _,
         chars,
@@ -101,6 +103,7 @@ def decode_inputs(data: bytes | str) -> tuple[Features, Signals]:
                 override,
                 task=str(task),
                 task_probability=float(task_probability),
+                task_top=tuple((str(name), float(prob)) for name, prob in top),
             ),
             Signals(queue, cpu, tps, ready, state, available, reason, today, month),
         )

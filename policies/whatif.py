@@ -219,6 +219,7 @@ def _inputs(trace: Any) -> tuple[Features, Signals]:
             f["override"],
             task=f.get("task", ""),
             task_probability=f.get("task_probability", 0.0),
+            task_top=tuple((name, prob) for name, prob in f.get("task_top", ())),
         )
         signals = Signals(
             s["local_queue_depth"],

@@ -269,7 +269,7 @@ def test_traces_are_read_the_same_whatever_their_layout() -> None:
         json.dumps({"features": data["features"], **data}),
     ]
     expected = (
-        replace(decision.features, signals=(), text="", task_top=()),
+        replace(decision.features, signals=(), text=""),
         decision.signals,
     )
     for text in layouts:
@@ -365,7 +365,7 @@ def test_compact_inputs_decide_exactly_as_the_full_trace() -> None:
                 from_compact
                 == from_trace
                 == (
-                    replace(features, signals=(), text="", task_top=()),
+                    replace(features, signals=(), text=""),
                     signals,
                 )
             )
