@@ -55,11 +55,14 @@ class Judge:
     api_key: str | None
     max_tokens: int
     timeout_s: float
+    #: The judge is the cloud tier itself (whose endpoint may change: the demo server's port).
+    is_cloud_tier: bool = False
 
     @property
     def label(self) -> str:
-        """The judge as stored with each verdict: endpoint and model, never the key."""
-        return f"{self.base_url} {self.model}"
+        """The judge as stored with each verdict (and resumed on): never the key."""
+        where = "cloud tier" if self.is_cloud_tier else self.base_url
+        return f"{where} {self.model}"
 
 
 def read_prompts(path: Path) -> list[EvalPrompt]:
@@ -219,6 +222,7 @@ def eval_command(
             api_key=os.environ.get(config.cloud.api_key_env) if default_judge else None,
             max_tokens=judge_max_tokens,
             timeout_s=config.cloud.total_timeout,
+            is_cloud_tier=default_judge,
         )
         db = runtime.ledger_path
         if db is None:  # run_with_runtime refuses a runtime whose ledger did not open

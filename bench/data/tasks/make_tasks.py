@@ -6,6 +6,9 @@ Sources, all written for this project (no public benchmark or instruction set wa
 - grammar_a.py   templates in plain imperative English                        -> train
 - grammar_c.py   terse search-box / messaging styles, its own vocabulary    -> train
 - grammar_d.py   a situation, then the ask, everyday words                 -> train
+- hand_train.jsonl  prompts written by hand for training (none shared with the test split) -> train
+- noisy copies   of a third of the generated training prompts: lower case, no final punctuation,
+                 a swapped-letter typo or a casual opener (people type like that)       -> train
 - pasted         grammar-A-style asks around long pasted code, logs, articles -> train
 - grammar_b.py   separately written chatty templates, other vocabulary        -> test
 - hand.jsonl     prompts written by hand one by one, varied length and style  -> test
@@ -161,6 +164,43 @@ def _pasted(kind: str, rng: random.Random) -> str | None:
     return None
 
 
+# Casual openers for the noisy copies (written for them; the test grammar has its own).
+_OPENERS = [
+    "hiya, ",
+    "question - ",
+    "right, ",
+    "Hi! ",
+    "help please: ",
+    "need a hand. ",
+    "for school: ",
+    "my friend asked: ",
+    "hmm, ",
+    "one more: ",
+]
+
+
+def _noisy(prompt: str, rng: random.Random) -> str:
+    """A copy of `prompt` typed carelessly: one or two of four kinds of noise."""
+    text = prompt
+    for kind in rng.sample(("lower", "unpunctuated", "typo", "opener"), rng.randint(1, 2)):
+        if kind == "lower":
+            text = text.lower()
+        elif kind == "unpunctuated":
+            text = text.rstrip(".?!")
+        elif kind == "typo":
+            words = text.split(" ")
+            long_words = [i for i, word in enumerate(words) if len(word) > 4 and word.isalpha()]
+            if long_words:
+                i = rng.choice(long_words)
+                j = rng.randint(1, len(words[i]) - 2)
+                word = words[i]
+                words[i] = word[:j] + word[j + 1] + word[j] + word[j + 2 :]
+                text = " ".join(words)
+        else:
+            text = rng.choice(_OPENERS) + text[:1].lower() + text[1:]
+    return text
+
+
 def build() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """The train and test rows, deterministic."""
     train: list[dict[str, str]] = []
@@ -184,6 +224,16 @@ def build() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
             train.append({"prompt": prompt, "task": kind, "source": "grammar_d"})
         for prompt in grammar_b.generate(kind, PER_TYPE_B, seed=900 + index):
             test.append({"prompt": prompt, "task": kind, "source": "grammar_b"})
+    noise = random.Random(34)
+    generated = [row for row in train if row["source"].startswith("grammar")]
+    for row in generated:
+        if noise.random() < 0.33:
+            copy = _noisy(row["prompt"], noise)
+            train.append({"prompt": copy, "task": row["task"], "source": "noisy"})
+    for line in (HERE / "hand_train.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            train.append({"prompt": row["prompt"], "task": row["task"], "source": "hand_train"})
     for line in (HERE / "hand.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)
