@@ -19,22 +19,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import urlsplit
 
 import click
-import httpx
 
+from console.judge import JUDGE_MAX_TOKENS, Judge, judge_pair
 from engines.base import EngineError
 from policies.config import SetupError
 
 if TYPE_CHECKING:
     from console.cli import CliContext
     from console.dispatch import RequestResult
-    from console.evidence import ItemVerdict, Preference
     from console.runtime import Runtime
-
-#: A judge's answer is a short reason and a verdict mark: this is plenty.
-JUDGE_MAX_TOKENS = 256
 
 
 @dataclass(frozen=True)
@@ -44,25 +39,6 @@ class EvalPrompt:
     line: int
     prompt: str
     reference: str | None
-
-
-@dataclass(frozen=True)
-class Judge:
-    """Where verdicts come from: an OpenAI-compatible chat endpoint and its model."""
-
-    base_url: str
-    model: str
-    api_key: str | None
-    max_tokens: int
-    timeout_s: float
-    #: The judge is the cloud tier itself (whose endpoint may change: the demo server's port).
-    is_cloud_tier: bool = False
-
-    @property
-    def label(self) -> str:
-        """The judge as stored with each verdict (and resumed on): never the key."""
-        where = "cloud tier" if self.is_cloud_tier else self.base_url
-        return f"{where} {self.model}"
 
 
 def read_prompts(path: Path) -> list[EvalPrompt]:
@@ -101,56 +77,6 @@ async def _answer(
         if isinstance(event, Done):
             return event.result
     raise EngineError("the dispatcher ended without a result")
-
-
-def _is_loopback(url: str) -> bool:
-    return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
-
-
-async def ask_judge(client: httpx.AsyncClient, judge: Judge, messages: list[dict[str, str]]) -> str:
-    """One judge call; the text of its answer. Raises EngineError naming the endpoint."""
-    headers = {"Authorization": f"Bearer {judge.api_key}"} if judge.api_key else {}
-    body = {
-        "model": judge.model,
-        "messages": messages,
-        "temperature": 0.0,
-        "max_tokens": judge.max_tokens,
-    }
-    url = f"{judge.base_url}/chat/completions"
-    try:
-        response = await client.post(url, json=body, headers=headers)
-    except httpx.HTTPError as exc:
-        raise EngineError(f"judge {judge.base_url}: {type(exc).__name__}: {exc}") from None
-    if response.status_code != 200:
-        raise EngineError(f"judge {judge.base_url}: HTTP {response.status_code}")
-    try:
-        content = response.json()["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError):
-        return ""  # an answer in no known shape is no verdict, like an unparseable one
-    return content if isinstance(content, str) else ""
-
-
-async def judge_pair(
-    client: httpx.AsyncClient,
-    judge: Judge,
-    db: Path,
-    key: str,
-    prompt: str,
-    local_answer: str,
-    cloud_answer: str,
-) -> ItemVerdict:
-    """Two judge calls, local first then cloud first; each stored; their combined verdict."""
-    from console.evidence import combine, judge_messages, parse_preference, record_judgment
-
-    preferences: list[Preference | None] = []
-    order: tuple[Literal["local", "cloud"], ...] = ("local", "cloud")
-    for call, first in enumerate(order, start=1):
-        a, b = (local_answer, cloud_answer) if first == "local" else (cloud_answer, local_answer)
-        raw = await ask_judge(client, judge, judge_messages(prompt, a, b))
-        preference = parse_preference(raw, first)
-        record_judgment(db, key, call, first, preference, raw)
-        preferences.append(preference)
-    return combine(preferences[0], preferences[1])
 
 
 @click.command("eval")
@@ -228,9 +154,7 @@ def eval_command(
         if db is None:  # run_with_runtime refuses a runtime whose ledger did not open
             raise SetupError("no ledger to store the verdicts in; see --db")
         done = done_items(db)
-        async with httpx.AsyncClient(
-            timeout=judge.timeout_s, trust_env=not _is_loopback(base_url)
-        ) as client:
+        async with judge.client() as client:
             for index, item in enumerate(prompts, start=1):
                 key = item_key(item.prompt, item.reference, judge.label)
                 progress = f"eval {index}/{len(prompts)} (line {item.line})"
@@ -252,7 +176,7 @@ def eval_command(
                 else:
                     method = "judge"
                     outcome = await judge_pair(
-                        client, judge, db, key, item.prompt, local.answer, cloud.answer
+                        client, judge, item.prompt, local.answer, cloud.answer, db=db, key=key
                     )
                 record_item(
                     db,
