@@ -7,6 +7,7 @@ Sources, all written for this project (no public benchmark or instruction set wa
 - grammar_c.py   terse search-box / messaging styles, its own vocabulary    -> train
 - grammar_d.py   a situation, then the ask, everyday words                 -> train
 - grammar_e.py   broad vocabularies, so the ask tells the type, not the nouns -> train
+- grammar_f.py   many phrasings of each ask crossed with many subjects     -> train
 - hand_train.jsonl  prompts written by hand for training (none shared with the test split) -> train
 - noisy copies   of a third of the generated training prompts: lower case, no final punctuation,
                  a swapped-letter typo or a casual opener (people type like that)       -> train
@@ -32,6 +33,7 @@ import grammar_b  # noqa: E402
 import grammar_c  # noqa: E402
 import grammar_d  # noqa: E402
 import grammar_e  # noqa: E402
+import grammar_f  # noqa: E402
 
 TASKS = (
     "code",
@@ -53,6 +55,7 @@ PER_TYPE_B = 200
 PER_TYPE_C = 300
 PER_TYPE_D = 250
 PER_TYPE_E = 300
+PER_TYPE_F = 250
 PER_TYPE_PASTED = 40
 
 _CODE_FILES = [
@@ -227,6 +230,8 @@ def build() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
             train.append({"prompt": prompt, "task": kind, "source": "grammar_d"})
         for prompt in grammar_e.generate(kind, PER_TYPE_E, seed=300 + index):
             train.append({"prompt": prompt, "task": kind, "source": "grammar_e"})
+        for prompt in grammar_f.generate(kind, PER_TYPE_F, seed=400 + index):
+            train.append({"prompt": prompt, "task": kind, "source": "grammar_f"})
         for prompt in grammar_b.generate(kind, PER_TYPE_B, seed=900 + index):
             test.append({"prompt": prompt, "task": kind, "source": "grammar_b"})
     noise = random.Random(34)
