@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
@@ -282,9 +282,9 @@ class QualityEstimate:
         }
 
 
-@dataclass(frozen=True)
-class _Row:
-    """One history row, parsed once (a sweep re-decides it many times)."""
+class _Row(NamedTuple):
+    """One history row, parsed once (a sweep re-decides it many times); a NamedTuple because
+    100,000 of them are built per scan."""
 
     request_id: str
     tier: str
@@ -348,84 +348,116 @@ def whatif(
     of both routings and of sending everything to the cloud.
     """
     parsed = history if isinstance(history, ParsedHistory) else read_history(history)
-    return _evaluate(parsed, base, changed, prices, evidence or {}, None)
+    prepared = _prepare(parsed, base, evidence or {})
+    return _evaluate(prepared, changed, prices, _targets(parsed, changed))
 
 
-def base_targets(parsed: ParsedHistory, base: Config) -> list[str | None]:
-    """Each row's tier under `base` (None for unreadable rows), shared by a sweep's settings."""
+def _targets(parsed: ParsedHistory, config: Config) -> list[str | None]:
+    """Each row's tier under `config` (None for unreadable rows)."""
     return [
         None
         if row.features is None or row.signals is None
-        else decide_target(row.features, row.signals, base)
+        else decide_target(row.features, row.signals, config)
         for row in parsed.rows
     ]
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A history decided under the baseline: what every setting of a sweep compares with."""
+
+    parsed: ParsedHistory
+    base: Config
+    befores: list[str | None]
+    cost_before: float
+    savings_before: float
+    #: (its evidence, the features and signals of its quality decision) per evidence row.
+    evidence: list[tuple[TierEvidence, Features, Signals]]
+    #: The baseline tier of each evidence row's quality decision.
+    evidence_before: list[str]
+
+
+def _prepare(
+    parsed: ParsedHistory, base: Config, evidence: Mapping[str, TierEvidence]
+) -> _Prepared:
+    befores = _targets(parsed, base)
+    cost_before = savings_before = 0.0
+    for row in parsed.rows:
+        cost_before += row.cost
+        if row.counterfactual is not None:
+            savings_before += row.counterfactual - row.cost
+    found: list[tuple[TierEvidence, Features, Signals]] = []
+    if evidence:
+        for row in parsed.rows:
+            item = evidence.get(row.request_id)
+            if item is not None and row.features is not None and row.signals is not None:
+                # An eval prompt ran forced on both tiers: judge where the router would send it.
+                features = replace(row.features, override=None) if item.eval_pair else row.features
+                found.append((item, features, row.signals))
+    evidence_before: list[str] = [
+        decide_target(features, signals, base) for _, features, signals in found
+    ]
+    return _Prepared(parsed, base, befores, cost_before, savings_before, found, evidence_before)
+
+
+def _quality(
+    prepared: _Prepared, config: Config, routed: list[str] | None = None
+) -> tuple[QualityEstimate, QualityEstimate, QualityEstimate]:
+    """Judged quality before, under `config`, and all-cloud, over the evidence rows."""
+    if routed is None:
+        routed = [
+            decide_target(features, signals, config) for _, features, signals in prepared.evidence
+        ]
+    counts = {"before": [0, 0], "after": [0, 0], "cloud": [0, 0]}
+    for (item, _, _), before, after in zip(
+        prepared.evidence, prepared.evidence_before, routed, strict=True
+    ):
+        for name, tier in (("before", before), ("after", after), ("cloud", "cloud")):
+            good = item.local_good if tier == "local" else item.cloud_good
+            if tier != "blocked" and good is not None:
+                counts[name][0] += 1
+                counts[name][1] += good
+    total = len(prepared.evidence)
+    return (
+        QualityEstimate(total, *counts["before"]),
+        QualityEstimate(total, *counts["after"]),
+        QualityEstimate(total, *counts["cloud"]),
+    )
+
+
 def _evaluate(
-    parsed: ParsedHistory,
-    base: Config,
+    prepared: _Prepared,
     changed: Config,
     prices: CostModel | None,
-    evidence: Mapping[str, TierEvidence],
-    befores: list[str | None] | None,
+    afters: list[str | None],
 ) -> WhatIfResult:
+    """Count and price the rows whose tier differs between the baseline and `afters`.
+
+    Rows that keep their tier keep their recorded cost, so only the moved rows are visited.
+    """
     costs = prices if prices is not None else ConfigCostModel.of(changed)
     assumed_tps = changed.router.assumed_local_tps
-    total = changed_count = unreadable = cost_unknown = recorded = 0
-    local_before = local_after = 0
-    cost_before = cost_after = savings_before = savings_after = 0.0
+    parsed, befores = prepared.parsed, prepared.befores
+    rows = parsed.rows
+    changed_count = cost_unknown = recorded = 0
+    cost_after, savings_after = prepared.cost_before, prepared.savings_before
     transitions: dict[tuple[str, str], int] = {}
     sample: list[str] = []
-    quality = {"before": [0, 0], "after": [0, 0], "cloud": [0, 0]}
-    evidence_rows = 0
     pending_tokens = pending_wall = 0.0
     pending_rows = 0
-    if befores is None:
-        befores = base_targets(parsed, base)
-    for row, before in zip(parsed.rows, befores, strict=True):
-        total += 1
-        cost = row.cost
-        counterfactual = row.counterfactual
-        cost_before += cost
-        if counterfactual is not None:
-            savings_before += counterfactual - cost
+    for index, (before, after) in enumerate(zip(befores, afters, strict=True)):
+        if before == after or before is None or after is None:
+            continue
+        row = rows[index]
         features, signals = row.features, row.signals
-        if features is None or signals is None or before is None:
-            unreadable += 1
-            cost_after += cost
-            if counterfactual is not None:
-                savings_after += counterfactual - cost
-            continue
-        after = decide_target(features, signals, changed)
-        local_before += before == "local"
-        local_after += after == "local"
-        if evidence:
-            found = evidence.get(row.request_id)
-            if found is not None:
-                evidence_rows += 1
-                if found.eval_pair:
-                    free = replace(features, override=None)
-                    routed: dict[str, str] = {
-                        "before": decide_target(free, signals, base),
-                        "after": decide_target(free, signals, changed),
-                    }
-                else:
-                    routed = {"before": before, "after": after}
-                routed["cloud"] = "cloud"
-                for name, tier in routed.items():
-                    good = found.local_good if tier == "local" else found.cloud_good
-                    if tier != "blocked" and good is not None:
-                        quality[name][0] += 1
-                        quality[name][1] += good
-        if before == after:
-            cost_after += cost
-            if counterfactual is not None:
-                savings_after += counterfactual - cost
-            continue
+        assert features is not None and signals is not None  # readable: it has a tier
         changed_count += 1
         transitions[(before, after)] = transitions.get((before, after), 0) + 1
         if len(sample) < SAMPLE_SIZE:
             sample.append(row.request_id)
+        cost_after -= row.cost
+        if row.counterfactual is not None:
+            savings_after -= row.counterfactual - row.cost
         # A request that never ran (blocked, failed early) has no usage: use the prompt's estimates.
         tokens_in = row.tokens_in or features.est_tokens
         tokens_out = row.tokens_out or features.expected_output_tokens
@@ -463,31 +495,32 @@ def _evaluate(
         estimated = costs.local_usd(pending_tokens * per_token, pending_wall)
         cost_after += estimated
         savings_after -= estimated
+    quality_before, quality_after, quality_cloud = _quality(prepared, changed)
     return WhatIfResult(
-        total=total,
+        total=len(rows),
         changed=changed_count,
         to_local=sum(n for (_, after), n in transitions.items() if after == "local"),
         to_cloud=sum(n for (_, after), n in transitions.items() if after == "cloud"),
         to_blocked=sum(n for (_, after), n in transitions.items() if after == "blocked"),
         from_blocked=sum(n for (before, _), n in transitions.items() if before == "blocked"),
-        cost_before_usd=cost_before,
+        cost_before_usd=prepared.cost_before,
         cost_after_usd=cost_after,
-        savings_before_usd=savings_before,
+        savings_before_usd=prepared.savings_before,
         savings_after_usd=savings_after,
         sample_request_ids=tuple(sample),
         local_cpu_recorded=recorded,
         local_cpu_estimated=pending_rows,
         local_cpu_basis=basis if pending_rows else "",
         cost_unknown=cost_unknown,
-        unreadable=unreadable,
+        unreadable=befores.count(None),
         transitions=tuple(
             (before, after, count) for (before, after), count in sorted(transitions.items())
         ),
-        local_before=local_before,
-        local_after=local_after,
-        quality_before=QualityEstimate(evidence_rows, *quality["before"]),
-        quality_after=QualityEstimate(evidence_rows, *quality["after"]),
-        quality_all_cloud=QualityEstimate(evidence_rows, *quality["cloud"]),
+        local_before=befores.count("local"),
+        local_after=afters.count("local"),
+        quality_before=quality_before,
+        quality_after=quality_after,
+        quality_all_cloud=quality_cloud,
     )
 
 
@@ -524,6 +557,12 @@ def sweep_values(spec: str) -> tuple[str, list[float]]:
     return key.strip(), [round(start + i * step, 10) for i in range(count)]
 
 
+def _with_threshold(config: Config, threshold: float) -> Config:
+    """`config` with any complexity threshold, even outside [0, 1] (not validated: internal)."""
+    router = config.router.model_copy(update={"complexity_threshold": threshold})
+    return config.model_copy(update={"router": router})
+
+
 def sweep(
     history: Iterable[HistoryRow] | ParsedHistory,
     base: Config,
@@ -531,10 +570,33 @@ def sweep(
     prices: CostModel | None = None,
     evidence: Mapping[str, TierEvidence] | None = None,
 ) -> list[SweepPoint]:
-    """What-if for each (value, config): the history is read and decided under `base` once."""
+    """What-if for each (value, config): the history is read and decided under `base` once.
+
+    When the configs differ only in `router.complexity_threshold` (the usual sweep), each row
+    is decided twice in all, with the complexity rule always and never firing: under any
+    threshold its tier is the first when its score reaches the threshold, else the second.
+    """
     parsed = history if isinstance(history, ParsedHistory) else read_history(history)
-    befores = base_targets(parsed, base)
-    return [
-        SweepPoint(value, _evaluate(parsed, base, config, prices, evidence or {}, befores))
-        for value, config in configs
-    ]
+    prepared = _prepare(parsed, base, evidence or {})
+    settings = list(configs)
+    if not settings:
+        return []
+    first = _with_threshold(settings[0][1], 0.0)
+    if any(_with_threshold(config, 0.0) != first for _, config in settings):
+        return [
+            SweepPoint(value, _evaluate(prepared, config, prices, _targets(parsed, config)))
+            for value, config in settings
+        ]
+    # The complexity rule fires at threshold -1 when reached, never at 2 (scores are in [0, 1]).
+    fires = _targets(parsed, _with_threshold(first, -1.0))
+    never = _targets(parsed, _with_threshold(first, 2.0))
+    scores = [0.0 if row.features is None else row.features.complexity for row in parsed.rows]
+    points = []
+    for value, config in settings:
+        limit = config.router.complexity_threshold
+        afters = [
+            on if off != on and score >= limit else off
+            for on, off, score in zip(fires, never, scores, strict=True)
+        ]
+        points.append(SweepPoint(value, _evaluate(prepared, config, prices, afters)))
+    return points

@@ -172,6 +172,15 @@ def test_a_sweep_reads_once_and_matches_single_whatifs(db: Path) -> None:
     assert [p.value for p in points] == [0.0, 0.5, 1.0]
     for point, (_, config) in zip(points, configs, strict=True):
         assert point.result == whatif(history, BASE, config, evidence=evidence)
+    # Only the complexity threshold changes: the fast path, which must agree exactly.
+    thresholds = [
+        (value / 20, with_changes(BASE, {"router.complexity_threshold": value / 20}))
+        for value in range(21)
+    ]
+    fast = sweep(history, BASE, thresholds, evidence=evidence)
+    for point, (_, config) in zip(fast, thresholds, strict=True):
+        assert point.result == whatif(history, BASE, config, evidence=evidence)
+    assert len({point.result.local_after for point in fast}) > 1  # the sweep moves rows
 
 
 def test_whatif_sweep_and_calibrate_commands(db: Path, tmp_path: Path) -> None:
