@@ -241,3 +241,31 @@ def test_with_changes_coerces_command_line_strings() -> None:
     assert config.router.max_queue_depth == 4
     assert config.local.temperature == 0.0
     assert config.pii.deny_list == ("X", "Y")
+
+
+def test_the_task_profile_is_edited_live_like_any_key(store: ConfigStore, tmp_path: Path) -> None:
+    before = store.path.read_text(encoding="utf-8").splitlines(keepends=True)
+    config = store.set({"router.tasks.math": "local", "router.tasks.factual": "0.8"})
+    assert (config.router.tasks.math, config.router.tasks.factual) == ("local", 0.8)
+    assert load_config(store.path) == config
+    after = store.path.read_text(encoding="utf-8").splitlines(keepends=True)
+    changed = sorted(new for old, new in zip(before, after, strict=True) if old != new)
+    assert changed == ["factual = 0.8\n", 'math = "local"\n']
+    assert (
+        with_changes(config, {"router.tasks.min_confidence": "0.7"}).router.tasks.min_confidence
+        == 0.7
+    )
+    for key, value, message in (
+        ("router.tasks.nope", "local", "unknown key"),
+        ("router.tasks", "local", "unknown key"),
+        ("router.tasks.math", "pool-ish", "router.tasks.math"),
+        ("router.tasks.math", "1.5", "router.tasks.math"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            with_changes(config, {key: value})
+    # A file without a [router.tasks] table gets one.
+    bare = tmp_path / "bare.toml"
+    bare.write_text("[router]\ndefault_tier = 'local'\n", "utf-8")
+    ConfigStore.open(bare).set({"router.tasks.code": "local"})
+    assert load_config(bare).router.tasks.code == "local"
+    assert "[router.tasks]" in bare.read_text(encoding="utf-8")
