@@ -471,7 +471,8 @@ def ask(
     elif result.answer:
         click.echo()
     if result.status in ("failed", "blocked"):
-        reason = result.error or "blocked by [pii] on_pii = block"
+        fired = [rule.why for rule in result.decision.rules if rule.name == result.decision.fired]
+        reason = result.error or f"blocked: {fired[0] if fired else 'by policy'}"
         click.echo(f"switchboard: {reason}{f' ({result.fix})' if result.fix else ''}", err=True)
         return 1
     summary = _summary_line(result)

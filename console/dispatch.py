@@ -330,10 +330,15 @@ class Dispatcher:
         )
         context_pii = [kind for turn in widest.turns for kind in turn.pii_types]
         features = extract_features(prompt, [entity.type for entity in scan.entities] + context_pii)
+        local_reserve = max_tokens or config.local.max_tokens
         features = replace(
             features,
-            context_tokens=prompt_tokens(system, text) + (max_tokens or config.local.max_tokens),
+            context_tokens=prompt_tokens(system, text) + local_reserve,
             pii_turns=pii_turns(widest.turns, widest.dropped),
+            earlier_turns=len(history),
+            local_dropped_turns=fit(
+                history, system, text, config.local.n_ctx, local_reserve
+            ).dropped,
         )
         if force is not None:
             features = replace(features, override=force)

@@ -156,6 +156,9 @@ class Features:
     context_tokens: int = 0
     #: 1-based numbers of earlier turns whose PII is counted in `pii_count` / `pii_types`.
     pii_turns: tuple[int, ...] = ()
+    #: Earlier turns of the conversation, and how many of them the local context leaves out.
+    earlier_turns: int = 0
+    local_dropped_turns: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape stored in the trace. The prompt text is left out: traces are stored and
@@ -171,6 +174,8 @@ class Features:
             "override": self.override,
             "context_tokens": self.context_tokens,
             "pii_turns": list(self.pii_turns),
+            "earlier_turns": self.earlier_turns,
+            "local_dropped_turns": self.local_dropped_turns,
         }
 
 
@@ -204,6 +209,8 @@ def features_from_dict(data: Mapping[str, Any], *, with_signals: bool = True) ->
         text=str(data.get("text", "")),
         context_tokens=int(data.get("context_tokens", 0)),
         pii_turns=tuple(int(turn) for turn in data.get("pii_turns", ())),
+        earlier_turns=int(data.get("earlier_turns", 0)),
+        local_dropped_turns=int(data.get("local_dropped_turns", 0)),
     )
 
 

@@ -297,8 +297,21 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
 
     # 3. context
     tokens = features.context_tokens
+
+    def history() -> str:
+        dropped, earlier = features.local_dropped_turns, features.earlier_turns
+        if not dropped:
+            return ""
+        return f"; {dropped} of {earlier} earlier turns left out to fit {n_ctx:,} tokens"
+
     if fits_local:
-        yield "context", tokens, n_ctx, "pass", lambda: f"{tokens} tokens fit the local context"
+        yield (
+            "context",
+            tokens,
+            n_ctx,
+            "pass",
+            lambda: f"{tokens} tokens fit the local context{history()}",
+        )
     elif cloud_blocked:
         yield "context", tokens, n_ctx, "block", lambda: f"{too_long()}, and {cloud_blocker()}"
     else:
