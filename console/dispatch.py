@@ -319,8 +319,10 @@ class Dispatcher:
         scanner = self._runtime.scanner
         scan = await asyncio.to_thread(scanner.scan, text)
         # Earlier turns are scanned once, then their scans are cached on the conversation.
-        history = await asyncio.to_thread(_scanned, scanner, tuple(conversation.turns))
-        conversation.turns[:] = history
+        history = tuple(conversation.turns)
+        if any(turn.prompt_scan is None or turn.answer_scan is None for turn in history):
+            history = await asyncio.to_thread(_scanned, scanner, history)
+            conversation.turns[:] = history
         redacted = conversation.pseudonymizer.redact(scan)
         scanned = time.perf_counter()
         system = conversation.system(config)
