@@ -586,7 +586,7 @@ class Dispatcher:
         self, result: RequestResult, conversation: Conversation, prepared: _Prepared, turn: Turn
     ) -> None:
         """Write an answered turn to the conversation tables, its text as `store_prompts` says."""
-        store = self._conversation_store()
+        store = self.conversation_store()
         if store is None:
             return
         mode = self._runtime.config().ledger.store_prompts
@@ -612,7 +612,7 @@ class Dispatcher:
             title=title_for(prompt, time.time()),
         )
 
-    def _conversation_store(self) -> ConversationStore | None:
+    def conversation_store(self) -> ConversationStore | None:
         """The ledger file's conversation tables, opened on first use; None without a ledger."""
         path = self._runtime.ledger_path
         if self._store is None and path is not None and self._runtime.ledger is not None:
@@ -624,7 +624,7 @@ class Dispatcher:
 
         Raises ConversationError when there is no such conversation (or no ledger to hold one).
         """
-        store = self._conversation_store()
+        store = self.conversation_store()
         if store is None:
             raise ConversationError("no ledger is open, so no conversation can be continued")
         stored = store.load(conversation_id)

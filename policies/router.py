@@ -304,7 +304,9 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
             return ""
         return f"; {dropped} of {earlier} earlier turns left out to fit {n_ctx:,} tokens"
 
-    if fits_local:
+    if not tokens:
+        yield "context", tokens, n_ctx, "pass", lambda: "context size not measured"
+    elif fits_local:
         yield (
             "context",
             tokens,
