@@ -151,6 +151,14 @@ class Features:
     task: str = ""
     task_probability: float = 0.0
     task_top: tuple[tuple[str, float], ...] = ()
+    #: Tokens that must reach the local model: system prompt + new prompt + answer reserve
+    #: (0 when unknown, as in traces recorded before conversations: it then always fits).
+    context_tokens: int = 0
+    #: 1-based numbers of earlier turns whose PII is counted in `pii_count` / `pii_types`.
+    pii_turns: tuple[int, ...] = ()
+    #: Earlier turns of the conversation, and how many of them the local context leaves out.
+    earlier_turns: int = 0
+    local_dropped_turns: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape stored in the trace. The prompt text is left out: traces are stored and
@@ -167,6 +175,10 @@ class Features:
             "task": self.task,
             "task_probability": self.task_probability,
             "task_top": [[name, prob] for name, prob in self.task_top],
+            "context_tokens": self.context_tokens,
+            "pii_turns": list(self.pii_turns),
+            "earlier_turns": self.earlier_turns,
+            "local_dropped_turns": self.local_dropped_turns,
         }
 
 
@@ -201,6 +213,10 @@ def features_from_dict(data: Mapping[str, Any], *, with_signals: bool = True) ->
         task=str(data.get("task", "")),
         task_probability=float(data.get("task_probability", 0.0)),
         task_top=tuple((str(name), float(prob)) for name, prob in data.get("task_top", ())),
+        context_tokens=int(data.get("context_tokens", 0)),
+        pii_turns=tuple(int(turn) for turn in data.get("pii_turns", ())),
+        earlier_turns=int(data.get("earlier_turns", 0)),
+        local_dropped_turns=int(data.get("local_dropped_turns", 0)),
     )
 
 

@@ -7,10 +7,11 @@ so what-if scans read a twentieth of the text.
 Format, version 2: a JSON array
 `[2, chars, est_tokens, pii_count, [pii_types...], complexity, expected_output_tokens, override,
 local_queue_depth, local_cpu_pct, local_tps, local_ready, cloud_state, cloud_available,
-cloud_unavailable_reason, spend_today_usd, spend_month_usd, task, task_probability,
-[[type, probability], ...]]` (the head's best few types).
-Version 1 (still read) is the same without the last three: rows from before the task signal,
-which the task rule then passes over.
+cloud_unavailable_reason, spend_today_usd, spend_month_usd, context_tokens, task,
+task_probability, [[type, probability], ...]]` (the task head's best few types).
+Version 1 (still read) has no task fields: rows from before the task signal, which the task rule
+then passes over; version-1 rows recorded before conversations also lack context_tokens (0: the
+prompt fitted).
 The leading version number lets a later layout be told apart; a stored trace is a JSON object,
 so the first byte (`[` or `{`) tells the two apart as well.
 """
@@ -27,7 +28,7 @@ from policies.router import Decision, Signals
 INPUTS_VERSION = 2
 _OVERRIDES = (None, "local", "cloud")
 _CLOUD_STATES = ("closed", "open", "half_open")
-_LENGTHS = {1: 17, 2: 20}
+_LENGTHS = {1: (17, 18), 2: (21,)}
 
 
 def encode_inputs(decision: Decision) -> str:
@@ -52,6 +53,7 @@ def encode_inputs(decision: Decision) -> str:
             s.cloud_unavailable_reason,
             s.spend_today_usd,
             s.spend_month_usd,
+            f.context_tokens,
             f.task,
             f.task_probability,
             [[name, prob] for name, prob in f.task_top],
@@ -62,13 +64,16 @@ def encode_inputs(decision: Decision) -> str:
 def decode_inputs(data: bytes | str) -> tuple[Features, Signals]:
     """The (Features, Signals) `encode_inputs` wrote; Features carries no complexity breakdown.
 
-    Raises ValueError for anything that is not a version-1 or -2 encoding (a JSON object, a
-    wrong length or type, an unknown override or cloud state).
+    Raises ValueError for anything that is not a version-1 or -2 encoding (a JSON object, a wrong
+    length or type, an unknown override or cloud state).
     """
     value: Any = orjson.loads(data)
-    if type(value) is not list or not value or _LENGTHS.get(value[0]) != len(value):
+    if type(value) is not list or not value or value[0] not in (1, 2):
         raise ValueError("not a version-1 or -2 router inputs array")
-    task, task_probability, top = value[17:20] if value[0] == 2 else ("", 0.0, [])
+    if len(value) not in _LENGTHS[value[0]]:
+        raise ValueError("not a version-1 or -2 router inputs array")
+    context_tokens = value[17] if len(value) > 17 else 0
+    task, task_probability, top = value[18:21] if value[0] == 2 else ("", 0.0, [])
     (
         _,
         chars,
@@ -101,6 +106,7 @@ def decode_inputs(data: bytes | str) -> tuple[Features, Signals]:
                 (),
                 expected,
                 override,
+                context_tokens=int(context_tokens),
                 task=str(task),
                 task_probability=float(task_probability),
                 task_top=tuple((str(name), float(prob)) for name, prob in top),

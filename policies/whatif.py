@@ -217,6 +217,7 @@ def _inputs(trace: Any) -> tuple[Features, Signals]:
             (),
             f["expected_output_tokens"],
             f["override"],
+            context_tokens=f.get("context_tokens", 0),
             task=f.get("task", ""),
             task_probability=f.get("task_probability", 0.0),
             task_top=tuple((name, prob) for name, prob in f.get("task_top", ())),
