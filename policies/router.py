@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from policies.config import Config
+from policies.config import Config, TaskProfile
 from policies.features import Features, features_from_dict
 
 Target = Literal["local", "cloud", "blocked"]
@@ -415,15 +415,32 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
         yield "default", default, None, default, lambda: f"default tier {default}"
 
 
+#: The task types a profile sends to the cloud, per profile object: what-if asks 100,000 times
+#: per scan, and a profile is immutable (frozen), so the set is computed once per profile.
+_CLOUD_TYPES: dict[int, tuple[TaskProfile, frozenset[str]]] = {}
+
+
+def _cloud_types(profile: TaskProfile) -> frozenset[str]:
+    cached = _CLOUD_TYPES.get(id(profile))
+    if cached is None or cached[0] is not profile:
+        if len(_CLOUD_TYPES) > 256:  # configs come and go with live edits and sweeps
+            _CLOUD_TYPES.clear()
+        types = frozenset(
+            name for name in TaskProfile.model_fields if profile.route_for(name) == "cloud"
+        )
+        cached = _CLOUD_TYPES[id(profile)] = (profile, types)
+    return cached[1]
+
+
 def cloud_task_mass(features: Features, config: Config) -> float:
     """The probability that the prompt is of a type `[router.tasks]` sends to the cloud.
 
     Summed over the head's best few types, so a prompt the head cannot tell between math and
     code (both "cloud") still counts as surely hard.
     """
-    profile = config.router.tasks
+    cloud = _cloud_types(config.router.tasks)
     top = features.task_top or ((features.task, features.task_probability),)
-    return round(sum(p for task, p in top if profile.route_for(task) == "cloud"), 4)
+    return round(sum(p for task, p in top if task in cloud), 4)
 
 
 def task_needs_cloud(features: Features, config: Config) -> bool | None:
