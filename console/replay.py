@@ -28,7 +28,7 @@ class ReplaySummary:
     @property
     def failed(self) -> int:
         """Requests that got no answer (blocked prompts are not failures)."""
-        return sum(1 for r in self.results if r.status in ("failed", "cancelled"))
+        return sum(1 for r in self.results if r.status in ("failed", "cancelled", "interrupted"))
 
     @property
     def by_tier(self) -> Counter[str]:
@@ -43,7 +43,7 @@ class ReplaySummary:
     @property
     def redacted(self) -> int:
         """Requests sent to the cloud with placeholders instead of PII."""
-        return sum(1 for r in self.results if r.badge == "CLOUD·redacted")
+        return sum(1 for r in self.results if r.redacted)
 
     @property
     def kept_local_for_privacy(self) -> int:
@@ -130,13 +130,31 @@ class ReplaySummary:
 
 
 def read_prompts(path: Path) -> list[str]:
-    """Prompts of a JSONL file (`{"prompt": ...}` per line); a bad line is named by its number."""
-    prompts: list[str] = []
+    """Prompts of a JSONL file (`{"prompt": ...}` per line); see `read_numbered_prompts`."""
+    return [prompt for _, prompt in read_numbered_prompts(path)]
+
+
+def read_numbered_prompts(path: Path) -> list[tuple[int, str]]:
+    """(line number, prompt) of a JSONL file (`{"prompt": ...}` per line).
+
+    The whole file is checked before anything runs, and the first bad line stops it with one
+    line naming `path:line`: not UTF-8, not JSON, not a prompt object, a prompt that is not text
+    (a lone surrogate) or has nothing to answer. Blank lines are skipped.
+    """
+    from console.dispatch import RefusedPrompt, check_prompt
+
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
     except OSError as exc:
         raise SetupError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    for number, line in enumerate(lines, start=1):
+    prompts: list[tuple[int, str]] = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SetupError(
+                f"{path}:{number}: not valid UTF-8 (byte {exc.start + 1} of the line)"
+            ) from None
         if not line.strip():
             continue
         try:
@@ -145,5 +163,9 @@ def read_prompts(path: Path) -> list[str]:
             raise SetupError(f"{path}:{number}: not valid JSON: {exc.msg}") from None
         if not isinstance(item, dict) or not isinstance(item.get("prompt"), str):
             raise SetupError(f'{path}:{number}: expected an object {{"prompt": "..."}}')
-        prompts.append(item["prompt"])
+        try:
+            check_prompt(item["prompt"])
+        except RefusedPrompt as exc:
+            raise SetupError(f"{path}:{number}: {exc}") from None
+        prompts.append((number, item["prompt"]))
     return prompts

@@ -177,6 +177,6 @@ def ledger_view(runtime: Runtime, config: Config) -> LedgerView:
         budget_used_fraction=report.budget.daily_fraction,
         budget_warn=report.budget.warning,
         budget_exhausted=report.budget.exhausted,
-        pending=ledger.pending,
-        error=ledger.last_error,
+        pending=runtime.spool.pending(),
+        error=runtime.spool.last_error or ledger.last_error,
     )
