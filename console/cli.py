@@ -14,43 +14,21 @@ import math
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+from console.cli_context import CliContext
 from console.outside_text import for_stream
 from engines.base import EngineError, SwitchboardError, Tier
-from policies.config import Config, ConfigStore, SetupError
+from policies.config import SetupError
 
 if TYPE_CHECKING:
     from console.dispatch import Done, RequestResult
     from console.runtime import Runtime
 
 T = TypeVar("T")
-
-
-@dataclass
-class CliContext:
-    """The global options, shared by every subcommand."""
-
-    config_path: Path | None
-    db_path: Path | None
-    demo_cloud: bool
-    _store: ConfigStore | None = None
-
-    @property
-    def store(self) -> ConfigStore:
-        """The configuration, loaded on first use (ConfigError surfaces as exit code 2)."""
-        if self._store is None:
-            self._store = ConfigStore.open(self.config_path)
-        return self._store
-
-    @property
-    def config(self) -> Config:
-        """The configuration in force."""
-        return self.store.config
 
 
 pass_cli = click.make_pass_decorator(CliContext)

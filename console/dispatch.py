@@ -23,11 +23,11 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from console.ledger import LedgerRecord, stored_prompt
 from console.outcome import Outcome, Status, badge
-from console.spool import Kept, SpoolError
+from console.spool import Kept, Spool, SpoolError
 from engines.base import (
     Cancelled,
     Chunk,
@@ -42,15 +42,47 @@ from engines.base import (
     Tier,
     Usage,
 )
-from engines.cloud import estimate_tokens
+from engines.cloud import CloudEngine, estimate_tokens
+from engines.local import LocalEngine
+from policies.config import Config
 from policies.features import extract_features, split_override
-from policies.pii import PiiScan, Pseudonymizer
+from policies.pii import PiiScan, PiiScanner, Pseudonymizer
 from policies.prices import CostBreakdown, cloud_cost, counterfactual_cost, local_cost
 from policies.router import Decision, Signals, decide
 from policies.trace_inputs import encode_inputs
 
-if TYPE_CHECKING:
-    from console.runtime import Runtime
+
+class Parts(Protocol):
+    """What the dispatcher uses of the running parts (console.runtime.Runtime provides it).
+
+    A protocol, so that the dispatcher does not import the runtime that builds it.
+    """
+
+    local: LocalEngine
+    cloud: CloudEngine
+    scanner: PiiScanner
+    spool: Spool
+
+    def config(self) -> Config:
+        """The configuration in force."""
+        ...
+
+    def signals(self) -> Signals:
+        """The live signals the router reads."""
+        ...
+
+    def cloud_ready(self) -> bool:
+        """Whether the cloud tier has finished starting."""
+        ...
+
+    async def wait_cloud_ready(self) -> None:
+        """Wait for the cloud tier to finish starting."""
+        ...
+
+    async def wait_local_ready(self, timeout: float) -> float:
+        """Wait for the local engine to take requests again; the seconds waited."""
+        ...
+
 
 #: How long a prompt that privacy keeps local waits for a crashed engine to come back.
 LOCAL_RESTART_WAIT_S = 30.0
@@ -251,7 +283,7 @@ class _Attempting:
 class Dispatcher:
     """Runs prompts through PII -> route -> engines -> ledger for one Runtime."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Parts) -> None:
         self._runtime = runtime
         self._interrupted_by: str | None = None
 

@@ -28,7 +28,7 @@ from engines.base import EngineError
 from policies.config import SetupError
 
 if TYPE_CHECKING:
-    from console.cli import CliContext
+    from console.cli_context import CliContext
     from console.runtime import Runtime
 
 log = logging.getLogger("switchboard.tui")

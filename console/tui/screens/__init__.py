@@ -6,13 +6,31 @@ Each screen reaches the headless core through the app's `runtime` attribute
 
 from __future__ import annotations
 
+import asyncio
 import math
-from typing import TYPE_CHECKING, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, cast
 
 from textual.app import App
 
 if TYPE_CHECKING:
     from console.runtime import Runtime
+
+
+class ConsoleHost(Protocol):
+    """What the main screen reads of the app hosting it (console.tui.app.SwitchboardApp).
+
+    A protocol, so that the screen does not import the app that imports it.
+    """
+
+    runtime: Runtime
+    runtime_ready: asyncio.Event
+    log_path: Path | None
+
+
+def host_of(app: App[object]) -> ConsoleHost:
+    """`app` as the console host of the main screen."""
+    return cast("ConsoleHost", app)
 
 
 def runtime_of(app: App[object]) -> Runtime:
@@ -68,4 +86,13 @@ def one_line(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
 
 
-__all__ = ["BADGE_STYLES", "TIER_STYLES", "badge_style", "money", "one_line", "runtime_of"]
+__all__ = [
+    "BADGE_STYLES",
+    "TIER_STYLES",
+    "ConsoleHost",
+    "badge_style",
+    "host_of",
+    "money",
+    "one_line",
+    "runtime_of",
+]
