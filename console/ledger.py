@@ -31,7 +31,7 @@ from typing import Any, Literal, NamedTuple
 import platformdirs
 import sqlite_utils
 
-from console.outcome import Status
+from console.outcome import Outcome, Status
 from policies.config import SetupError
 from policies.prices import Spend, local_day_bounds
 
@@ -132,6 +132,12 @@ class LedgerRecord:
 @dataclass(frozen=True, slots=True)
 class StoredRequest(LedgerRecord):
     """A recorded request read back (replay, inspector): every column."""
+
+    @property
+    def outcome(self) -> Outcome:
+        """How it ended, as the dispatcher's result said (`console.outcome.badge` renders it)."""
+        path = tuple(self.fallback_path.split(">")) if self.fallback_path else (self.tier,)
+        return Outcome(self.status, self.tier, path, self.redacted)
 
 
 class Inserted(NamedTuple):

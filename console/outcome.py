@@ -12,8 +12,10 @@ from typing import Literal
 
 Status = Literal["ok", "fallback", "failed", "cancelled", "blocked", "interrupted"]
 AnsweredBy = Literal["local", "cloud", "none"]
-#: What a badge means, for its colour: calm, accent, warm, hot.
-BadgeKind = Literal["local", "cloud", "redacted", "fallback", "failure"]
+#: What a badge means, for its colour (each face picks its own).
+BadgeKind = Literal[
+    "local", "cloud", "redacted", "fallback", "failed", "blocked", "cancelled", "interrupted"
+]
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class Badge:
 def badge(outcome: Outcome) -> Badge:
     """The badge of `outcome`: BLOCKED, FAILED, CANCELLED, INTERRUPTED, FALLBACK a→b, CLOUD…"""
     if outcome.status in ("blocked", "failed", "cancelled", "interrupted"):
-        return Badge(outcome.status.upper(), "failure")
+        return Badge(outcome.status.upper(), outcome.status)
     if len(outcome.path) > 1:
         return Badge("FALLBACK " + "→".join(outcome.path), "fallback")
     if outcome.tier == "cloud":

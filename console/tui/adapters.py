@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from console.ledger_report import build_report
+from console.outcome import Outcome, badge
 from console.tui.widgets.views import (
     AnswerMeta,
     CloudView,
@@ -36,7 +37,7 @@ def answer_meta(result: RequestResult) -> AnswerMeta:
     """The badge of a finished request."""
     cost = result.cost
     return AnswerMeta(
-        badge=result.badge,
+        badge=badge(result.outcome),
         status=result.status,
         cost_usd=cost.total_usd if cost is not None else None,
         cost_known=cost.known if cost is not None else True,
@@ -51,11 +52,11 @@ def answer_meta(result: RequestResult) -> AnswerMeta:
     )
 
 
-def unfinished_meta(badge: str, error: str) -> AnswerMeta:
+def unfinished_meta(status: Literal["cancelled", "failed"], error: str) -> AnswerMeta:
     """The badge of an answer whose worker ended without a result (cancelled, crashed)."""
     return AnswerMeta(
-        badge=badge,
-        status=badge.lower(),
+        badge=badge(Outcome(status, "none", (), redacted=False)),
+        status=status,
         cost_usd=None,
         cost_known=False,
         gen_tps=None,

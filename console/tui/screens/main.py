@@ -203,9 +203,9 @@ class MainScreen(Screen[None]):
         if view is None or view.meta is not None:
             return
         if event.state == WorkerState.CANCELLED:
-            await view.finish(unfinished_meta("CANCELLED", "cancelled by you"))
+            await view.finish(unfinished_meta("cancelled", "cancelled by you"))
         else:
-            await view.finish(unfinished_meta("FAILED", str(worker.error)))
+            await view.finish(unfinished_meta("failed", str(worker.error)))
         self.summarize_ledger()
 
     def action_cancel(self) -> None:
