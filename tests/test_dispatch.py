@@ -265,7 +265,9 @@ async def test_cancel_while_the_analyzer_loads_is_recorded_with_its_decision(
                 seen.append(event)
 
         task = asyncio.create_task(consume())
+        deadline = asyncio.get_running_loop().time() + 60
         while not seen:
+            assert asyncio.get_running_loop().time() < deadline, "no event from the dispatcher"
             await asyncio.sleep(0.01)
         assert isinstance(seen[0], Waiting) and "PII" in seen[0].what
         task.cancel()

@@ -115,7 +115,9 @@ def test_console_answers_with_a_badge_and_quits(tmux: Tmux) -> None:
     tmux.keys("/cloud Name one primary colour.", literal=True)
     tmux.keys("Enter")
     screen = tmux.wait(lambda s: "CLOUD " in s, "the CLOUD badge (demo endpoint)")
-    assert "demo endpoint" in screen
+    # The status line always names the demo endpoint: the answer's own badge line must.
+    badge_line = next(line for line in screen.splitlines() if "CLOUD " in line)
+    assert "demo endpoint" in badge_line and "rule override" in badge_line, badge_line
 
     tmux.keys("C-q")
     deadline = time.monotonic() + DEADLINE_S
