@@ -26,13 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DEADLINE_S = 30.0
 
 
-def make_record(status: str = "ok", tier: str = "cloud", cost: float = 0.25) -> LedgerRecord:
+def make_record(
+    status: str = "ok", tier: str = "cloud", cost: float = 0.25, prompt_text: str = "hello"
+) -> LedgerRecord:
     return LedgerRecord(
         ts=time.time(),
         session="s",
         request_id=uuid.uuid4().hex,
         prompt_hash="0" * 64,
-        prompt_text="hello",
+        prompt_text=prompt_text,
         decision_json="{}",
         routed_tier="cloud",
         tier=tier,  # type: ignore[arg-type]
@@ -266,4 +268,50 @@ def test_a_ledger_whose_columns_do_not_match_spools_the_row(db: Path, spool_root
     assert spool.record(make_record()) == "spool"
     assert spool.last_error is not None and "model" in spool.last_error
     assert spool.pending() == 1
+    ledger.close()
+
+
+@pytest.fixture
+def small_filesystem(tmp_path: Path) -> Iterator[Path]:
+    """A real 2 MiB tmpfs of this test's own (tests run as root in CI and in the lab VM)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_sends_rows_to_the_spool_until_there_is_room(
+    small_filesystem: Path, spool_root: Path
+) -> None:
+    db = small_filesystem / "ledger.sqlite"
+    ledger = Ledger.open(db)
+    first = make_record()
+    ledger.insert([first])
+    filler = small_filesystem / "filler"
+    with filler.open("wb") as handle:
+        with pytest.raises(OSError, match="No space left"):
+            while True:  # bounded by the 2 MiB of the filesystem
+                handle.write(b"\0" * 65536)
+                handle.flush()
+    spool = Spool(db, ledger, spool_root)
+    rows = [make_record(prompt_text="x" * 4000) for _ in range(5)]
+    kept = [spool.record(rec) for rec in rows]
+    assert "spool" in kept
+    assert spool.last_error is not None and "full" in spool.last_error
+    waiting = spool.pending()
+    assert waiting == kept.count("spool")
+    filler.unlink()
+    done = spool.replay()
+    assert (done.inserted, done.ignored, done.left) == (waiting, 0, 0)
+    assert ledger.count() == 1 + len(rows) and ledger.ignored == 0
     ledger.close()
