@@ -698,6 +698,8 @@ class Dispatcher:
 def _unprepared(prompt: str, exc: Exception, state: _Attempting) -> Prepared:
     """What is known of a prompt whose scan or routing failed: no entities, no decision."""
     first_line = next(iter(str(exc).splitlines()), "")
+    if len(first_line) > 160:
+        first_line = first_line[:159] + "…"
     state.error = PreparationFailed(
         f"could not prepare the prompt: {type(exc).__name__}: {first_line}",
         fix="shorten the prompt, or see console.log"

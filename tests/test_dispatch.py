@@ -412,3 +412,12 @@ async def test_rows_a_read_only_ledger_refuses_survive_quitting_and_are_written_
         assert again.status().ledger_pending == 0
     finally:
         await again.aclose()
+
+
+async def test_a_megabyte_prompt_fails_in_one_line_and_is_recorded(runtime: Runtime) -> None:
+    events, result = await _collect(runtime, "word " * 210_000)
+    assert result.status == "failed" and result.error is not None
+    assert "\n" not in result.error and len(result.error) < 300, result.error
+    assert result.fix
+    assert not any(isinstance(e, Attempt) and e.tier == "cloud" for e in events)
+    assert [row[2] for row in _rows(runtime)] == ["failed"]
