@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from console.cli_context import CliContext
-from console.outside_text import for_stream
+from console.outside_text import as_text, for_stream
 from engines.base import EngineError, SwitchboardError, Tier
 from policies.config import SetupError
 
@@ -234,7 +234,12 @@ def route(cli_ctx: CliContext, prompt: str, as_json: bool) -> None:
     for rule in decision.rules:
         style = "bold" if rule.name == decision.fired else ("dim" if rule.verdict == "skip" else "")
         table.add_row(
-            rule.name, _show(rule.value), _show(rule.threshold), rule.verdict, rule.why, style=style
+            rule.name,
+            _show(rule.value),
+            _show(rule.threshold),
+            rule.verdict,
+            as_text(rule.why),
+            style=style,
         )
     signals = Table(title=f"complexity {features.complexity:.2f}")
     for column in ("signal", "value", "weight", "contribution", "why"):
@@ -245,7 +250,7 @@ def route(cli_ctx: CliContext, prompt: str, as_json: bool) -> None:
             f"{item.value:.2f}",
             f"{item.weight:.2f}",
             f"{item.contribution:.2f}",
-            item.why,
+            as_text(item.why),
         )
     console = Console()
     console.print(table)
@@ -599,15 +604,18 @@ def pii(cli_ctx: CliContext, text: str | None, jsonl: bool) -> None:
     table = Table("type", "start", "end", "score", "text", title=f"{scan.count} PII entities")
     for entity in scan.entities:
         value = text[entity.start : entity.end]
-        table.add_row(entity.type, str(entity.start), str(entity.end), f"{entity.score:.2f}", value)
+        table.add_row(
+            entity.type, str(entity.start), str(entity.end), f"{entity.score:.2f}", as_text(value)
+        )
     console = Console()
     console.print(table)
     console.print("redacted:", style="bold")
-    console.print(redacted, markup=False, highlight=False)
+    console.print(as_text(redacted), highlight=False)
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"switchboard: {message}", err=True)
+    # Messages may quote outside text (an endpoint's error body, a file's content).
+    echo_outside(f"switchboard: {message}", err=True)
     sys.exit(code)
 
 
