@@ -158,24 +158,32 @@ def echo_outside(text: str, *, err: bool = False, nl: bool = True) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: results and summary.")
 @pass_cli
 def replay(cli_ctx: CliContext, file: Path, max_tokens: int | None, as_json: bool) -> int:
-    """Run the prompts of FILE.jsonl through today's policy and summarise the routing."""
-    from console.dispatch import Conversation
-    from console.replay import ReplaySummary, read_numbered_prompts
+    """Run the prompts of FILE.jsonl through today's policy and summarise the routing.
 
-    prompts = read_numbered_prompts(file)
+    Lines are `{"prompt": ...}` (a conversation of one prompt) or `{"turns": [...]}` (the prompts
+    of one conversation, each sent with the turns before it). The whole file is checked before
+    anything runs. Rows the ledger refuses are kept in the spool (said on stderr).
+    """
+    from console.replay import ReplaySummary, read_scripts, script_prompts
+
+    scripts = read_scripts(file)
+    total = script_prompts(scripts)
 
     async def body(runtime: Runtime) -> ReplaySummary:
         summary = ReplaySummary()
-        conversation = Conversation()
-        for index, (number, prompt) in enumerate(prompts):
-            done = await runtime.dispatcher.run_done(
-                prompt, max_tokens=max_tokens, conversation=conversation, tag="replay"
-            )
-            summary.add(done.result)
+        waiting = runtime.spool.pending()
+        async for index, result in runtime.dispatcher.replay(scripts, max_tokens=max_tokens):
+            summary.add(result)
             if not as_json:
-                echo_outside(summary.line(index, len(prompts), done.result))
-            if done.recorded != "ledger":
-                echo_outside(f"switchboard: {file}:{number}: {_recorded_note(done)}", err=True)
+                echo_outside(summary.line(index, total, result))
+        spooled = runtime.spool.pending() - waiting
+        if spooled > 0:
+            echo_outside(
+                f"switchboard: the ledger refused {spooled} row(s) ({runtime.spool.last_error}); "
+                "they are kept in the spool and will be written by the next command that records "
+                "(not lost)",
+                err=True,
+            )
         return summary
 
     summary = run_with_runtime(cli_ctx, body)
@@ -424,6 +432,9 @@ def _result_json(result: RequestResult) -> dict[str, object]:
         "savings_usd": result.savings_usd,
         "error": result.error,
         "fix": result.fix,
+        "conversation_id": result.conversation_id,
+        "turn": result.turn,
+        "context_dropped": result.context_dropped,
     }
 
 
@@ -433,16 +444,31 @@ def _result_json(result: RequestResult) -> dict[str, object]:
 @click.option("--cloud", "tier", flag_value="cloud", help="Force the cloud tier.")
 @click.option("--max-tokens", type=click.IntRange(1, 131_072), default=None, help="Answer cap.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: answer, usage, timings.")
+@click.option(
+    "--conversation",
+    "conversation_id",
+    metavar="ID|new",
+    default=None,
+    help="Continue a saved conversation (its earlier turns are sent too), or start a new one.",
+)
 @pass_cli
 def ask(
-    cli_ctx: CliContext, prompt: str, tier: Tier | None, max_tokens: int | None, as_json: bool
+    cli_ctx: CliContext,
+    prompt: str,
+    tier: Tier | None,
+    max_tokens: int | None,
+    as_json: bool,
+    conversation_id: str | None,
 ) -> int:
     """One prompt through the router (or a forced tier), recorded in the ledger.
 
-    The answer streams to stdout; a summary line goes to stderr. A row the ledger refuses is
-    kept in the spool (said on stderr); SIGTERM/SIGHUP record the request as interrupted.
+    The answer streams to stdout; a summary line goes to stderr. With --conversation the prompt
+    is a turn of a saved conversation, whose id the summary line (and --json) gives. A row the
+    ledger refuses is kept in the spool (said on stderr); SIGTERM/SIGHUP record the request as
+    interrupted.
     """
-    from console.dispatch import Done, FellBack, Token, check_prompt
+    from console.conversations import ConversationError
+    from console.dispatch import Conversation, Done, FellBack, Token, check_prompt
     from engines.model import resolve_model
 
     check_prompt(prompt)
@@ -456,7 +482,17 @@ def ask(
                 f"no API key for {runtime.cloud.endpoint}: ${name} is not set "
                 f"(export {name}=..., or try --demo-cloud)"
             )
-        async for event in runtime.dispatcher.ask(prompt, force=tier, max_tokens=max_tokens):
+        conversation: Conversation | None = None
+        if conversation_id == "new":
+            conversation = Conversation(saved=True)
+        elif conversation_id is not None:
+            try:
+                conversation = runtime.dispatcher.resume(conversation_id)
+            except ConversationError as exc:
+                raise SetupError(str(exc)) from None
+        async for event in runtime.dispatcher.ask(
+            prompt, force=tier, max_tokens=max_tokens, conversation=conversation
+        ):
             if isinstance(event, Token) and not as_json:
                 echo_outside(event.text, nl=False)
                 sys.stdout.flush()
@@ -477,12 +513,22 @@ def ask(
     if done.recorded != "ledger":
         echo_outside(f"switchboard: {_recorded_note(done)}", err=True)
     if result.status in ("failed", "blocked"):
-        reason = _overridden(result, tier) or result.error or "blocked by [pii] on_pii = block"
+        reason = _overridden(result, tier) or result.error or _blocked_by(result)
         fix = f" ({result.fix})" if result.fix else ""
         echo_outside(f"switchboard: {reason}{fix}", err=True)
         return 1
-    echo_outside(_summary_line(result), err=True)
+    summary = _summary_line(result)
+    if conversation_id is not None:
+        summary += f" · conversation {result.conversation_id} turn {result.turn}"
+    echo_outside(summary, err=True)
     return 0 if done.recorded != "lost" else 1
+
+
+def _blocked_by(result: RequestResult) -> str:
+    """Why a request was blocked: the reason of the rule that fired."""
+    decision = result.decision
+    fired = [rule.why for rule in decision.rules if rule.name == decision.fired]
+    return f"blocked: {fired[0] if fired else 'by policy'}"
 
 
 def _recorded_note(done: Done) -> str:
@@ -611,6 +657,16 @@ def pii(cli_ctx: CliContext, text: str | None, jsonl: bool) -> None:
     console.print(table)
     console.print("redacted:", style="bold")
     console.print(as_text(redacted), highlight=False)
+
+
+def _register_commands() -> None:
+    """Commands that live in their own modules (console/commands/)."""
+    from console.commands.conversations import conversations
+
+    cli.add_command(conversations)
+
+
+_register_commands()
 
 
 def _fail(message: str, code: int) -> None:

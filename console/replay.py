@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from console.dispatch import RequestResult
+from console.dispatch import RefusedPrompt, RequestResult, check_prompt
 from policies.config import SetupError
 
 
@@ -129,25 +130,49 @@ class ReplaySummary:
         }
 
 
-def read_prompts(path: Path) -> list[str]:
-    """Prompts of a JSONL file (`{"prompt": ...}` per line); see `read_numbered_prompts`."""
-    return [prompt for _, prompt in read_numbered_prompts(path)]
+def read_scripts(path: Path) -> list[str | tuple[str, ...]]:
+    """Prompts of a JSONL file: `{"prompt": ...}` lines, each its own conversation, and
+    `{"turns": [...]}` lines, the prompts of one conversation in order (for `Dispatcher.replay`).
+
+    The whole file is checked before anything runs; the first bad line stops it with one line
+    naming `path:line` (see `_objects`), as does a prompt with nothing to answer or that is not
+    text (a lone surrogate)."""
+    items: list[str | tuple[str, ...]] = []
+    for number, item in _objects(path):
+        turns = item.get("turns")
+        if isinstance(item.get("prompt"), str):
+            items.append(_checked(path, number, item["prompt"]))
+        elif isinstance(turns, list) and turns and all(isinstance(t, str) for t in turns):
+            items.append(tuple(_checked(path, number, turn) for turn in turns))
+        else:
+            raise SetupError(
+                f'{path}:{number}: expected {{"prompt": "..."}} or {{"turns": ["...", ...]}}'
+            )
+    return items
 
 
-def read_numbered_prompts(path: Path) -> list[tuple[int, str]]:
-    """(line number, prompt) of a JSONL file (`{"prompt": ...}` per line).
+def script_prompts(items: Sequence[str | tuple[str, ...]]) -> int:
+    """How many prompts `items` play in all."""
+    return sum(1 if isinstance(item, str) else len(item) for item in items)
 
-    The whole file is checked before anything runs, and the first bad line stops it with one
-    line naming `path:line`: not UTF-8, not JSON, not a prompt object, a prompt that is not text
-    (a lone surrogate) or has nothing to answer. Blank lines are skipped.
+
+def _checked(path: Path, number: int, prompt: str) -> str:
+    try:
+        check_prompt(prompt)
+    except RefusedPrompt as exc:
+        raise SetupError(f"{path}:{number}: {exc}") from None
+    return prompt
+
+
+def _objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The JSON objects of a JSONL file with their line numbers; blank lines are skipped.
+
+    A line that is not UTF-8 or not JSON stops it with one line naming `path:line`.
     """
-    from console.dispatch import RefusedPrompt, check_prompt
-
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise SetupError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    prompts: list[tuple[int, str]] = []
     for number, raw in enumerate(data.split(b"\n"), start=1):
         try:
             line = raw.decode("utf-8")
@@ -161,11 +186,16 @@ def read_numbered_prompts(path: Path) -> list[tuple[int, str]]:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
             raise SetupError(f"{path}:{number}: not valid JSON: {exc.msg}") from None
-        if not isinstance(item, dict) or not isinstance(item.get("prompt"), str):
+        if not isinstance(item, dict):
+            raise SetupError(f"{path}:{number}: expected a JSON object")
+        yield number, item
+
+
+def read_prompts(path: Path) -> list[str]:
+    """Prompts of a JSONL file (`{"prompt": ...}` per line); a bad line is named by its number."""
+    prompts: list[str] = []
+    for number, item in _objects(path):
+        if not isinstance(item.get("prompt"), str):
             raise SetupError(f'{path}:{number}: expected an object {{"prompt": "..."}}')
-        try:
-            check_prompt(item["prompt"])
-        except RefusedPrompt as exc:
-            raise SetupError(f"{path}:{number}: {exc}") from None
-        prompts.append((number, item["prompt"]))
+        prompts.append(_checked(path, number, item["prompt"]))
     return prompts

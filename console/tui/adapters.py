@@ -52,6 +52,24 @@ def answer_meta(result: RequestResult) -> AnswerMeta:
     )
 
 
+def stored_turn_meta(tier: str) -> AnswerMeta:
+    """The badge of an answer reopened from a saved conversation (only its tier is kept)."""
+    answered: Literal["local", "cloud"] = "cloud" if tier == "cloud" else "local"
+    return AnswerMeta(
+        badge=badge(Outcome("ok", answered, (answered,), redacted=False)),
+        status="ok",
+        cost_usd=None,
+        cost_known=False,
+        gen_tps=None,
+        ttft_s=None,
+        latency_s=None,
+        tokens_out=None,
+        model="",
+        fired="",
+        error=None,
+    )
+
+
 def unfinished_meta(status: Literal["cancelled", "failed"], error: str) -> AnswerMeta:
     """The badge of an answer whose worker ended without a result (cancelled, crashed)."""
     return AnswerMeta(
