@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from policies.config import PiiConfig, SetupError
-from policies.pii_recognizers import refine_people
+from policies.pii_recognizers import Finder, anonymous_ip, plausible_person, refine_people
+from policies.unicode_text import normalize
 
 #: Entity types found by spaCy NER (through Presidio's SpacyRecognizer).
 NER_ENTITIES = frozenset({"PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME"})
@@ -42,6 +43,14 @@ CONTEXT_IDENTIFIERS = frozenset(
 )
 #: Entity types of the deny list's matches.
 DENY_LIST_ENTITY = "DENY_LIST"
+#: Credentials: always detected, whatever `[pii] entities` lists (see policies/secrets.py).
+SECRET_ENTITY = "SECRET"
+#: Recognizers whose PERSON spans come with their own context (no single-word cue needed).
+CONTEXT_RECOGNIZERS = frozenset({"ContextNameRecognizer"})
+#: The precision filters, in the order they apply. Each removes one class of detections; the
+#: bench (bench/pii_quality.py) prints how many labeled identifiers and clean-text alterations
+#: each one removes, so a filter stays only while it removes clearly more false detections.
+FILTERS = ("below_threshold", "loopback_ip", "ner_person_shape", "person_context", "allow_list")
 
 
 class PiiConfigError(SetupError):
@@ -78,6 +87,31 @@ class PiiScan:
     def count(self) -> int:
         """How many identifiers were found."""
         return len(self.entities)
+
+    @property
+    def has_secret(self) -> bool:
+        """True when a credential was found: it never reaches the cloud as it is.
+
+        `[pii] on_secret` decides between redaction and refusal, whatever `on_pii` says.
+        """
+        return any(entity.type == SECRET_ENTITY for entity in self.entities)
+
+
+@dataclass(frozen=True)
+class ScanDetail:
+    """A scan and what each precision filter removed from it (for the quality bench)."""
+
+    scan: PiiScan
+    removed: dict[str, tuple[PiiEntity, ...]]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    type: str
+    start: int
+    end: int
+    score: float
+    recognizer: str
 
 
 def _merge(entities: Iterable[PiiEntity]) -> tuple[PiiEntity, ...]:
@@ -119,6 +153,7 @@ class PiiScanner:
         self._lock = threading.Lock()
         self._analyzer: Any = None
         self._entities: list[str] = []
+        self._finders: dict[str, list[Finder]] = {}
         self._allow = frozenset(term.strip().casefold() for term in config.allow_list)
 
     @property
@@ -132,64 +167,127 @@ class PiiScanner:
             return
         with self._lock:
             if self._analyzer is None:
-                self._analyzer, self._entities = _build_analyzer(self.config)
+                analyzer, self._entities, self._finders = _build_analyzer(self.config)
+                self._analyzer = analyzer
 
     def scan(self, text: str) -> PiiScan:
-        """Detect the configured entity types in `text` (loads the analyzer if needed)."""
+        """Detect the configured entity types in `text` (loads the analyzer if needed).
+
+        The text is scanned in NFKC form without zero-width and bidi controls
+        (policies/unicode_text.py); spans refer to the original `text`.
+        """
+        return self.inspect(text).scan
+
+    def inspect(self, text: str) -> ScanDetail:
+        """`scan(text)` and the detections each precision filter removed."""
         self.load()
         if not text.strip():
-            return PiiScan(text=text, entities=())
+            return ScanDetail(PiiScan(text=text, entities=()), {})
+        normalized = normalize(text)
+        scanned = normalized.text
         with self._lock:
             results = self._analyzer.analyze(
-                text=text,
-                language="en",
-                entities=self._entities,
-                score_threshold=self.config.score_threshold,
+                text=scanned, language="en", entities=self._entities, score_threshold=0.0
             )
-        found = [
-            PiiEntity(r.entity_type, r.start, r.end, round(float(r.score), 4))
+        candidates = [
+            _Candidate(
+                r.entity_type,
+                r.start,
+                r.end,
+                round(float(r.score), 4),
+                str((r.recognition_metadata or {}).get("recognizer_name", "")),
+            )
             for r in results
-            if r.entity_type == DENY_LIST_ENTITY
-            or text[r.start : r.end].strip().casefold() not in self._allow
         ]
-        if "PERSON" in self._entities:
-            others = [e for e in found if e.type != "PERSON"]
+        for entity, finders in self._finders.items():
+            for name, finder in finders:
+                candidates.extend(
+                    _Candidate(entity, start, end, score, name) for start, end, score in finder(scanned)
+                )
+        removed: dict[str, tuple[PiiEntity, ...]] = {}
+        for name in FILTERS:
+            kept = self._filter(name, scanned, candidates)
+            kept_set = set(kept)
+            removed[name] = tuple(
+                PiiEntity(c.type, *normalized.to_original(c.start, c.end), c.score)
+                for c in candidates
+                if c not in kept_set
+            )
+            candidates = kept
+        found = [
+            PiiEntity(c.type, *normalized.to_original(c.start, c.end), c.score) for c in candidates
+        ]
+        return ScanDetail(PiiScan(text=text, entities=_merge(found)), removed)
+
+    def _filter(self, name: str, text: str, found: list[_Candidate]) -> list[_Candidate]:
+        """The candidates that pass precision filter `name` (see FILTERS)."""
+        if name == "below_threshold":
+            return [c for c in found if c.score >= self.config.score_threshold]
+        if name == "loopback_ip":
+            return [
+                c
+                for c in found
+                if c.type != "IP_ADDRESS" or not anonymous_ip(text[c.start : c.end])
+            ]
+        if name == "ner_person_shape":
+            return [
+                c
+                for c in found
+                if c.type != "PERSON"
+                or c.recognizer != "SpacyRecognizer"
+                or plausible_person(text[c.start : c.end])
+            ]
+        if name == "person_context":
+            if "PERSON" not in self._entities:
+                return found
+            others = [c for c in found if c.type != "PERSON" or c.recognizer in CONTEXT_RECOGNIZERS]
             people = refine_people(
                 text,
-                [(e.start, e.end, e.score) for e in found if e.type == "PERSON"],
-                other_identifier=any(e.type in CONTEXT_IDENTIFIERS for e in others),
+                [(c.start, c.end, c.score) for c in found if c not in others],
+                other_identifier=any(
+                    c.type in CONTEXT_IDENTIFIERS or c.type == SECRET_ENTITY for c in others
+                ),
                 coordinated_score=COORDINATED_NAME_SCORE,
             )
-            found = others + [
-                PiiEntity("PERSON", start, end, score)
+            originals = {(c.start, c.end, c.score): c for c in found if c not in others}
+            return others + [
+                originals.get((start, end, score))
+                or _Candidate("PERSON", start, end, score, "refine_people")
                 for start, end, score in people
-                if text[start:end].casefold() not in self._allow
             ]
-        return PiiScan(text=text, entities=_merge(found))
+        # allow_list: terms the user says are never PII (the deny list always counts).
+        return [
+            c
+            for c in found
+            if c.type == DENY_LIST_ENTITY or text[c.start : c.end].strip().casefold() not in self._allow
+        ]
 
 
-def _build_analyzer(config: PiiConfig) -> tuple[Any, list[str]]:
-    """The AnalyzerEngine for `config` and the entity list to ask it for."""
+def _build_analyzer(config: PiiConfig) -> tuple[Any, list[str], dict[str, list[Finder]]]:
+    """The AnalyzerEngine for `config`, the entity list to ask it for, and our finders for it.
+
+    Recall by union: every recognizer plain Presidio runs for these entity types (its predefined
+    registry, spaCy NER persons included) plus Switchboard's; the precision filters in
+    `PiiScanner._filter` then remove measured classes of false detections.
+    """
     from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
-    from presidio_analyzer.predefined_recognizers import (
-        IbanRecognizer,
-        PhoneRecognizer,
-        SpacyRecognizer,
-        UrlRecognizer,
-        UsSsnRecognizer,
-    )
+    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
     from policies import pii_recognizers as ours
 
-    phone_regions = ("US", "GB", "DE", "FR", "IN")
-    builtin: dict[str, list[Any]] = {
-        "PHONE_NUMBER": [PhoneRecognizer(supported_regions=phone_regions)],
-        "IBAN_CODE": [IbanRecognizer()],
-        "US_SSN": [UsSsnRecognizer()],
-        "URL": [UrlRecognizer()],
-    }
+    predefined = RecognizerRegistry(supported_languages=["en"])
+    predefined.load_predefined_recognizers(languages=["en"])
+    builtin: dict[str, list[Any]] = {}
+    for recognizer in predefined.recognizers:
+        # spaCy persons come from our lean engine below; Presidio's e-mail recognizer would ask
+        # tldextract to download the suffix list (ours validates against the bundled snapshot).
+        if recognizer.name in ("SpacyRecognizer", "EmailRecognizer"):
+            continue
+        for entity in recognizer.supported_entities:
+            builtin.setdefault(entity, []).append(recognizer)
     for name, recognizers in ours.build_recognizers().items():
         builtin.setdefault(name, []).extend(recognizers)
+    own_finders = ours.finders()
     custom: dict[str, list[Any]] = {}
     for spec in config.recognizers:
         recognizer = PatternRecognizer(
@@ -198,18 +296,21 @@ def _build_analyzer(config: PiiConfig) -> tuple[Any, list[str]]:
             patterns=[Pattern(spec.name, spec.pattern, spec.score)],
         )
         custom.setdefault(spec.entity, []).append(recognizer)
-    known = NER_ENTITIES | builtin.keys() | custom.keys()
+    known = NER_ENTITIES | builtin.keys() | own_finders.keys() | custom.keys()
     unknown = [name for name in config.entities if name not in known]
     if unknown:
         raise PiiConfigError(
             f"[pii] entities: unknown entity type '{unknown[0]}' "
             f"(known: {', '.join(sorted(known))}; or add a [[pii.recognizers]] for it)"
         )
-    entities = list(dict.fromkeys([*config.entities, *custom.keys()]))
+    entities = list(dict.fromkeys([*config.entities, SECRET_ENTITY, *custom.keys()]))
     registry = RecognizerRegistry(supported_languages=["en"])
+    added: set[int] = set()
     for name in entities:
         for recognizer in builtin.get(name, []) + custom.get(name, []):
-            registry.add_recognizer(recognizer)
+            if id(recognizer) not in added:
+                added.add(id(recognizer))
+                registry.add_recognizer(recognizer)
     ner = sorted(NER_ENTITIES.intersection(entities))
     if ner:
         registry.add_recognizer(SpacyRecognizer(supported_entities=ner))
@@ -237,7 +338,7 @@ def _build_analyzer(config: PiiConfig) -> tuple[Any, list[str]]:
         supported_languages=["en"],
         default_score_threshold=config.score_threshold,
     )
-    return analyzer, entities
+    return analyzer, entities, {e: own_finders[e] for e in entities if e in own_finders}
 
 
 _PLACEHOLDER = re.compile(r"<[A-Za-z][A-Za-z0-9_]*_\d+>")

@@ -177,7 +177,11 @@ def find_street_addresses(text: str) -> list[Hit]:
     return results
 
 
-_CARD_CANDIDATE = re.compile(r"(?<![\d\-])(?:\d[ \-]?){12,18}\d(?![\d\-])")
+_CARD_CANDIDATE = re.compile(r"(?<![\d\-.])(?:\d[ \-.]?){11,18}\d(?![\d\-]|\.\d)")
+_CARD_CONTEXT = re.compile(
+    r"(?i)\b(?:card|cc|credit|debit|visa|mastercard|maestro|amex|jcb|discover|diners|pan"
+    r"|charged?|payment|paid|expir\w*|cvv|cvc)\b"
+)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -192,15 +196,55 @@ def luhn_valid(digits: str) -> bool:
 
 
 def find_card_numbers(text: str) -> list[Hit]:
-    """Payment card numbers (CREDIT_CARD): 13-19 digits, any grouping, Luhn-checked.
+    """Payment card numbers (CREDIT_CARD): 12-19 digits grouped by spaces, dashes or dots, Luhn.
 
-    Only numbers that start like a card network's (2-6) count.
+    A number starting like the big networks' (2-6) with 13+ digits counts anywhere; any other
+    Luhn-valid run (12-digit Maestro, 15-digit JCB starting 1800/2131) needs a card word nearby.
+    One kind of separator per number: "2026.11.28" style dates and versions are not cards.
     """
     results: list[Hit] = []
     for match in _CARD_CANDIDATE.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if digits[0] in "23456" and luhn_valid(digits):
+        value = match.group()
+        separators = set(re.sub(r"\d", "", value))
+        if len(separators) > 1:
+            continue
+        digits = re.sub(r"\D", "", value)
+        if not luhn_valid(digits) or len(set(digits)) < 3:
+            continue
+        if separators == {"."} and len(value.split(".")) < 3:
+            continue
+        window = text[max(0, match.start() - 40) : match.end() + 20]
+        if (digits[0] in "23456" and len(digits) >= 13) or _CARD_CONTEXT.search(window):
             results.append((*match.span(), 0.9))
+    return results
+
+
+#: Regions given to libphonenumber, beyond Presidio's defaults: where our users are.
+PHONE_REGIONS = (
+    "US", "GB", "IE", "DE", "FR", "IN", "CA", "AU", "NL", "BE", "ES", "PT", "IT", "CH", "AT",
+    "PL", "CZ", "HU", "SE", "NO", "FI", "DK", "VN", "CN", "NG", "GH", "BR",
+)  # fmt: skip
+_SSN_SHAPE = re.compile(r"(?<![\d\-])(\d{3})([ \-]?)(\d{2})\2(\d{4})(?![\d\-])")
+_SSN_CONTEXT = re.compile(r"(?i)\b(?:ssn|ssns|social security|social|ss#|payroll|tax id|tin)\b")
+
+
+def find_ssns(text: str) -> list[Hit]:
+    """US_SSN written with spaces or without separators, next to SSN words (also dashed).
+
+    Nine digits are common in ops text (ids, byte counts): without dashes an SSN needs a cue
+    ("SSN", "social security", "payroll") within the line; area 000/666/9xx, group 00 and serial
+    0000 are never issued.
+    """
+    results: list[Hit] = []
+    for match in _SSN_SHAPE.finditer(text):
+        area, _, group, serial = match.groups()
+        if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
+            continue
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        line_end = text.find("\n", match.end())
+        line = text[line_start : line_end if line_end != -1 else len(text)]
+        if _SSN_CONTEXT.search(line) or _SSN_CONTEXT.search(text[: match.start()][-80:]):
+            results.append((*match.span(), 0.8))
     return results
 
 
@@ -210,17 +254,21 @@ _PHONE_INTERNATIONAL = re.compile(
 _PHONE_NANP = re.compile(
     r"(?<![\w.])(?:\+?1[ \t.\-]?)?\(?\d{3}\)?[ \t.\-]\d{3}[ \t.\-]\d{4}(?![\w])"
 )
-_PHONE_NATIONAL = re.compile(r"(?<![\w.])\(?\d[\d \t.\-()]{5,16}\d(?![\w])")
+_PHONE_NATIONAL = re.compile(r"(?<![\w.])\(?\d[\d \t.\-()/]{5,18}\d(?![\w])")
 _PHONE_CONTEXT = re.compile(
-    r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|fax|pager|whatsapp|sms|reach|ring|dial)\b"
+    r"(?i)\b(?:phone|phones|tel|telephone|mobile|cell|call|callback|call-back|fax|pager|whatsapp"
+    r"|sms|reach|ring|dial|answering|office|line|number|extension|hotline|landline|contact)\b"
 )
+_DATE_OR_TIME = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}|\d{2}/\d{2}/\d{2,4}\b")
 
 
 def find_phone_shapes(text: str) -> list[Hit]:
-    """PHONE_NUMBER by shape, for numbers python-phonenumbers rejects as invalid.
+    """PHONE_NUMBER by shape, for numbers python-phonenumbers rejects or cannot place.
 
-    Complements Presidio's PhoneRecognizer (which validates numbering plans): "+<country> ..."
-    forms, North American 3-3-4 groups, and any 7-13 digit run right after "tel", "call me"...
+    Complements the libphonenumber recognizers: "+<country> ..." forms, North American 3-3-4
+    groups, and local formats (groups of two to four digits, a bracketed area code) within a few
+    words after "call", "phone", "office", "answering"..., or anywhere in a text that talks about
+    phones when the number is written like one (a leading 0 or bracket, three groups or more).
     """
     results: list[Hit] = []
     for pattern, low, high, score in (
@@ -230,10 +278,15 @@ def find_phone_shapes(text: str) -> list[Hit]:
         for match in pattern.finditer(text):
             if low <= sum(c.isdigit() for c in match.group()) <= high:
                 results.append((*match.span(), score))
+    talks_phone = _PHONE_CONTEXT.search(text) is not None
     for match in _PHONE_NATIONAL.finditer(text):
-        if not 7 <= sum(c.isdigit() for c in match.group()) <= 13:
+        value = match.group()
+        if not 7 <= sum(c.isdigit() for c in value) <= 13 or _DATE_OR_TIME.search(value):
             continue
-        if _PHONE_CONTEXT.search(text[max(0, match.start() - 30) : match.start()]):
+        groups = re.findall(r"\d+", value)
+        near = _PHONE_CONTEXT.search(text[max(0, match.start() - 40) : match.start()])
+        shaped = len(groups) >= 3 and (value[0] in "0(") and max(map(len, groups)) <= 4
+        if (near and len(groups) >= 2) or (talks_phone and shaped):
             results.append((*match.span(), 0.6))
     return results
 
@@ -276,7 +329,7 @@ def _census_names(filename: str, limit: int) -> frozenset[str]:
 
 
 # Everyday words that are also census names: never name evidence on their own.
-_COMMON_WORDS = frozenset(
+COMMON_WORDS = frozenset(
     re.findall(
         r"\S+",
         """
@@ -317,7 +370,7 @@ def first_names() -> frozenset[str]:
 
     "Georgia", "Jordan" or "Austin" still start a name when a census surname follows them.
     """
-    return frozenset(w for w in census_first_names() - _COMMON_WORDS if not is_place(w))
+    return frozenset(w for w in census_first_names() - COMMON_WORDS if not is_place(w))
 
 
 @cache
@@ -329,19 +382,19 @@ def frequent_first_names() -> frozenset[str]:
     """
     return (
         _census_names("dist.male.first", 800) | _census_names("dist.female.first", 1500)
-    ) - _COMMON_WORDS
+    ) - COMMON_WORDS
 
 
 @cache
 def frequent_last_names() -> frozenset[str]:
     """The 10,000 most frequent lower-cased census surnames, less everyday words."""
-    return _census_names("dist.all.last", 10_000) - _COMMON_WORDS
+    return _census_names("dist.all.last", 10_000) - COMMON_WORDS
 
 
 @cache
 def last_names() -> frozenset[str]:
     """The 30,000 most frequent lower-cased US census surnames, less everyday words."""
-    return census_last_names() - _COMMON_WORDS
+    return census_last_names() - COMMON_WORDS
 
 
 _NAME_PART = re.compile(r"[A-Z][a-zà-ÿ'’\-]+|[A-Z]\.|[a-zà-ÿ]{1,3}")
@@ -387,7 +440,7 @@ def _name_word(word: str | None) -> bool:
     # "tell stories" is no one: a lower-case everyday word after a trigger is not a name.
     return (
         folded not in stop_words()
-        and folded not in _COMMON_WORDS
+        and folded not in COMMON_WORDS
         and folded not in _NOT_NAMES
         and not (word.islower() and folded in english_words())
     )
@@ -478,15 +531,44 @@ def plausible_person(span: str) -> bool:
 
     The small model calls many capitalised technical words persons ("Docker", "GiB",
     "heapq.heappush", an imperative "Convert" opening a sentence). A name is made of capitalised
-    words (particles like "de" allowed); a one-word name must be a census first name or surname.
+    words in any script ("Dvořáková", "Nguyễn"; particles like "de" allowed), or is written all
+    in lower case ("lisa montgomery"); a one-word name must be a known first name or surname
+    (US census or the world gazetteer of policies/names.py).
     """
+    from policies.names import fold, world_first_names, world_last_names
+
     parts = span.split()
-    if not parts or not all(_NAME_PART.fullmatch(part) for part in parts):
+    if not parts:
+        return False
+    lower = all(part.islower() and _UNICODE_WORD.fullmatch(part) for part in parts)
+    if not lower and not all(_capitalised(part) or part in _PARTICLES for part in parts):
         return False
     if len(parts) == 1:
-        folded = parts[0].casefold()
-        return folded in first_names() or folded in last_names()
+        folded = fold(parts[0])
+        return (
+            folded in first_names()
+            or folded in last_names()
+            or (
+                (folded in world_first_names() or folded in world_last_names())
+                and folded not in english_words()
+            )
+        )
     return True
+
+
+_UNICODE_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’\-])*")
+
+
+def _capitalised(word: str) -> bool:
+    """'Dvořáková', "O'Driscoll", 'J.' yes; 'GiB', 'DNS', 'heapq.heappush' no."""
+    if re.fullmatch(r"[^\W\d_a-z]\.", word):
+        return True
+    return (
+        _UNICODE_WORD.fullmatch(word) is not None
+        and word[0].isupper()
+        and (len(word) == 1 or not word[1:].replace("'", "").replace("’", "").isupper())
+        and sum(c.isupper() for c in word) <= 3
+    )
 
 
 _COORDINATED = re.compile(
@@ -636,69 +718,59 @@ def recase_for_ner(text: str) -> str:
     return "".join(chars)
 
 
+#: One of Switchboard's finders: its name (as a recognizer) and a plain function of the text.
+Finder = tuple[str, Callable[[str], list[Hit]]]
+
+
+def finders() -> dict[str, list[Finder]]:
+    """Switchboard's own finders by entity type, run beside Presidio's recognizers.
+
+    They run outside Presidio's AnalyzerEngine on purpose: the engine keeps one result per span
+    and type, so a finder's name span would be lost behind spaCy's identical one and then be
+    judged by the NER filters instead of its own evidence.
+    """
+    from policies import names, secrets
+
+    return {
+        "PHONE_NUMBER": [("PhoneShapeRecognizer", find_phone_shapes)],
+        "CREDIT_CARD": [("CardNumberRecognizer", find_card_numbers)],
+        "US_SSN": [("SsnShapeRecognizer", find_ssns)],
+        "US_DRIVER_LICENSE": [("DriverLicenseRecognizer", find_driver_licenses)],
+        "STREET_ADDRESS": [("StreetAddressRecognizer", find_street_addresses)],
+        "PERSON": [
+            ("NameGazetteerRecognizer", find_names),
+            ("ContextNameRecognizer", names.find_context_names),
+        ],
+        "SECRET": [("SecretRecognizer", secrets.find_secrets)],
+    }
+
+
 def build_recognizers() -> dict[str, list[EntityRecognizer]]:
     """Switchboard's Presidio recognizers by entity type (imports Presidio and tldextract).
 
     - EMAIL_ADDRESS: Presidio's, its domains checked against tldextract's bundled suffix snapshot
-      (the first scan never tries to download the list);
-    - IP_ADDRESS: Presidio's, minus loopback and unspecified addresses (they identify no one);
-    - PHONE_NUMBER, CREDIT_CARD, US_DRIVER_LICENSE, STREET_ADDRESS, PERSON: the `find_*`
-      functions of this module. The census lists and word lists are read here, not in a scan.
+      (the first scan never tries to download the list); it replaces Presidio's own;
+    - PHONE_NUMBER: libphonenumber over PHONE_REGIONS, beside Presidio's default regions.
+    The name and word lists and detect-secrets' plugins are loaded here, not in a scan.
     """
-    from presidio_analyzer import LocalRecognizer, RecognizerResult
-    from presidio_analyzer.nlp_engine import NlpArtifacts
-    from presidio_analyzer.predefined_recognizers import EmailRecognizer, IpRecognizer
+    from presidio_analyzer.predefined_recognizers import EmailRecognizer, PhoneRecognizer
 
-    class FinderRecognizer(LocalRecognizer):
-        """One entity type, its spans found by a plain function of the text."""
-
-        def __init__(self, entity: str, name: str, finder: Callable[[str], list[Hit]]) -> None:
-            self.entity = entity
-            self.finder = finder
-            self.recognizer_name = name
-            super().__init__(supported_entities=[entity], name=name)
-
-        def load(self) -> None:
-            """Nothing to load: patterns and lists are ready before the recognizer is built."""
-
-        def analyze(
-            self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-        ) -> list[RecognizerResult]:
-            """The finder's spans as Presidio results."""
-            metadata = {
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.recognizer_name,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-            }
-            return [
-                RecognizerResult(self.entity, start, end, score, recognition_metadata=metadata)
-                for start, end, score in self.finder(text)
-            ]
+    from policies import names, secrets
 
     class OfflineEmailRecognizer(EmailRecognizer):
         def validate_result(self, pattern_text: str) -> bool:
             return registrable_domain(pattern_text)
 
-    class PublicIpRecognizer(IpRecognizer):
-        def invalidate_result(self, pattern_text: str) -> bool:
-            return anonymous_ip(pattern_text)
-
     registrable_domain("warm.up@example.com")
     first_names(), last_names(), frequent_first_names(), frequent_last_names()
     english_words(), stop_words()
+    names.load()
+    secrets.load()
     return {
         "EMAIL_ADDRESS": [OfflineEmailRecognizer()],
-        "IP_ADDRESS": [PublicIpRecognizer()],
         "PHONE_NUMBER": [
-            FinderRecognizer("PHONE_NUMBER", "PhoneShapeRecognizer", find_phone_shapes)
+            PhoneRecognizer(supported_regions=PHONE_REGIONS, name="WorldPhoneRecognizer")
         ],
-        "CREDIT_CARD": [FinderRecognizer("CREDIT_CARD", "CardNumberRecognizer", find_card_numbers)],
-        "US_DRIVER_LICENSE": [
-            FinderRecognizer("US_DRIVER_LICENSE", "DriverLicenseRecognizer", find_driver_licenses)
-        ],
-        "STREET_ADDRESS": [
-            FinderRecognizer("STREET_ADDRESS", "StreetAddressRecognizer", find_street_addresses)
-        ],
-        "PERSON": [FinderRecognizer("PERSON", "NameGazetteerRecognizer", find_names)],
     }
 
 
@@ -712,7 +784,7 @@ def lean_nlp_engine(model_name: str = SPACY_MODEL) -> NlpEngine:
     import spacy
     from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
     from spacy.language import Language
-    from spacy.tokens import Doc, Span
+    from spacy.tokens import Doc
 
     class LeanSpacyNlpEngine(SpacyNlpEngine):
         def __init__(self) -> None:
@@ -734,11 +806,8 @@ def lean_nlp_engine(model_name: str = SPACY_MODEL) -> NlpEngine:
             for text in texts:
                 yield text, self.process_text(str(text), "en")
 
-        def _get_entities(self, doc: Doc) -> list[Span]:
-            return [ent for ent in doc.ents if ent.label_ != "PERSON" or plausible_person(ent.text)]
-
         def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
-            kept = self._get_entities(doc)
+            kept = list(doc.ents)
             entities, scores = self._get_updated_entities(
                 kept, [float(self.ner_model_configuration.default_score or 0.85)] * len(kept)
             )
