@@ -154,6 +154,7 @@ def main() -> None:
 
     ours, theirs = Tally(), Tally()
     filter_true: Counter[str] = Counter()
+    filter_redundant: Counter[str] = Counter()
     filter_false: Counter[str] = Counter()
     filter_cost = {name: Tally() for name in FILTERS}
     plain_dropped: Counter[str] = Counter()
@@ -180,8 +181,10 @@ def main() -> None:
         for name in FILTERS:
             removed = [(e.start, e.end, e.type) for e in detail.removed.get(name, ())]
             for start, end, _ in removed:
-                if any(i in labeled for i in range(start, end)):
+                if any(i in labeled and i not in covered for i in range(start, end)):
                     filter_true[name] += 1
+                elif any(i in labeled for i in range(start, end)):
+                    filter_redundant[name] += 1
                 else:
                     filter_false[name] += 1
             filter_cost[name].add(record, redact_spans(text, final + removed))
@@ -212,9 +215,10 @@ def main() -> None:
             cells = [pct((t.altered[source], t.clean[source])) for t in (theirs, ours)]
             print(f"{source:<18}{cells[0]:>20}{cells[1]:>20}")
     print()
-    print("precision filters (detections removed: on labeled identifiers / elsewhere;")
-    print("recall cost = our leak rate with the filter's removals put back, minus ours;")
-    print("clean prompts it keeps unaltered)")
+    print("precision filters: detections removed that held labeled characters nothing else")
+    print("covers (true) / whose labeled characters are still covered (redundant) / outside any")
+    print("label (false); recall cost = our leak rate with the filter's removals put back, minus")
+    print("ours; clean prompts the filter keeps unaltered")
     base_leaked, base_total = ours.rate()
     for name in FILTERS:
         cost = filter_cost[name]
@@ -222,7 +226,8 @@ def main() -> None:
         kept_clean = sum(cost.altered.values()) - sum(ours.altered.values())
         delta = 100 * (base_leaked - leaked) / max(1, total)
         print(
-            f"  {name:<18} removed {filter_true[name]:>4} true / {filter_false[name]:>5} false;"
+            f"  {name:<18} removed {filter_true[name]:>4} true / {filter_redundant[name]:>4} "
+            f"redundant / {filter_false[name]:>4} false;"
             f" recall cost {delta:+.2f} pts; clean prompts kept unaltered {kept_clean}"
         )
     print()
