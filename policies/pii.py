@@ -59,7 +59,10 @@ FILTERS = (
     "allow_list",
 )
 #: A "phone number" that is a calendar date (libphonenumber accepts 2026-11-28 in some regions).
-_DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}")
+_DATE = re.compile(
+    r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}|(?:19|20)\d{2}(?:0[1-9]|1[0-2])"
+    r"(?:0[1-9]|[12]\d|3[01])"
+)
 
 
 class PiiConfigError(SetupError):
@@ -137,7 +140,9 @@ def _merge(entities: Iterable[PiiEntity]) -> tuple[PiiEntity, ...]:
             groups.append([entity])
     merged = []
     for group in groups:
-        best = max(group, key=lambda e: (e.end - e.start, e.score))
+        # A credential keeps its type whatever overlaps it ("ghp_…@github.com" is no e-mail):
+        # `[pii] on_secret` must see it.
+        best = max(group, key=lambda e: (e.type == SECRET_ENTITY, e.end - e.start, e.score))
         merged.append(
             PiiEntity(
                 type=best.type,
@@ -357,22 +362,47 @@ def _build_analyzer(config: PiiConfig) -> tuple[Any, list[str], dict[str, list[F
     return analyzer, entities, {e: own_finders[e] for e in entities if e in own_finders}
 
 
-_PLACEHOLDER = re.compile(r"<[A-Za-z][A-Za-z0-9_]*_\d+>")
+# A placeholder as models write it back: <PERSON_1>, PERSON_1, <person_1>, [PERSON_1],
+# {PERSON_1}, (PERSON 1). Never a prefix of a longer number or word (PERSON_1 in PERSON_12).
+_PLACEHOLDER = re.compile(
+    r"(?<![A-Za-z0-9_])(?:([<\[{(])[ \t]?)?([A-Za-z][A-Za-z_]*?)[_ ](\d+)(?:[ \t]?([>\]})]))?"
+    r"(?![A-Za-z0-9_])"
+)
+_PAIRS = {"<": ">", "[": "]", "{": "}", "(": ")"}
+
+
+def _key(kind: str, number: str) -> str:
+    return f"{kind.upper()}_{int(number)}"
+
+
+def placeholder_forms(placeholder: str) -> tuple[str, ...]:
+    """The ways a model may write `<TYPE_N>` back, lower-cased (for the stream's hold-back)."""
+    core = placeholder.strip("<>").casefold()
+    spaced = core.rpartition("_")[0] + " " + core.rpartition("_")[2]
+    return tuple(
+        f"{open_}{body}{close}"
+        for body in (core, spaced)
+        for open_, close in (("", ""), *_PAIRS.items())
+    )
 
 
 class Pseudonymizer:
     """Reversible redaction for one conversation: `<PERSON_1>`, `<EMAIL_ADDRESS_2>`...
 
     The same value always gets the same placeholder; numbering is per entity type, in order of
-    first appearance. The values stay in memory only: no repr shows them, pickling is refused.
+    first appearance, skipping numbers the user's own text already uses as placeholder-like
+    words ("<PERSON_1>" typed literally is never mistaken for a real name's placeholder). The
+    values stay in memory only: no repr shows them, pickling is refused.
     """
 
-    __slots__ = ("__by_placeholder", "__by_value", "__counters")
+    __slots__ = ("__by_key", "__by_placeholder", "__by_value", "__counters", "__reserved")
 
     def __init__(self) -> None:
         self.__by_value: dict[tuple[str, str], str] = {}
         self.__by_placeholder: dict[str, str] = {}
+        self.__by_key: dict[str, str] = {}
         self.__counters: dict[str, int] = {}
+        self.__reserved: set[str] = set()
 
     def __repr__(self) -> str:
         return f"<Pseudonymizer: {len(self.__by_placeholder)} placeholders>"
@@ -380,17 +410,27 @@ class Pseudonymizer:
     def __reduce__(self) -> NoReturn:
         raise TypeError("a Pseudonymizer holds personal data and cannot be pickled")
 
+    def reserve_literals(self, text: str) -> None:
+        """Keep numbers that `text` already writes as placeholders ("PERSON_1") unallocated."""
+        for match in _PLACEHOLDER.finditer(text):
+            key = _key(match.group(2), match.group(3))
+            if key not in self.__by_key:
+                self.__reserved.add(key)
+
     def placeholder(self, entity_type: str, value: str) -> str:
-        """The placeholder standing for `value` (allocating the next number of its type)."""
+        """The placeholder standing for `value` (allocating the next free number of its type)."""
         key = (entity_type, value)
         existing = self.__by_value.get(key)
         if existing is not None:
             return existing
         number = self.__counters.get(entity_type, 0) + 1
+        while _key(entity_type, str(number)) in self.__reserved:
+            number += 1
         self.__counters[entity_type] = number
         placeholder = f"<{entity_type}_{number}>"
         self.__by_value[key] = placeholder
         self.__by_placeholder[placeholder] = value
+        self.__by_key[_key(entity_type, str(number))] = value
         return placeholder
 
     def placeholders(self) -> frozenset[str]:
@@ -399,6 +439,7 @@ class Pseudonymizer:
 
     def redact(self, scan: PiiScan) -> str:
         """`scan.text` with every entity replaced by its placeholder (via presidio-anonymizer)."""
+        self.reserve_literals(scan.text)
         if not scan.entities:
             return scan.text
         from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
@@ -417,8 +458,18 @@ class Pseudonymizer:
         return redacted
 
     def restore(self, text: str) -> str:
-        """`text` with every known placeholder replaced by its original value."""
-        return _PLACEHOLDER.sub(lambda m: self.__by_placeholder.get(m.group(), m.group()), text)
+        """`text` with every known placeholder, in any of the forms models write, given back."""
+        return _PLACEHOLDER.sub(self._restore_match, text)
+
+    def _restore_match(self, match: re.Match[str]) -> str:
+        value = self.__by_key.get(_key(match.group(2), match.group(3)))
+        if value is None:
+            return match.group()
+        opening, closing = match.group(1) or "", match.group(4) or ""
+        if opening and _PAIRS[opening] == closing:
+            return value
+        # An unpaired bracket belongs to the surrounding text: "(see PERSON_1." keeps its "(".
+        return opening + value + closing
 
     def restorer(self) -> StreamRestorer:
         """A restorer for one streamed answer."""
@@ -428,26 +479,38 @@ class Pseudonymizer:
 class StreamRestorer:
     """Re-identifies a streamed answer chunk by chunk.
 
-    A placeholder may arrive split across chunks ("<PER" + "SON_1>"): the tail that could still
-    become a known placeholder is held back until it completes or cannot.
+    A placeholder may arrive split across chunks ("<PER" + "SON_1>", "PERSON_1" + "2"): the tail
+    that could still become a known placeholder, in any form a model writes it, is held back
+    until it completes or cannot.
     """
 
     def __init__(self, pseudonymizer: Pseudonymizer) -> None:
         self._pseudonymizer = pseudonymizer
-        self._known = pseudonymizer.placeholders()
+        self._prefixes = frozenset(
+            form[:i]
+            for placeholder in pseudonymizer.placeholders()
+            for form in placeholder_forms(placeholder)
+            for i in range(1, len(form) + 1)
+        )
+        self._longest = max((len(p) for p in self._prefixes), default=0)
         self._pending = ""
+
+    def _hold_from(self, text: str) -> int:
+        """Where the tail that may still grow into a placeholder starts (len(text) if none)."""
+        for start in range(max(0, len(text) - self._longest - 1), len(text)):
+            if start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+                continue
+            tail = text[start:].casefold()
+            if tail in self._prefixes or tail.rstrip(" \t") in self._prefixes:
+                return start
+        return len(text)
 
     def feed(self, chunk: str) -> str:
         """The re-identified text that is safe to show now."""
         text = self._pending + chunk
-        cut = text.rfind("<")
-        if cut != -1 and ">" not in text[cut:]:
-            tail = text[cut:]
-            if any(placeholder.startswith(tail) for placeholder in self._known):
-                self._pending = tail
-                return self._pseudonymizer.restore(text[:cut])
-        self._pending = ""
-        return self._pseudonymizer.restore(text)
+        cut = self._hold_from(text) if self._prefixes else len(text)
+        self._pending = text[cut:]
+        return self._pseudonymizer.restore(text[:cut])
 
     def flush(self) -> str:
         """Whatever is still held back, at the end of the stream."""

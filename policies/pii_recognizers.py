@@ -215,7 +215,7 @@ _UNIT_BEFORE = re.compile(
 # A segment after an address: a unit, a postcode, a town ("Dublin 2", "Victoria Island").
 _SEGMENT_AFTER = re.compile(
     rf"(?:,[ \t]*|[ \t]*\n[ \t]*)((?:{_POSTCODE_INTL})(?:,?[ \t]+{_CITY})?|{_CITY}"
-    rf"(?:,?[ \t]+(?:{_POSTCODE_INTL}))?)(?=[ \t]*(?:[,.;:!?)\]]|—|\n|$))"
+    rf"(?:,?[ \t]+(?:{_POSTCODE_INTL}))?)(?=[ \t]*(?:[,.;:!?)\]]|—|\n|$)|[ \t]+[a-z])"
 )
 
 
@@ -287,7 +287,7 @@ def find_card_numbers(text: str) -> list[Hit]:
         if len(separators) > 1:
             continue
         digits = re.sub(r"\D", "", value)
-        if not luhn_valid(digits) or len(set(digits)) < 3:
+        if not luhn_valid(digits) or len(set(digits)) < 2:
             continue
         if separators == {"."} and len(value.split(".")) < 3:
             continue
@@ -488,7 +488,7 @@ def _tokens(text: str) -> Iterator[re.Match[str]]:
 # Phrases after which the next word or two are a name, whatever their case ("reply to ioannis").
 _NAME_TRIGGERS = re.compile(
     r"(?i)\b(?:my name is|name is|name:|dear|hi|hello|hey|thanks,|thank you,|tell|ask for"
-    r"|reply to|cc|loop in|forward (?:this|it) to|regards,|colleague|signed"
+    r"|reply to|cc|loop in|ping|remind|paged|forward (?:this|it) to|regards,|colleague|signed"
     r"|(?:mr|mrs|ms|dr|mme|herr|frau)\.?)[ \t]+"
     r"([^\W\d_](?:[^\W\d_]|['’\-])+)(?:[ \t]+([^\W\d_](?:[^\W\d_]|['’\-])+))?"
 )
@@ -523,6 +523,27 @@ def _name_word(word: str | None) -> bool:
         and folded not in COMMON_WORDS
         and folded not in _NOT_NAMES
         and not (word.islower() and folded in english_words())
+    )
+
+
+def _trigger_name(word: str | None) -> bool:
+    """A word after "hi", "tell", "dear"... that is a name: capitalised, or a known name.
+
+    "hi corrupt", "hi uv": a lower-case word after a greeting is a name only when it is one of
+    the census or world gazetteer names ("hi ioannis").
+    """
+    if not word or not _name_word(word):
+        return False
+    if not word.islower():
+        return True
+    from policies.names import fold, world_first_names, world_last_names
+
+    folded = fold(word)
+    return len(folded) > 2 and (
+        folded in census_first_names()
+        or folded in census_last_names()
+        or folded in world_first_names()
+        or folded in world_last_names()
     )
 
 
@@ -587,6 +608,8 @@ def find_names(text: str) -> list[Hit]:
                     and next_word[0].isupper()
                     and _NAME_PART.fullmatch(next_word) is not None
                     and not is_place(next_word)
+                    # "Jasper Reports", "Mason Jar": an English word is no unknown surname.
+                    and next_word.casefold() not in english_words()
                 )
             ):
                 score = 0.8 if word.istitle() else 0.6
@@ -597,9 +620,9 @@ def find_names(text: str) -> list[Hit]:
     for match in _PERSON_NOUNS.finditer(text):
         results.append((*match.span(1), 0.6))
     for match in _NAME_TRIGGERS.finditer(text):
-        if not _name_word(match.group(1)):
+        if not _trigger_name(match.group(1)):
             continue
-        end = match.end(2) if _name_word(match.group(2)) else match.end(1)
+        end = match.end(2) if _trigger_name(match.group(2)) else match.end(1)
         results.append((match.start(1), end, 0.6))
     for match in _NAME_FIELDS.finditer(text):
         results.append((*match.span(1), 0.6))
@@ -679,8 +702,9 @@ _CUE_BEFORE = re.compile(
     r"|holder)[\"']?[ \t]*[:=][ \t]*[\"'])[ \t]*$"
 )
 # What just after a single word makes it a name: a verb of saying, asking or agreeing.
+# Lower case only: "Jasper Reports" is a product, "Jasper reports" a person speaking.
 _CUE_AFTER = re.compile(
-    r"(?i)[ \t]+(?:says|said|asked|asks|wants|wanted|told|tells|thinks|thought|wrote|writes"
+    r"[ \t]+(?:says|said|asked|asks|wants|wanted|told|tells|thinks|thought|wrote|writes"
     r"|mentioned|mentions|agreed|agrees|reported|reports|approved|approves|suggested|suggests"
     r"|emailed|replied|confirmed|confirms|joined|signed|is out|will be out)\b"
 )
@@ -793,7 +817,7 @@ def recase_for_ner(text: str) -> str:
         previous_was_first = is_first
     for match in _NAME_TRIGGERS.finditer(text):
         for group in (1, 2):
-            if _name_word(match.group(group)):
+            if _trigger_name(match.group(group)):
                 chars[match.start(group)] = chars[match.start(group)].upper()
     return "".join(chars)
 
