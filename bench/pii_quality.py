@@ -30,7 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from difflib import SequenceMatcher
 from pathlib import Path
 
@@ -192,7 +192,9 @@ def main() -> None:
     sources = sorted({str(r["source"]) for r in records if r["spans"]})
     types = sorted({k[1] for k in ours.labeled})
     print(f"split: {args.split}; {len(records)} records; leak = half or more of a span's")
-    print("alphanumerics survive at their place (difflib); plain = Presidio defaults, same spaCy sm")
+    print(
+        "alphanumerics survive at their place (difflib); plain = Presidio defaults, same spaCy sm"
+    )
     print()
     print(f"{'source':<14}{'type':<18}{'plain leak':>20}{'ours leak':>20}")
     for source in sources:
@@ -206,7 +208,9 @@ def main() -> None:
     print()
     print(f"{'all sources':<14}{'type':<18}{'plain leak':>20}{'ours leak':>20}")
     for kind in types:
-        print(f"{'':<14}{kind:<18}{pct(theirs.rate(None, kind)):>20}{pct(ours.rate(None, kind)):>20}")
+        print(
+            f"{'':<14}{kind:<18}{pct(theirs.rate(None, kind)):>20}{pct(ours.rate(None, kind)):>20}"
+        )
     print(f"{'':<14}{'ALL':<18}{pct(theirs.rate()):>20}{pct(ours.rate()):>20}")
     print()
     print(f"{'clean source':<18}{'plain altered':>20}{'ours altered':>20}")

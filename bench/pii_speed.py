@@ -157,7 +157,9 @@ def main() -> None:
         f"Switchboard PiiScanner, {len(long_ms)} scans of ~2,000 characters: "
         f"p50 {percentile(long_ms, 50):.2f} ms, p99 {percentile(long_ms, 99):.2f} ms (target <= 60)"
     )
-    print(f"scanner load (spaCy, Presidio, name lists, detect-secrets): {load_s:.2f} s (target <= 5)")
+    print(
+        f"scanner load (spaCy, Presidio, name lists, detect-secrets): {load_s:.2f} s (target <= 5)"
+    )
     spacy_components(batch)
     ratio = percentile(ours_ms, 50) / percentile(plain_ms, 50)
     print(f"p50 ratio ours/plain: {ratio:.2f} (target <= 0.67)")

@@ -39,7 +39,8 @@ def fold(word: str) -> str:
 
 @cache
 def _world_names() -> tuple[frozenset[str], frozenset[str]]:
-    firsts, lasts = [], []
+    firsts: list[str] = []
+    lasts: list[str] = []
     for line in WORLD_NAMES_FILE.read_text(encoding="ascii").splitlines():
         kind, _, name = line.partition(" ")
         (firsts if kind == "F" else lasts).append(name)
@@ -135,9 +136,7 @@ SYSTEM_ACCOUNTS = frozenset(
 def _is_name_word(word: str) -> bool:
     folded = fold(word).strip("'’-.")
     return (
-        bool(folded)
-        and folded not in _not_name_words()
-        and not (len(word) > 1 and word.isupper())
+        bool(folded) and folded not in _not_name_words() and not (len(word) > 1 and word.isupper())
     )
 
 

@@ -216,7 +216,8 @@ class PiiScanner:
         for entity, finders in self._finders.items():
             for name, finder in finders:
                 candidates.extend(
-                    _Candidate(entity, start, end, score, name) for start, end, score in finder(scanned)
+                    _Candidate(entity, start, end, score, name)
+                    for start, end, score in finder(scanned)
                 )
         removed: dict[str, tuple[PiiEntity, ...]] = {}
         for name in FILTERS:
@@ -279,7 +280,8 @@ class PiiScanner:
         return [
             c
             for c in found
-            if c.type == DENY_LIST_ENTITY or text[c.start : c.end].strip().casefold() not in self._allow
+            if c.type == DENY_LIST_ENTITY
+            or text[c.start : c.end].strip().casefold() not in self._allow
         ]
 
 
@@ -298,14 +300,15 @@ def _build_analyzer(config: PiiConfig) -> tuple[Any, list[str], dict[str, list[F
     predefined = RecognizerRegistry(supported_languages=["en"])
     predefined.load_predefined_recognizers(languages=["en"])
     builtin: dict[str, list[Any]] = {}
-    for recognizer in predefined.recognizers:
+    for known_recognizer in predefined.recognizers:
         # spaCy persons come from our lean engine below; Presidio's e-mail recognizer would ask
         # tldextract to download the suffix list (ours validates against the bundled snapshot).
         # Its phone recognizer is replaced by ours: the same matcher, on more regions, faster.
-        if recognizer.name in ("SpacyRecognizer", "EmailRecognizer", "PhoneRecognizer"):
+        kind = type(known_recognizer).__name__
+        if kind in ("SpacyRecognizer", "EmailRecognizer", "PhoneRecognizer"):
             continue
-        for entity in recognizer.supported_entities:
-            builtin.setdefault(entity, []).append(recognizer)
+        for entity in known_recognizer.supported_entities:
+            builtin.setdefault(entity, []).append(known_recognizer)
     for name, recognizers in ours.build_recognizers().items():
         builtin.setdefault(name, []).extend(recognizers)
     own_finders = ours.finders()

@@ -187,7 +187,8 @@ _STREET_FIRST = re.compile(
     r",?[ \t]+\d{1,5}[a-zA-Z]?(?:/\d{1,5}[a-zA-Z]?)*\.?"
     r"(?:,?[ \t]+(?:[^\W\d_]{1,12}\.?[ \t]*)?\d{1,4}[º°.]?(?:[ \t]?[A-Z]\b)?\.?"
     r"(?:[ \t]+(?:em|lgh|int|m)\.?[ \t]*\d{1,4}\.?)?){0,2}"
-    rf"(?:,[ \t]*[^\n,]{{1,16}}?){{0,2}}?(?:,[ \t]*|[ \t]*\n[ \t]*)(?:{_POSTCODE_INTL}),?[ \t]+{_CITY}"
+    r"(?:,[ \t]*[^\n,]{1,16}?){0,2}?(?:,[ \t]*|[ \t]*\n[ \t]*)"
+    rf"(?:{_POSTCODE_INTL}),?[ \t]+{_CITY}"
 )
 _STREET_FIRST_NO_NUMBER = re.compile(
     r"\b(?i:avenue|rue|boulevard|allée|place|chemin|via|piazza|calle)[ \t]+"
@@ -209,7 +210,8 @@ _CHINESE = re.compile(
     r"[\u4e00-\u9fff\w]*(?:[ \t]*\d{6})?"
 )
 _UNIT_BEFORE = re.compile(
-    r"(?:\b(?:Flat|Apt\.?|Apartment|Unit|Suite|Plot|Lot|Room|Studio)[ \t]+[\w\-]+|\b\d{1,4}/\d{1,4})"
+    r"(?:\b(?:Flat|Apt\.?|Apartment|Unit|Suite|Plot|Lot|Room|Studio)[ \t]+[\w\-]+"
+    r"|\b\d{1,4}/\d{1,4})"
     r",?[ \t]*$"
 )
 # A segment after an address: a unit, a postcode, a town ("Dublin 2", "Victoria Island").
@@ -857,6 +859,7 @@ def build_recognizers() -> dict[str, list[EntityRecognizer]]:
     - PHONE_NUMBER: libphonenumber over PHONE_REGIONS, beside Presidio's default regions.
     The name and word lists and detect-secrets' plugins are loaded here, not in a scan.
     """
+    from presidio_analyzer import AnalysisExplanation, RecognizerResult
     from presidio_analyzer.predefined_recognizers import EmailRecognizer, PhoneRecognizer
 
     from policies import names, secrets
@@ -885,12 +888,29 @@ def build_recognizers() -> dict[str, list[EntityRecognizer]]:
                 piece = text[start : window.end() + 3]
                 # A number in international form reads the same from every region.
                 international = window.group().startswith("+")
-                for region in self.supported_regions[:1] if international else self.supported_regions:
-                    for match in phonenumbers.PhoneNumberMatcher(piece, region, leniency=self.leniency):
-                        result = self._get_recognizer_result(match, piece, region, None)
-                        result.start += start
-                        result.end += start
-                        results.append(result)
+                for region in (
+                    self.supported_regions[:1] if international else self.supported_regions
+                ):
+                    leniency = 1 if self.leniency is None else self.leniency
+                    for match in phonenumbers.PhoneNumberMatcher(piece, region, leniency=leniency):
+                        results.append(
+                            RecognizerResult(
+                                entity_type=self.supported_entities[0],
+                                start=start + match.start,
+                                end=start + match.end,
+                                score=self.SCORE,
+                                # The context enhancer writes its supporting word in here.
+                                analysis_explanation=AnalysisExplanation(
+                                    recognizer="PhoneRecognizer",
+                                    original_score=self.SCORE,
+                                    textual_explanation=f"{region} phone number (libphonenumber)",
+                                ),
+                                recognition_metadata={
+                                    RecognizerResult.RECOGNIZER_NAME_KEY: "PhoneRecognizer",
+                                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                                },
+                            )
+                        )
             return results
 
     registrable_domain("warm.up@example.com")

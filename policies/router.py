@@ -247,7 +247,13 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
     if override is None:
         yield "override", None, None, "pass", lambda: "no /local or /cloud prefix"
     elif has_pii and on_pii == "block":
-        yield "override", override, None, "skip", lambda: f"/{override} ignored: {_block_setting(features, config)}"
+        yield (
+            "override",
+            override,
+            None,
+            "skip",
+            lambda: f"/{override} ignored: {_block_setting(features, config)}",
+        )
     elif override == "local":
         yield "override", "local", None, "local", lambda: "/local prefix"
     elif cloud_blocked:

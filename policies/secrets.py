@@ -215,7 +215,7 @@ def _group_span(match: re.Match[str]) -> tuple[int, int] | None:
 
 def _k8s_data_values(text: str) -> Iterator[Hit]:
     """Values under a Kubernetes Secret's `data:`/`stringData:` (base64 credentials)."""
-    if "kind: Secret" not in text and "kind: \"Secret\"" not in text:
+    if "kind: Secret" not in text and 'kind: "Secret"' not in text:
         return
     for block in _K8S_DATA.finditer(text):
         indent = len(block.group(1))

@@ -42,7 +42,11 @@ def test_combining_marks_compose_and_map_back() -> None:
 CASES = [
     ("zero-width space in an email", "send it to ana.ruiz\u200b@contoso.com please", "contoso"),
     ("word joiner in a name", "Reply to Margaret Hol\u2060loway today.", "loway"),
-    ("full-width email", "mail ｏｐｓ．ｌｅａｄ＠ｃｏｎｔｏｓｏ．ｃｏｍ the logs", "ｃｏｎｔｏｓｏ"),
+    (
+        "full-width email",
+        "mail ｏｐｓ．ｌｅａｄ＠ｃｏｎｔｏｓｏ．ｃｏｍ the logs",
+        "ｃｏｎｔｏｓｏ",
+    ),
     ("full-width card", "card ４１１１ １１１１ １１１１ １１１１ declined", "１１１１ １１１１"),
     ("right-to-left override in a phone", "call +44 20 \u202e7946 0958 now", "7946"),
     ("full-width secret", "AWS key ＡＫＩＡＱ７ＺＬ２Ｎ５ＲＴ８ＶＸ３ＫＭＢ leaked", "ＲＴ８ＶＸ"),

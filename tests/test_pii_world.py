@@ -30,18 +30,27 @@ def _gone(scanner: PiiScanner, text: str, values: list[str]) -> str:
 
 
 CLASSES = [
-    ("speaker labels", "[09:14] Radoslav Hruška: the runner is stuck again\n"
-     "[09:15] Efua Owusu: restarting it", ["Radoslav Hruška", "Efua Owusu"]),
-    ("sign-off", "The nightly export failed twice this week.\nBest regards,\nTorbjørn Lie",
-     ["Torbjørn Lie"]),
+    (
+        "speaker labels",
+        "[09:14] Radoslav Hruška: the runner is stuck again\n[09:15] Efua Owusu: restarting it",
+        ["Radoslav Hruška", "Efua Owusu"],
+    ),
+    (
+        "sign-off",
+        "The nightly export failed twice this week.\nBest regards,\nTorbjørn Lie",
+        ["Torbjørn Lie"],
+    ),
     ("by / from", "Patch written by Ilona Szűcs; reviewed and merged.", ["Ilona Szűcs"]),
     ("honorific", "Please ring Mrs Nkechi Obi about the rack delivery.", ["Nkechi Obi"]),
     ("lone name with cue", "ping dagrun about the flaky test", ["dagrun"]),
     ("home directory", "ls -ld /home/pvesely shows the wrong owner", ["pvesely"]),
     ("ldap dn", "dn: uid=kmakinen,ou=people,dc=corp,dc=example is locked", ["kmakinen"]),
     ("who output", "who\nsdlamini  pts/0  2026-11-20 08:01 (10.1.1.4)", ["sdlamini"]),
-    ("vietnamese", "Khách hàng Trịnh Thị Mai Anh báo lỗi đăng nhập; reply politely.",
-     ["Trịnh", "Mai Anh"]),
+    (
+        "vietnamese",
+        "Khách hàng Trịnh Thị Mai Anh báo lỗi đăng nhập; reply politely.",
+        ["Trịnh", "Mai Anh"],
+    ),
     ("chinese", "Contact: 黄晓明, he reports the export button does nothing.", ["黄晓明"]),
     ("irish", "Escalated to Pádraig Ó Ceallaigh for the VPN outage.", ["Pádraig", "Ceallaigh"]),
     ("west african", "Approved by Yaa Asantewaa Boakye and deployed.", ["Asantewaa", "Boakye"]),
@@ -70,23 +79,49 @@ def test_addresses_are_redacted_whole(scanner: PiiScanner, text: str) -> None:
     scan, redacted = redact_text(scanner, text)
     addresses = [e for e in scan.entities if e.type == "STREET_ADDRESS"]
     assert addresses, redacted
-    for token in ("19 Ranelagh", "D06", "Hamngatan 12", "411 06", "Piotrkowska 104", "90-004",
-                  "Dohány", "1074", "PSC 3021", "09104", "42 Wharf", "Suite 300", "4000"):
+    for token in (
+        "19 Ranelagh",
+        "D06",
+        "Hamngatan 12",
+        "411 06",
+        "Piotrkowska 104",
+        "90-004",
+        "Dohány",
+        "1074",
+        "PSC 3021",
+        "09104",
+        "42 Wharf",
+        "Suite 300",
+        "4000",
+    ):
         assert token not in redacted
 
 
 NUMBERS = [
-    ("12-digit maestro", "Card on file 501812345673 (Maestro) was declined, code 05.",
-     "501812345673"),
+    (
+        "12-digit maestro",
+        "Card on file 501812345673 (Maestro) was declined, code 05.",
+        "501812345673",
+    ),
     ("15-digit jcb", "payment card 2131 000000 00008 exp 09/28 failed", "2131 000000 00008"),
-    ("card with dots", "charged twice on card 4111.1111.1111.1111 — refund one", "4111.1111.1111.1111"),
-    ("local phone", "answering machine: call the office back on (022) 345 67 89 today",
-     "345 67 89"),
+    (
+        "card with dots",
+        "charged twice on card 4111.1111.1111.1111 — refund one",
+        "4111.1111.1111.1111",
+    ),
+    (
+        "local phone",
+        "answering machine: call the office back on (022) 345 67 89 today",
+        "345 67 89",
+    ),
     ("phone in groups", "my mobile is 06 12 34 56 78 if the deploy breaks", "12 34 56 78"),
     ("ssn with spaces", "caller gave SSN 219 09 9999 to verify", "219 09 9999"),
     ("ssn no separators", "payroll row: 2231;HOLLOWAY;219099999;active", "219099999"),
-    ("iban", "Refund to IBAN DE89 3704 0044 0532 0130 00 failed with invalid BIC",
-     "3704 0044 0532"),
+    (
+        "iban",
+        "Refund to IBAN DE89 3704 0044 0532 0130 00 failed with invalid BIC",
+        "3704 0044 0532",
+    ),
 ]
 
 

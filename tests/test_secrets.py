@@ -7,6 +7,7 @@ none is a real credential. What is checked is what reaches the cloud: the redact
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -42,13 +43,23 @@ def scanner() -> PiiScanner:
 
 
 CASES = [
-    ("aws env", f"export AWS_ACCESS_KEY_ID={AWS_ID}\nexport AWS_SECRET_ACCESS_KEY={AWS_SECRET}\n"
-     "aws s3 ls fails, why?", [AWS_ID, AWS_SECRET]),
-    ("github remote", f"git remote set-url origin https://{GITHUB}@github.com/acme/infra.git",
-     [GITHUB]),
+    (
+        "aws env",
+        f"export AWS_ACCESS_KEY_ID={AWS_ID}\nexport AWS_SECRET_ACCESS_KEY={AWS_SECRET}\n"
+        "aws s3 ls fails, why?",
+        [AWS_ID, AWS_SECRET],
+    ),
+    (
+        "github remote",
+        f"git remote set-url origin https://{GITHUB}@github.com/acme/infra.git",
+        [GITHUB],
+    ),
     ("slack dotenv", f"SLACK_BOT_TOKEN={SLACK}\nPORT=3000\nbolt says not_authed", [SLACK]),
-    ("bearer in curl", f'curl -H "Authorization: Bearer {OPENAI}" https://api.example.com/v1/models',
-     [OPENAI]),
+    (
+        "bearer in curl",
+        f'curl -H "Authorization: Bearer {OPENAI}" https://api.example.com/v1/models',
+        [OPENAI],
+    ),
     ("stripe in code", f'stripe.api_key = "{STRIPE}"\nstripe.Charge.create(amount=2000)', [STRIPE]),
     ("jwt alone", f"decode this token and tell me when it expires: {JWT}", [JWT]),
     ("mysql -p", f"mysql -h db-3.internal -u report -p{PASSWORD} -e 'select 1' hangs", [PASSWORD]),
@@ -118,3 +129,16 @@ CLEAN_OPS = [
 def test_clean_ops_text_is_untouched(scanner: PiiScanner, text: str) -> None:
     scan, redacted = redact_text(scanner, text)
     assert redacted == text, scan.entities
+
+
+def test_pii_jsonl_shows_secret_like_any_type(scanner: PiiScanner) -> None:
+    from policies.pii import scan_lines
+
+    text = f"GITHUB_TOKEN={GITHUB} gh pr list fails"
+    (line,) = list(scan_lines(scanner, [json.dumps({"text": text}) + "\n"]))
+    record = json.loads(line)
+    assert set(record) == {"text", "redacted", "entities"}
+    assert record["redacted"] == "GITHUB_TOKEN=<SECRET_1> gh pr list fails"
+    (entity,) = record["entities"]
+    assert entity["type"] == "SECRET"
+    assert text[entity["start"] : entity["end"]] == GITHUB

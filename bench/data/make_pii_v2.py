@@ -14,7 +14,8 @@ tuning (the test file was committed first, see git log):
 - `clean_ops`, `clean_general`: hand-written PII-free prompts (must come back unaltered).
 - `unicode`: records of the other sources rewritten with zero-width characters, full-width
   letters or dotted card groups (the adversarial shapes of issue 9).
-Records: `{"id", "source", "split", "kind": "pii"|"clean", "text", "spans": [{"type","start","end"}]}`.
+Records: `{"id", "source", "split", "kind": "pii"|"clean", "text",
+"spans": [{"type","start","end"}]}`.
 """
 
 from __future__ import annotations
@@ -116,10 +117,12 @@ GENERATED: dict[str, Callable[[], str]] = {
     "aws_secret": lambda: _chars(B64, 40),
     "ghp": lambda: "ghp_" + _chars(ALNUM, 36),
     "github_pat": lambda: "github_pat_" + _chars(ALNUM, 22) + "_" + _chars(ALNUM, 59),
-    "slack_bot": lambda: f"xoxb-{rng.randint(10**10, 10**11)}-{rng.randint(10**11, 10**12)}-"
-    + _chars(ALNUM, 24),
-    "slack_hook": lambda: "T" + _chars(UPPER_DIGITS, 8) + "/B" + _chars(UPPER_DIGITS, 8) + "/"
-    + _chars(ALNUM, 24),
+    "slack_bot": lambda: (
+        f"xoxb-{rng.randint(10**10, 10**11)}-{rng.randint(10**11, 10**12)}-" + _chars(ALNUM, 24)
+    ),
+    "slack_hook": lambda: (
+        "T" + _chars(UPPER_DIGITS, 8) + "/B" + _chars(UPPER_DIGITS, 8) + "/" + _chars(ALNUM, 24)
+    ),
     "openai": lambda: "sk-proj-" + _chars(ALNUM + "-_", 48),
     "stripe": lambda: "sk_live_" + _chars(ALNUM, 24),
     "gcp": lambda: "AIza" + _chars(ALNUM + "-_", 35),
@@ -285,7 +288,7 @@ GRAMMAR_RULES = [
     "ping {first_lower} about the flaky test",
     "export GH_TOKEN={ghp} && gh release create v2.1.0",
     "psql postgresql://admin:{pw}@10.1.2.3/app -c 'select 1' hangs",
-    "In app.yaml: api_secret: \"{hex}\" — should this be in git?",
+    'In app.yaml: api_secret: "{hex}" — should this be in git?',
     "mysqldump -u backup --password={pw} shop > shop.sql fails with 1045",
     "redis-cli -a {pw} -h cache-2 INFO memory returns NOAUTH",
     "AWS keys leaked in the log: {aws_id} / {aws_secret}. What now?",
@@ -295,8 +298,12 @@ GRAMMAR_RULES = [
 LOCAL_PHONES = [
     lambda: f"0{rng.randint(20, 89)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
     lambda: f"({rng.randint(10, 99)}) {rng.randint(100, 999)}-{rng.randint(1000, 9999)}",
-    lambda: f"{rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
-    lambda: f"0{rng.randint(6, 7)}{rng.randint(10, 99)}-{rng.randint(100, 999)}-{rng.randint(100, 999)}",
+    lambda: (
+        f"{rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}"
+    ),
+    lambda: (
+        f"0{rng.randint(6, 7)}{rng.randint(10, 99)}-{rng.randint(100, 999)}-{rng.randint(100, 999)}"
+    ),
     lambda: f"{rng.randint(200, 989)}-{rng.randint(1000, 9999)}",
 ]
 
