@@ -306,6 +306,22 @@ PHONE_REGIONS = (
 )  # fmt: skip
 # A run of digits and the separators phone numbers are written with.
 _PHONE_WINDOW = re.compile(r"[+(]?\d[\d \t()./\-–+]*\d\)?")
+
+
+def _plain_number_run(text: str, window: re.Match[str]) -> bool:
+    """A digit run that stands alone like a phone number: 7+ digits, no dots (versions, IPs),
+    not glued to letters, dots, dashes or colons (hashes, host names, ports, timestamps)."""
+    value = window.group()
+    before = text[window.start() - 1] if window.start() else " "
+    after = text[window.end()] if window.end() < len(text) else " "
+    return (
+        sum(c.isdigit() for c in value) >= 7
+        and "." not in value
+        and not (before.isalnum() or before in ".:_-/")
+        and not (after.isalnum() or after in ".:_-/")
+    )
+
+
 _SSN_SHAPE = re.compile(r"(?<![\d\-])(\d{3})([ \-]?)(\d{2})\2(\d{4})(?![\d\-])")
 _SSN_CONTEXT = re.compile(r"(?i)\b(?:ssn|ssns|social security|social|ss#|payroll|tax id|tin)\b")
 
@@ -873,14 +889,16 @@ def build_recognizers() -> dict[str, list[EntityRecognizer]]:
 
         libphonenumber's matcher walks the whole text once per region (it was most of a scan's
         time with 30 regions); a phone number lies inside a run of digits and separators, so
-        the matcher is run on each such run with a few characters around it, and its spans
-        shifted back. The bench checks that every number plain Presidio finds is still found.
+        the matcher runs on each such run with a few characters around it, for Presidio's own
+        regions (the bench checks every number plain Presidio finds is still found). For the
+        other regions of PHONE_REGIONS, the run itself is parsed and validated once per region.
         """
 
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> Any:
             import phonenumbers
 
             results = []
+            leniency = 1 if self.leniency is None else self.leniency
             for window in _PHONE_WINDOW.finditer(text):
                 if sum(c.isdigit() for c in window.group()) < 5:
                     continue
@@ -888,30 +906,42 @@ def build_recognizers() -> dict[str, list[EntityRecognizer]]:
                 piece = text[start : window.end() + 3]
                 # A number in international form reads the same from every region.
                 international = window.group().startswith("+")
-                for region in (
-                    self.supported_regions[:1] if international else self.supported_regions
-                ):
-                    leniency = 1 if self.leniency is None else self.leniency
+                regions = PhoneRecognizer.DEFAULT_SUPPORTED_REGIONS
+                for region in regions[:1] if international else regions:
                     for match in phonenumbers.PhoneNumberMatcher(piece, region, leniency=leniency):
-                        results.append(
-                            RecognizerResult(
-                                entity_type=self.supported_entities[0],
-                                start=start + match.start,
-                                end=start + match.end,
-                                score=self.SCORE,
-                                # The context enhancer writes its supporting word in here.
-                                analysis_explanation=AnalysisExplanation(
-                                    recognizer="PhoneRecognizer",
-                                    original_score=self.SCORE,
-                                    textual_explanation=f"{region} phone number (libphonenumber)",
-                                ),
-                                recognition_metadata={
-                                    RecognizerResult.RECOGNIZER_NAME_KEY: "PhoneRecognizer",
-                                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                                },
-                            )
-                        )
+                        results.append(self._result(start + match.start, start + match.end, region))
+                if international or not _plain_number_run(text, window):
+                    continue
+                number = window.group().rstrip(")")
+                for region in PHONE_REGIONS:
+                    if region in regions:
+                        continue
+                    try:
+                        parsed = phonenumbers.parse(number, region)
+                    except phonenumbers.NumberParseException:
+                        continue
+                    if phonenumbers.is_valid_number(parsed):
+                        results.append(self._result(window.start(), window.end(), region))
+                        break
             return results
+
+        def _result(self, start: int, end: int, region: str) -> RecognizerResult:
+            return RecognizerResult(
+                entity_type="PHONE_NUMBER",
+                start=start,
+                end=end,
+                score=self.SCORE,
+                # The context enhancer writes its supporting word in here.
+                analysis_explanation=AnalysisExplanation(
+                    recognizer="PhoneRecognizer",
+                    original_score=self.SCORE,
+                    textual_explanation=f"{region} phone number (libphonenumber)",
+                ),
+                recognition_metadata={
+                    RecognizerResult.RECOGNIZER_NAME_KEY: "PhoneRecognizer",
+                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                },
+            )
 
     registrable_domain("warm.up@example.com")
     first_names(), last_names(), frequent_first_names(), frequent_last_names()
@@ -920,14 +950,7 @@ def build_recognizers() -> dict[str, list[EntityRecognizer]]:
     secrets.load()
     return {
         "EMAIL_ADDRESS": [OfflineEmailRecognizer()],
-        "PHONE_NUMBER": [
-            WindowedPhoneRecognizer(
-                supported_regions=tuple(
-                    dict.fromkeys([*PhoneRecognizer.DEFAULT_SUPPORTED_REGIONS, *PHONE_REGIONS])
-                ),
-                name="PhoneRecognizer",
-            )
-        ],
+        "PHONE_NUMBER": [WindowedPhoneRecognizer(name="PhoneRecognizer")],
     }
 
 
