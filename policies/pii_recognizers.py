@@ -1,30 +1,27 @@
-"""Recognizers that close the gaps plain Presidio leaves, and a lean offline spaCy engine.
+"""Finders that close the gaps plain Presidio leaves, and a lean offline spaCy engine.
 
 Importing this module is cheap: the `find_*` functions and the name rules are plain Python, and
-spaCy, Presidio and tldextract are imported only by `build_recognizers()` and `lean_nlp_engine()`
-(called from `PiiScanner.load()`, in a background thread), so the console's first frame does not
-wait for them. Leaks are measured on bench/data/pii_eval.jsonl, see bench/pii_quality.py:
+spaCy, Presidio, tldextract and detect-secrets are imported only by `build_recognizers()`,
+`finders()` and `lean_nlp_engine()` (called from `PiiScanner.load()`, in a background thread),
+so the console's first frame does not wait for them. They add to Presidio's own recognizers
+(recall by union, see policies/pii.py); leaks are measured by bench/pii_quality.py:
 - `find_street_addresses` (StreetAddressRecognizer): Presidio has no street-address recognizer.
-  Regexes for US/UK/AU ("1842 West Cedar Lane, Apt 3B, Portland, OR 97205", across lines too),
-  German street-first ("Friedrichstraße 123, 10117 Berlin"), French ("9 Rue de la Paix, 75002
-  Paris") and PO boxes.
-- `find_card_numbers` (CardNumberRecognizer): 13-19 digits in any 4/4/4/4 or 4/6/5 grouping,
-  Luhn-checked; Presidio's regex misses Amex grouping and 2-series Mastercards.
-- `find_driver_licenses` (DriverLicenseRecognizer): US state formats, accepted only near
-  "driver's license"/"DL" words (Presidio's version flags "p99", "Q3", "S3").
-- `find_phone_shapes` (PhoneShapeRecognizer): phone numbers by shape, next to Presidio's
-  numbering-plan validation.
-- `find_names` (NameGazetteerRecognizer): a first name followed by a surname, both from the US
-  census lists of the `names` package, in any letter case (spaCy's small model misses lower-case
-  names); in lower case neither word may be an everyday English word (pii_english_words.txt:
-  "long story" is no one, "john smith" is someone).
-- `refine_people`: PERSON spans from every source, checked against the text around them: a
-  leading command word is dropped ("Compare Redis"), two-word places go ("Virginia Beach"), a
-  single word needs context (a cue like "tell"/"Dr"/"dear", a verb like "says", a strong name
-  joined by "and", or another identifier in the prompt when it is not a place: see
-  policies/pii_places.py), and names joined to a strong one by "and"/"or" are added.
+  US/UK/AU/IE number-first streets, European street-first forms with postcode and town (German,
+  Nordic, Dutch, Polish, Czech, Hungarian, Italian, Spanish, French), APO/DPO/FPO, Vietnamese
+  and Chinese forms, PO boxes; each span grows over unit parts and locality lines.
+- `find_card_numbers` (CardNumberRecognizer): 12-19 digits grouped by spaces, dashes or dots,
+  Luhn-checked; numbers outside the big networks' prefixes need a card word nearby.
+- `find_ssns` (SsnShapeRecognizer): SSNs with spaces or no separators next to SSN words.
+- `find_driver_licenses` (DriverLicenseRecognizer): US state formats near licence words.
+- `find_phone_shapes` (PhoneShapeRecognizer) and the windowed libphonenumber recognizer over
+  PHONE_REGIONS: international forms, North American groups, local formats near phone words.
+- `find_names` (NameGazetteerRecognizer): US census first names and surnames in any letter case
+  (not everyday English words: pii_english_words.txt), and names after "tell", "dear", "ping";
+  policies/names.py adds the world gazetteer and the context rules.
+- `refine_people`: single-word PERSON spans need context (a cue, a verb of saying, a strong name
+  joined by "and", or another identifier in the prompt); names joined to a strong one are added.
 - Presidio's e-mail recognizer with tldextract pinned to its bundled public-suffix snapshot, so
-  the first scan never tries to download the list; its IP recognizer minus loopback addresses.
+  the first scan never tries to download the list.
 - `lean_nlp_engine`: only spaCy's `ner` component (it has its own tok2vec in en_core_web_sm),
   lower-case text as "lemmas" for Presidio's context words, and a recased copy of the text for NER
   (known first names and words after "my name is", "tell", "cc"... capitalised, same length, so
