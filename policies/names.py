@@ -7,7 +7,8 @@ second). Words are compared folded: lower case, diacritics removed ("Tóth" -> "
 
 `find_context_names` finds PERSON spans by where they stand rather than by NER:
 speaker labels in chat logs ("[10:42] Siobhan O'Driscoll: ..."), sign-offs ("Cheers,\\nIfeoma"),
-"by"/"from"/"paged"/"escalated to" followed by a name, e-mail "From:" headers, honorifics
+"by"/"from"/"paged"/"escalated to" followed by a name, e-mail "From:" headers, a name before
+"<address@domain>" (git log, Signed-off-by), honorifics
 ("Mr Kowalczyk", "Dr. Ingrid Halvorsen"), login names next to personal cues (/home/NAME,
 uid=NAME, `who` output, sshd's "Failed password for NAME"), Chinese names in Han characters,
 and capitalised pairs of known names ("Lars Øvergaard", "Nguyễn Thị Hoa").
@@ -100,6 +101,10 @@ _BY_FROM = re.compile(
     rf"({_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}){{0,2}})"
 )
 _FROM_HEADER = re.compile(r"(?im)^(?:from|to|cc|reply-to):[ \t]*\"?([^<\n\"@]{2,60}?)\"?[ \t]*<")
+# "Lars Øvergaard <lars@example.org>": git log, mail headers, CODEOWNERS, Signed-off-by.
+_NAME_BEFORE_EMAIL = re.compile(
+    rf"(?<![\w@.])({_CAP}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_CAP}){{1,3}})[ \t]+<[^@\s<>]+@[^\s<>]+>"
+)
 _HONORIFIC = re.compile(
     r"\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Herr|Frau|Mme|Mlle|Sgt|SGT|Capt|Lt|Col|Rev|Fr"
     r"|pan|pani|Pan|Pani|Chị|Anh|Ông|Bà|Cô|Chú)\.?[ \t]+"
@@ -196,6 +201,9 @@ def _after_cues(text: str) -> Iterator[Hit]:
             yield start, start + len(first), 0.5
     for match in _FROM_HEADER.finditer(text):
         yield (*match.span(1), 0.7)
+    for match in _NAME_BEFORE_EMAIL.finditer(text):
+        if all(_is_name_word(w) or re.fullmatch(_PARTICLE, w) for w in match.group(1).split()):
+            yield (*match.span(1), 0.7)
     for match in _HONORIFIC.finditer(text):
         start, end = _trim(text, *match.span(1))
         if _is_name_word(text[start:end].split()[0]):

@@ -721,7 +721,7 @@ _CUE_BEFORE = re.compile(
 _CUE_AFTER = re.compile(
     r"[ \t]+(?:says|said|asked|asks|wants|wanted|told|tells|thinks|thought|wrote|writes"
     r"|mentioned|mentions|agreed|agrees|reported|reports|approved|approves|suggested|suggests"
-    r"|emailed|replied|confirmed|confirms|joined|signed|is out|will be out)\b"
+    r"|emailed|replied|confirmed|confirms|joined|signed|is out|will be out|here)\b"
 )
 
 
