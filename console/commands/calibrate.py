@@ -9,7 +9,6 @@ requests the figure rests on; with no evidence it says so and proposes nothing.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,7 +18,7 @@ import click
 from policies.config import SetupError
 
 if TYPE_CHECKING:
-    from console.cli import CliContext
+    from console.cli_context import CliContext
     from policies.whatif import WhatIfResult
 
 THRESHOLDS = tuple(round(i * 0.05, 2) for i in range(21))
@@ -72,6 +71,7 @@ def qualifies(result: WhatIfResult, min_quality: float) -> bool:
 @click.pass_obj
 def calibrate(cli_ctx: CliContext, min_quality: float, since: str, as_json: bool) -> int:
     """Propose the cheapest thresholds that keep judged quality on the ledger's evidence."""
+    from console.cli import echo_json
     from console.evidence import tier_evidence
     from console.ledger import default_db_path, open_for_report
     from console.ledger_report import parse_since
@@ -139,20 +139,17 @@ def calibrate(cli_ctx: CliContext, min_quality: float, since: str, as_json: bool
     cloud = candidates[0].result.quality_all_cloud
     judged = cloud.judged if cloud else 0
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "db": str(path),
-                    "min_quality": min_quality,
-                    "evidence": len(evidence),
-                    "judged": judged,
-                    "all_cloud_quality": cloud.quality if cloud else None,
-                    "proposal": best.to_dict() if best else None,
-                    "current": current.to_dict() if current else None,
-                    "candidates": [c.to_dict() for c in candidates],
-                },
-                indent=2,
-            )
+        echo_json(
+            {
+                "db": str(path),
+                "min_quality": min_quality,
+                "evidence": len(evidence),
+                "judged": judged,
+                "all_cloud_quality": cloud.quality if cloud else None,
+                "proposal": best.to_dict() if best else None,
+                "current": current.to_dict() if current else None,
+                "candidates": [c.to_dict() for c in candidates],
+            }
         )
         return 0 if best else 1
     all_cloud = f"{cloud.quality:.1%}" if cloud and cloud.quality is not None else "unknown"

@@ -27,7 +27,7 @@ from engines.base import EngineError
 from policies.config import SetupError
 
 if TYPE_CHECKING:
-    from console.cli import CliContext
+    from console.cli_context import CliContext
     from console.dispatch import RequestResult
     from console.runtime import Runtime
 
@@ -109,7 +109,7 @@ def eval_command(
     as_json: bool,
 ) -> int:
     """Send each prompt of FILE to both tiers and store which answer was good enough."""
-    from console.cli import run_with_runtime
+    from console.cli import echo_json, run_with_runtime
     from engines.model import resolve_model
 
     prompts = read_prompts(file)
@@ -206,11 +206,7 @@ def eval_command(
     for row in rows:
         counts[str(row["verdict"])] = counts.get(str(row["verdict"]), 0) + 1
     if as_json:
-        click.echo(
-            json.dumps(
-                {"judged": rows, "counts": counts, "skipped": skipped, "failed": failed}, indent=2
-            )
-        )
+        echo_json({"judged": rows, "counts": counts, "skipped": skipped, "failed": failed})
     else:
         parts = ", ".join(f"{count} {verdict}" for verdict, count in sorted(counts.items()))
         click.echo(

@@ -8,7 +8,6 @@ the share of evidence-carrying requests whose routed tier was judged good enough
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ import click
 from policies.config import SetupError
 
 if TYPE_CHECKING:
-    from console.cli import CliContext
+    from console.cli_context import CliContext
     from policies.config import Config
     from policies.whatif import QualityEstimate, WhatIfResult
 
@@ -71,8 +70,11 @@ def whatif(
     cli_ctx: CliContext, sets: tuple[str, ...], sweep_spec: str | None, since: str, as_json: bool
 ) -> None:
     """Re-decide the ledger's history under changed settings; no model is called."""
+    import sqlite3
+
+    from console.cli import echo_json
     from console.evidence import tier_evidence
-    from console.ledger import default_db_path, open_for_report
+    from console.ledger import LedgerError, default_db_path, open_for_report
     from console.ledger_report import parse_since
     from policies.config import with_changes
     from policies.whatif import read_history, sweep, sweep_values
@@ -101,33 +103,30 @@ def whatif(
     ledger = open_for_report(path)
     try:
         history = read_history(ledger.iter_history(since_ts=since_ts))
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(f"{path}: cannot read the ledger: {exc} (move it aside)") from None
     finally:
         ledger.close()
     evidence = tier_evidence(path)
     if sweep_spec is None:
         result = run_whatif(history, base, changed, evidence=evidence)
         if as_json:
-            click.echo(
-                json.dumps({"db": str(path), "set": list(sets), **result.to_dict()}, indent=2)
-            )
+            echo_json({"db": str(path), "set": list(sets), **result.to_dict()})
         else:
             _show(result, ", ".join(sets))
         return
     results = sweep(history, base, points, evidence=evidence)
     current = float(getattr_dotted(base, key))
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "db": str(path),
-                    "set": list(sets),
-                    "sweep": key,
-                    "current": current,
-                    "evidence": len(evidence),
-                    "points": [point.to_dict() for point in results],
-                },
-                indent=2,
-            )
+        echo_json(
+            {
+                "db": str(path),
+                "set": list(sets),
+                "sweep": key,
+                "current": current,
+                "evidence": len(evidence),
+                "points": [point.to_dict() for point in results],
+            }
         )
         return
     current = float(getattr_dotted(base, key))
