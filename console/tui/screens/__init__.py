@@ -6,10 +6,12 @@ Each screen reaches the headless core through the app's `runtime` attribute
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, cast
 
 from textual.app import App
+
+from console.outside_text import clean
+from console.tui.palette import Palette, palette_for
 
 if TYPE_CHECKING:
     from console.runtime import Runtime
@@ -23,49 +25,16 @@ def runtime_of(app: App[object]) -> Runtime:
     return cast("Runtime", runtime)
 
 
-#: Rich styles of the answer badges; the help screen explains them.
-BADGE_STYLES: dict[str, str] = {
-    "LOCAL": "bold black on green",
-    "CLOUD": "bold white on blue",
-    "CLOUD·redacted": "bold white on magenta",
-    "FALLBACK local→cloud": "bold black on yellow",
-    "FAILED": "bold white on red",
-    "BLOCKED": "bold white on dark_red",
-    "CANCELLED": "bold black on grey70",
-}
-
-#: Rich styles of the tiers, wherever a tier name is shown.
-TIER_STYLES: dict[str, str] = {"local": "green", "cloud": "blue", "none": "red"}
-
-
-def badge_style(badge: str) -> str:
-    """The style of `badge`; unknown badges (a future FALLBACK cloud→local) by their first word."""
-    if badge in BADGE_STYLES:
-        return BADGE_STYLES[badge]
-    first = badge.split(" ")[0].split("·")[0]
-    return next((style for name, style in BADGE_STYLES.items() if name.startswith(first)), "bold")
-
-
-def money(usd: float | None) -> str:
-    """A USD amount for the screen: cents above a dollar, three significant digits below."""
-    if usd is None:
-        return "—"
-    if usd == 0:
-        return "$0"
-    sign = "-" if usd < 0 else ""
-    usd = abs(usd)
-    if usd >= 1:
-        return f"{sign}${usd:,.2f}"
-    decimals = max(2, 2 - math.floor(math.log10(usd)))
-    digits = f"{usd:.{decimals}f}"
-    whole, _, fraction = digits.partition(".")
-    return f"{sign}${whole}.{fraction.rstrip('0').ljust(2, '0')}"
+def palette_of(app: App[object]) -> Palette:
+    """The palette of the theme `app` shows now (tier colours for Rich renderables)."""
+    return palette_for(app.theme)
 
 
 def one_line(text: str, width: int) -> str:
-    """`text` on one line, cut to `width` characters with an ellipsis."""
-    flat = " ".join(text.split())
+    """Outside `text` cleaned (console.outside_text) on one line, cut to `width` characters with
+    an ellipsis; a cell of a table still wraps it in a `Text` so it is not read as markup."""
+    flat = " ".join(clean(text).split())
     return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
 
 
-__all__ = ["BADGE_STYLES", "TIER_STYLES", "badge_style", "money", "one_line", "runtime_of"]
+__all__ = ["one_line", "palette_of", "runtime_of"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
+from console.outside_text import clean
 from console.tui.widgets.views import StatusView
 
 _READY = ("ready", "busy", "closed")
@@ -20,11 +21,13 @@ def render_status(view: StatusView) -> Content:
     parts = [
         part("local", view.local_state, view.local_state in _READY),
         part("pii", "ready" if view.pii_ready else "loading", view.pii_ready),
-        part(view.cloud_label, view.cloud_state.replace("_", "-"), view.cloud_state in _READY),
+        part(
+            clean(view.cloud_label), view.cloud_state.replace("_", "-"), view.cloud_state in _READY
+        ),
     ]
     line = Content("   ").join(parts)
     if view.errors:
-        line = Content.assemble(line, ("   ⚠ ", "$error"), (view.errors[0], "$error"))
+        line = Content.assemble(line, ("   ⚠ ", "$error"), (clean(view.errors[0]), "$error"))
     return line
 
 
