@@ -80,7 +80,7 @@ def binding_rows(
 
 def _keys_table(title: str, rows: list[tuple[str, str]]) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold", expand=True, box=None)
-    table.add_column("key", style="bold cyan", width=18, no_wrap=True)
+    table.add_column("key", style="bold", width=18, no_wrap=True)
     table.add_column("does", ratio=1)
     for key, description in rows:
         table.add_row(Text(key), Text(description))

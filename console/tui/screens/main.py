@@ -123,6 +123,9 @@ class MainScreen(Screen[None]):
                 yield PromptInput(
                     placeholder="Ask anything · /local or /cloud forces a tier · ↑↓ history",
                     id="prompt",
+                    # Focus comes back with a typed key: selecting the line would let it
+                    # replace what was there.
+                    select_on_focus=False,
                 )
             yield PanelDeck(id="panels")
         yield PanelSummary(id="panel-summary")
