@@ -9,6 +9,7 @@ console in tmux (another process) as well as a Pilot test (same process).
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -39,7 +40,7 @@ SPLITS = (7, 9, 30, 52, 53, 60, 75, 120, 121, 140)
 def chunks(text: str = HOSTILE) -> list[str]:
     """`text` cut at SPLITS."""
     bounds = [0, *[s for s in SPLITS if s < len(text)], len(text)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    return [text[a:b] for a, b in itertools.pairwise(bounds) if b > a]
 
 
 class _Handler(BaseHTTPRequestHandler):
