@@ -379,8 +379,9 @@ def _log_to(path: Path) -> None:
     root.setLevel(logging.INFO)
 
 
-def run_tui(cli_ctx: CliContext) -> None:
-    """Open the console for the `switchboard` command (setup errors surface before the screen)."""
+def run_tui(cli_ctx: CliContext, app_factory: Callable[..., SwitchboardApp] | None = None) -> None:
+    """Open the console for the `switchboard` command (setup errors surface before the screen);
+    `app_factory` (same arguments as SwitchboardApp) opens another face of it, such as the demo."""
     from multiprocessing import resource_tracker
 
     from console.runtime import Runtime
@@ -396,7 +397,7 @@ def run_tui(cli_ctx: CliContext) -> None:
 
         return Runtime(cli_ctx.store, db_path=cli_ctx.db_path, demo_cloud=cli_ctx.demo_cloud)
 
-    app = SwitchboardApp(build, theme=cli_ctx.config.ui.theme, log_path=log_path)
+    app = (app_factory or SwitchboardApp)(build, theme=cli_ctx.config.ui.theme, log_path=log_path)
     app.run()
     if app.return_code:
         sys.exit(app.return_code)

@@ -20,7 +20,7 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.binding import Binding, BindingType
@@ -113,9 +113,9 @@ class DemoApp(SwitchboardApp):
         steps: list[DemoStep],
         *,
         pace_s: float = 4.0,
-        **kwargs: object,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(runtime, presenter=True, **kwargs)  # type: ignore[arg-type]
+        super().__init__(runtime, presenter=True, **kwargs)
         self.steps = steps
         self.pace_s = pace_s
         self.paused = False
@@ -123,8 +123,8 @@ class DemoApp(SwitchboardApp):
         self.finished = False
         self._go = asyncio.Event()
 
-    async def on_mount(self) -> None:
-        await super().on_mount()
+    def on_mount(self) -> None:
+        # Textual also runs SwitchboardApp.on_mount (handlers are called along the MRO).
         self.run_demo()
 
     def action_pause(self) -> None:
