@@ -107,13 +107,8 @@ def test_demo_runs_to_the_end_showing_every_path(tmux: str, tmp_path: Path) -> N
     assert "rule budget" in screen  # the budget stop kept a hard prompt local
     assert "local 3 (50%) · cloud 2 (33%) · cloud·redacted 1 (17%)" in screen
     run("send-keys", "-t", "demo", "C-q")
-    while (
-        run("has-session", "-t", "demo")
-        or subprocess.run(
-            ["tmux", "-L", tmux, "has-session", "-t", "demo"], capture_output=True, check=False
-        ).returncode
-        == 0
-    ):
+    alive = ["tmux", "-L", tmux, "has-session", "-t", "demo"]
+    while subprocess.run(alive, capture_output=True, check=False).returncode == 0:
         if time.monotonic() > deadline:
             pytest.fail("ctrl+q did not end the demo")
         time.sleep(0.1)
