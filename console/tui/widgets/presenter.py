@@ -119,7 +119,8 @@ def render_presenter(view: PresenterView) -> Content:
             )
         )
     if view.note:
-        lines.append(Content.styled(clean(view.note), "$text-muted"))
+        # The narration comes first: on a short screen the band is cut from the bottom.
+        lines.insert(0, Content.styled(clean(view.note), "bold $text-accent"))
     return Content("\n").join(lines)
 
 
