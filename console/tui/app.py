@@ -81,9 +81,6 @@ PALETTE: tuple[PaletteCommand, ...] = (
         "Copy the selected (or last) answer; also saved to a file in the state directory",
         "copy_answer",
     ),
-    PaletteCommand(
-        "Save screenshot", "An SVG of the screen, saved in the state directory", "save_screenshot"
-    ),
     # Rating the selected answer good/bad and a compare "judge" belong here (and on ctrl keys)
     # once the ledger can store quality evidence.
     PaletteCommand("Toggle theme", "Switch between the dark and the light theme", "toggle_theme"),
@@ -315,6 +312,17 @@ class SwitchboardApp(App[None]):
             self.notify(f"Screenshot not saved: {exc}", severity="error", markup=False)
             return
         self.notify(f"Screenshot saved to {path}", markup=False)
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """The palette's "Screenshot": Textual would write to ~/Downloads, which servers lack,
+        and fail without a reason; the console saves to its state directory and says where."""
+        self.action_save_screenshot()
+        return None
 
     # -- errors -------------------------------------------------------------------------------
     @on(Worker.StateChanged)
