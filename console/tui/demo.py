@@ -123,7 +123,7 @@ class DemoApp(SwitchboardApp):
         self.finished = False
         self._go = asyncio.Event()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         # Textual also runs SwitchboardApp.on_mount (handlers are called along the MRO).
         self.run_demo()
 
