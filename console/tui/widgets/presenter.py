@@ -26,7 +26,8 @@ SPLIT = (
     ("cloud·redacted", "$tier-redacted"),
     ("no answer", "$tier-failed"),
 )
-_PLACEHOLDER = re.compile(r"<[A-Z][A-Z_]*_\d+>")
+#: A placeholder the redaction put in sent text (`<PERSON_1>`), highlighted wherever shown.
+PLACEHOLDER = re.compile(r"<[A-Z][A-Z_]*_\d+>")
 
 
 def split_bar(view: PresenterView, width: int = BAR_WIDTH) -> Content:
@@ -99,7 +100,7 @@ def render_presenter(view: PresenterView) -> Content:
     if view.typed is not None and view.sent is not None:
         typed, sent = clean(view.typed), clean(view.sent)
         placeholders = tuple(
-            Span(match.start(), match.end()) for match in _PLACEHOLDER.finditer(sent)
+            Span(match.start(), match.end()) for match in PLACEHOLDER.finditer(sent)
         )
         lines.append(
             Content.assemble(

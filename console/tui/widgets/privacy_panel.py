@@ -8,7 +8,8 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from console.outside_text import clean
-from console.tui.widgets.views import PrivacyView
+from console.tui.widgets.presenter import PLACEHOLDER, highlighted
+from console.tui.widgets.views import PrivacyView, Span
 from console.tui.words import privacy_outcome, privacy_verdict
 
 
@@ -29,7 +30,9 @@ def render_privacy(view: PrivacyView | None, reveal: bool) -> Content:
         lines.append(Content.styled("nothing left the machine", "$text-muted"))
     elif reveal:
         lines.append(Content.styled("sent to the cloud, exactly:", "$text-muted"))
-        lines.append(Content(clean(view.sent_text)))
+        sent = clean(view.sent_text)
+        placeholders = tuple(Span(m.start(), m.end()) for m in PLACEHOLDER.finditer(sent))
+        lines.append(highlighted(sent, placeholders, "bold $tier-redacted"))
     else:
         lines.append(
             Content.styled(f"{len(view.sent_text)} chars sent · f7 shows them", "$text-muted")
