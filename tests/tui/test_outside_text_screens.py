@@ -163,7 +163,7 @@ async def test_stored_markup_shows_literally_on_ledger_and_inspector(runtime: Ru
 
 
 async def test_replay_and_compare_show_markup_and_answers_literally(runtime: Runtime) -> None:
-    app = create_app(runtime, manage_runtime=False, sample=False)
+    app = create_app(runtime, manage_runtime=False, sample=False, presenter=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await app.push_screen(ReplayScreen())
         replay = app.screen
@@ -176,6 +176,10 @@ async def test_replay_and_compare_show_markup_and_answers_literally(runtime: Run
         cells = table_text(table)
         assert "[@click=app.quit]x[/] please" in cells and "/cloud [/]" in cells
         assert "$0.0" in cells  # rounded money, not $0.000000
+        # The presenter band grew live with the replay, here and on the console's tally.
+        band = str(replay.query_one("#replay-presenter", Static).render())
+        count = len(replay.results)
+        assert f"cloud {count} (100%)" in band and app.main.tally.split == {"cloud": count}
         shown = screen_text(pilot)
         assert_clean(shown)
         assert "[@click=app.quit]x[/]" in shown

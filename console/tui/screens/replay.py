@@ -24,6 +24,7 @@ from console.tui.keys import ALWAYS_SHOWN
 from console.tui.palette import badge_tier
 from console.tui.screens import one_line, palette_of, runtime_of
 from console.tui.screens.confirm import Confirm
+from console.tui.widgets.presenter import PresenterBand
 from console.tui.words import money, percent
 from policies.config import SetupError
 
@@ -121,6 +122,9 @@ class ReplayScreen(ModalScreen[None]):
                 yield Button("Load", id="replay-load", compact=True)
                 yield Button("Run", id="replay-run", compact=True, variant="primary")
                 yield Static("Load prompts from the ledger or a file.", id="replay-status")
+            band = PresenterBand(id="replay-presenter")
+            band.display = self._presenter_on()
+            yield band
             yield ProgressBar(total=None, show_eta=False, id="replay-progress")
             yield DataTable(id="replay-results", cursor_type="row", zebra_stripes=True)
             yield Static("", id="replay-summary")
@@ -134,6 +138,11 @@ class ReplayScreen(ModalScreen[None]):
         table.add_column("rule", width=11)
         table.add_column("cost", width=10)
         self.query_one("#replay-path", Input).focus()
+
+    def _presenter_on(self) -> bool:
+        """Whether the console's presenter band is on (then this screen shows it too)."""
+        main = getattr(self.app, "main", None)
+        return bool(main is not None and main.presenter)
 
     def prompt_width(self) -> int:
         """The prompt column's width: what the other columns leave of the screen."""
@@ -239,6 +248,11 @@ class ReplayScreen(ModalScreen[None]):
                 key=str(index),
             )
             progress.advance(1)
+            # The presenter band grows live: the console's tally, shown here and on the chat.
+            main = getattr(self.app, "main", None)
+            if main is not None:
+                main.count_result(result)
+                self.query_one(PresenterBand).show(main.tally.view())
             self.query_one("#replay-summary", Static).update(as_text(summary_words(summary)))
         self._status(f"replayed {len(prompts)} prompts; ctrl+o inspects the selected row")
         return summary
