@@ -1,1 +1,1 @@
-"""Headless commands that live in their own modules, each registered with one line in cli.py."""
+"""Headless subcommands that live in their own modules, each registered in console/cli.py."""

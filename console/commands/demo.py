@@ -31,7 +31,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
     type=click.FloatRange(0.0, 600.0),
     default=4.0,
     show_default=True,
-    help="Seconds between prompts (ctrl+o pauses, ctrl+n steps).",
+    help="Seconds between prompts (ctrl+g pauses, ctrl+r steps).",
 )
 @click.option(
     "--script",

@@ -3,8 +3,8 @@ presenter band on, that makes every path visible: local, cloud, cloud with place
 fallback after the local engine is killed mid-answer, and a budget stop.
 
 The demo types each prompt into the real main screen (the same dispatcher, ledger and engines
-as any session); a narration line in the band says what to watch. ctrl+o pauses and resumes,
-ctrl+n runs the next step now. Two steps act on the system, and say so: `crash_local` kills the
+as any session); a narration line in the band says what to watch. ctrl+g pauses and resumes,
+ctrl+r runs the next step now. Two steps act on the system, and say so: `crash_local` kills the
 local engine's worker process once its answer has started (the dispatcher falls back along the
 chain), and `budget_stop` lowers the daily cloud cap to what has been spent today (the next
 prompt then stays local by the budget rule).
@@ -102,9 +102,11 @@ def cloud_note(runtime: Runtime) -> str:
 class DemoApp(SwitchboardApp):
     """The console running a demo script on its main screen."""
 
+    # Priority: the prompt line (an Input) has ctrl bindings of its own, and ctrl+n / ctrl+o
+    # belong to conversations on the main screen.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+o", "pause", "Pause/go"),
-        Binding("ctrl+n", "step", "Next step"),
+        Binding("ctrl+g", "pause", "Pause/go", priority=True),
+        Binding("ctrl+r", "step", "Next step", priority=True),
     ]
 
     def __init__(
@@ -139,7 +141,7 @@ class DemoApp(SwitchboardApp):
         self._go.set()
 
     def _line(self, say: str = "") -> str:
-        state = "paused (ctrl+o goes on, ctrl+n steps)" if self.paused else "ctrl+o pauses"
+        state = "paused (ctrl+g goes on, ctrl+r steps)" if self.paused else "ctrl+g pauses"
         head = f"Step {min(self.done + 1, len(self.steps))}/{len(self.steps)} · {state}"
         return f"{head}\n{say}" if say else head
 
@@ -150,7 +152,7 @@ class DemoApp(SwitchboardApp):
         main.refresh_presenter()
 
     async def _between_steps(self) -> None:
-        """Wait the pace (or for ctrl+n); while paused, wait for ctrl+n or ctrl+o."""
+        """Wait the pace (or for ctrl+r); while paused, wait for ctrl+r or ctrl+g."""
         if self.paused:
             await self._go.wait()
         else:

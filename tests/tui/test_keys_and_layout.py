@@ -19,6 +19,7 @@ from console.runtime import Runtime
 from console.tui.app import SwitchboardApp, create_app
 from console.tui.screens.compare import CompareScreen
 from console.tui.screens.confirm import Confirm
+from console.tui.screens.conversations import ConversationsScreen
 from console.tui.screens.help import HelpScreen
 from console.tui.screens.inspector import InspectorScreen
 from console.tui.screens.ledger import LedgerScreen
@@ -43,6 +44,7 @@ ALL_SCREENS: tuple[type[Screen[object]], ...] = (
     CompareScreen,
     LedgerScreen,
     Confirm,
+    ConversationsScreen,
 )
 #: Keys that send no printable character.
 NAMED = {
@@ -156,6 +158,7 @@ async def test_every_screen_at_80x24_shows_help_and_quit(runtime: Runtime) -> No
         ("compare", CompareScreen),
         ("ledger", LedgerScreen),
         ("confirm", lambda: Confirm("Compare asks the cloud", "at most $0.0001")),
+        ("conversations", ConversationsScreen),
     ]
     app = console(runtime)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -64,6 +64,8 @@ class Trace:
     sent_text: str | None
     #: What privacy did, in words ("2 personal data items: kept local").
     privacy: str
+    #: (role, text) of every message sent to the tier that answered, history included.
+    messages: tuple[tuple[str, str], ...] = ()
 
 
 #: Rule verdicts in words: "pass" read as "privacy passed" when personal data was found.
@@ -141,6 +143,7 @@ def trace_from_result(result: RequestResult) -> Trace:
                 result.status, result.tier, result.sent_text is not None and bool(result.pii_types)
             ),
         ),
+        messages=tuple((message.role, message.content) for message in result.messages),
     )
 
 
@@ -356,6 +359,11 @@ class InspectorScreen(ModalScreen[None]):
             text.append(clean(trace.sent_text))
         elif trace.tier == "local":
             text.append("nothing left this machine", style=palette_of(self.app).tier_style("local"))
+        if len(trace.messages) > 1:
+            text.append(f"\n\nmessages sent ({len(trace.messages)}, history included):\n")
+            for role, content in trace.messages:
+                text.append(f"{clean(role)}: ", style="bold")
+                text.append(clean(content) + "\n")
         return text
 
     def action_copy_trace(self) -> None:
