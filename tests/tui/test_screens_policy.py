@@ -222,8 +222,8 @@ async def test_focused_field_shows_its_explanation_from_config_toml(runtime: Run
     documented = comments_by_key(REPO_CONFIG.read_text(encoding="utf-8"))
     async with Host(runtime, PolicyScreen).run_test(size=(120, 40)) as pilot:
         screen = pilot.app.screen
+        help_box = screen.query_one("#policy-help", Static)
         for key in ("router.complexity_threshold", "budget.warn_fraction", "pii.allow_list"):
             screen.query_one(f"#{field_id(key)}", Input).focus()
-            help_box = screen.query_one("#policy-help", Static)
             await until(pilot, lambda k=key: str(help_box.render()).startswith(k), key)
             assert str(help_box.render()) == f"{key}: {documented[key]}"
