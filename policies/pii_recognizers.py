@@ -894,9 +894,20 @@ def build_recognizers() -> dict[str, list[EntityRecognizer]]:
                 piece = text[start : window.end() + 3]
                 # A number in international form reads the same from every region.
                 international = window.group().startswith("+")
-                for region in PHONE_MATCHER_REGIONS[:1] if international else PHONE_MATCHER_REGIONS:
+                regions = PHONE_MATCHER_REGIONS[:1] if international else PHONE_MATCHER_REGIONS
+                first_digit = window.start() + next(
+                    i for i, c in enumerate(window.group()) if c.isdigit()
+                )
+                for region in regions:
+                    whole = False
                     for match in phonenumbers.PhoneNumberMatcher(piece, region, leniency=leniency):
                         results.append(self._result(start + match.start, start + match.end, region))
+                        whole = whole or (
+                            start + match.start <= first_digit and start + match.end >= window.end()
+                        )
+                    # Once one region reads the whole run as a number, the others add nothing.
+                    if whole:
+                        break
             return results
 
         def _result(self, start: int, end: int, region: str) -> RecognizerResult:
