@@ -19,6 +19,8 @@ import tomlkit
 import tomlkit.exceptions
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from engines.base import SwitchboardError
+
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
 
@@ -174,7 +176,7 @@ class Config(_Section):
 EDITABLE_SECTIONS = ("router", "pii", "budget", "breaker", "local", "local_cost")
 
 
-class SetupError(Exception):
+class SetupError(SwitchboardError):
     """A mistake in the user's setup (config, model file, database file).
 
     The CLI prints its message as one line and exits with code 2; the TUI shows it with its fix.
