@@ -19,7 +19,7 @@ from policies.config import SetupError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from console.cli import CliContext
+    from console.cli_context import CliContext
     from console.runtime import Runtime
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -62,7 +62,7 @@ def demo(
     theme: str | None,
 ) -> None:
     """A narrated demo of every routing path, with the presenter view."""
-    from console.cli import CliContext
+    from console.cli_context import CliContext
     from console.tui.app import SwitchboardApp, run_tui
     from console.tui.demo import DemoApp, read_script
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from console.ledger_report import build_report
+from console.outcome import Outcome, badge
 from console.tui.widgets.views import (
     AnswerMeta,
     CloudView,
@@ -40,7 +41,7 @@ def answer_meta(result: RequestResult) -> AnswerMeta:
     """The badge of a finished request."""
     cost = result.cost
     return AnswerMeta(
-        badge=result.badge,
+        badge=badge(result.outcome),
         status=result.status,
         cost_usd=cost.total_usd if cost is not None else None,
         cost_known=cost.known if cost is not None else True,
@@ -57,8 +58,9 @@ def answer_meta(result: RequestResult) -> AnswerMeta:
 
 def stored_turn_meta(tier: str) -> AnswerMeta:
     """The badge of an answer reopened from a saved conversation (only its tier is kept)."""
+    answered: Literal["local", "cloud"] = "cloud" if tier == "cloud" else "local"
     return AnswerMeta(
-        badge=tier.upper() if tier in ("local", "cloud") else "LOCAL",
+        badge=badge(Outcome("ok", answered, (answered,), redacted=False)),
         status="ok",
         cost_usd=None,
         cost_known=False,
@@ -72,11 +74,11 @@ def stored_turn_meta(tier: str) -> AnswerMeta:
     )
 
 
-def unfinished_meta(badge: str, error: str) -> AnswerMeta:
+def unfinished_meta(status: Literal["cancelled", "failed"], error: str) -> AnswerMeta:
     """The badge of an answer whose worker ended without a result (cancelled, crashed)."""
     return AnswerMeta(
-        badge=badge,
-        status=badge.lower(),
+        badge=badge(Outcome(status, "none", (), redacted=False)),
+        status=status,
         cost_usd=None,
         cost_known=False,
         gen_tps=None,
@@ -99,7 +101,7 @@ def privacy_view(result: RequestResult, scan: PiiScan | None, on_pii: str) -> Pr
         entities=tuple(EntityCount(kind, n) for kind, n in sorted(counts.items())),
         on_pii=on_pii,
         tier=result.tier,
-        redacted=result.sent_text is not None and bool(result.pii_types),
+        redacted=result.redacted,
         sent_text=result.sent_text,
         blocked=result.status == "blocked",
     )
@@ -198,8 +200,8 @@ def ledger_view(runtime: Runtime, config: Config) -> LedgerView:
         budget_used_fraction=report.budget.daily_fraction,
         budget_warn=report.budget.warning,
         budget_exhausted=report.budget.exhausted,
-        pending=ledger.pending,
-        error=ledger.last_error,
+        pending=runtime.spool.pending(),
+        error=runtime.spool.last_error or ledger.last_error,
     )
 
 
@@ -259,7 +261,7 @@ def route_of(result: RequestResult) -> str:
 
 def result_redacted(result: RequestResult) -> bool:
     """Whether the text sent for `result` had personal data replaced by placeholders."""
-    return result.sent_text is not None and bool(result.pii_types)
+    return result.redacted
 
 
 @dataclass

@@ -172,11 +172,20 @@ def palette_for(theme: str) -> Palette:
     return LIGHT if "light" in theme else DARK
 
 
+#: Badge kinds (console.outcome.BadgeKind) drawn with another kind's colours.
+KIND_TIER: dict[str, str] = {"blocked": "failed", "interrupted": "cancelled"}
+
+
 def badge_tier(badge: str) -> str:
-    """Which palette entry a badge label is drawn with (one mapping for every screen)."""
+    """Which palette entry a badge is drawn with (one mapping for every screen): a badge kind
+    (console.outcome.BadgeKind, lower case), or a label (stored rows, the help legend)."""
+    if badge in TIERS:
+        return badge
+    if badge in KIND_TIER:
+        return KIND_TIER[badge]
     if badge.startswith(("FAILED", "BLOCKED")):
         return "failed"
-    if badge.startswith("CANCELLED"):
+    if badge.startswith(("CANCELLED", "INTERRUPTED")):
         return "cancelled"
     if badge.startswith("FALLBACK"):
         return "fallback"

@@ -65,6 +65,7 @@ def local_answer(
         sent_text=None,
         model="gemma-3-270m-q4_k_m.gguf",
         pii_types=pii_types,
+        redacted=False,
     )
 
 
@@ -113,4 +114,5 @@ def cloud_answer(
         sent_text=sent_text if sent_text is not None else prompt,
         model="gpt-4o-mini",
         pii_types=pii_types,
+        redacted=bool(pii_types),
     )

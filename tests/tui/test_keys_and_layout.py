@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
+from console.outcome import Badge
 from console.runtime import Runtime
 from console.tui.app import SwitchboardApp, create_app
 from console.tui.screens.compare import CompareScreen
@@ -208,7 +209,8 @@ async def test_chat_scrolls_from_the_prompt(runtime: Runtime) -> None:
         for index in range(12):
             view = await chat.add_answer(index, f"question {index}")
             await view.append("line one\n\nline two\n\nline three")
-            await view.finish(AnswerMeta("LOCAL", "ok", 0.0, True, 40.0, 0.2, 1.0, 9, "m", "x"))
+            meta = AnswerMeta(Badge("LOCAL", "local"), "ok", 0.0, True, 40.0, 0.2, 1.0, 9, "m", "x")
+            await view.finish(meta)
         await pilot.pause()
         prompt = app.main.query_one(PromptInput)
         assert app.focused is prompt

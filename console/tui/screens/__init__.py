@@ -6,7 +6,9 @@ Each screen reaches the headless core through the app's `runtime` attribute
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, cast
 
 from textual.app import App
 
@@ -15,6 +17,22 @@ from console.tui.palette import Palette, palette_for
 
 if TYPE_CHECKING:
     from console.runtime import Runtime
+
+
+class ConsoleHost(Protocol):
+    """What the main screen reads of the app hosting it (console.tui.app.SwitchboardApp).
+
+    A protocol, so that the screen does not import the app that imports it.
+    """
+
+    runtime: Runtime
+    runtime_ready: asyncio.Event
+    log_path: Path | None
+
+
+def host_of(app: App[object]) -> ConsoleHost:
+    """`app` as the console host of the main screen."""
+    return cast("ConsoleHost", app)
 
 
 def runtime_of(app: App[object]) -> Runtime:
@@ -37,4 +55,4 @@ def one_line(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
 
 
-__all__ = ["one_line", "palette_of", "runtime_of"]
+__all__ = ["ConsoleHost", "host_of", "one_line", "palette_of", "runtime_of"]

@@ -19,10 +19,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
+from console.outcome import badge
 from console.outside_text import as_text
 from console.tui.adapters import spend_estimate
 from console.tui.keys import ALWAYS_SHOWN
-from console.tui.palette import Palette, badge_tier
+from console.tui.palette import Palette
 from console.tui.screens import palette_of, runtime_of
 from console.tui.screens.confirm import Confirm
 from console.tui.words import money, percent
@@ -53,7 +54,7 @@ def result_table(result: RequestResult, palette: Palette) -> Table:
     table.add_column(style="dim")
     table.add_column()
     table.add_row(
-        "route", Text(f" {result.badge} ", style=palette.badge_style(badge_tier(result.badge)))
+        "route", Text(f" {result.badge} ", style=palette.badge_style(badge(result.outcome).kind))
     )
     if result.model:
         # One line, so the figures of both panes stay level with each other.

@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
 from console.ledger import StoredRequest
+from console.outcome import Badge, badge
 from console.outside_text import as_text, clean
 from console.tui.keys import ALWAYS_SHOWN
 from console.tui.palette import badge_tier
@@ -48,7 +49,7 @@ class Trace:
 
     request_id: str
     prompt: str
-    badge: str
+    badge: Badge
     status: str
     tier: str
     model: str
@@ -116,7 +117,7 @@ def trace_from_result(result: RequestResult) -> Trace:
     return Trace(
         request_id=result.request_id,
         prompt=result.prompt,
-        badge=result.badge,
+        badge=badge(result.outcome),
         status=result.status,
         tier=result.tier,
         model=result.model,
@@ -139,9 +140,7 @@ def trace_from_result(result: RequestResult) -> Trace:
         sent_text=result.sent_text,
         privacy=privacy_verdict(
             len(result.pii_types),
-            privacy_outcome(
-                result.status, result.tier, result.sent_text is not None and bool(result.pii_types)
-            ),
+            privacy_outcome(result.status, result.tier, result.redacted),
         ),
         messages=tuple((message.role, message.content) for message in result.messages),
     )
@@ -201,7 +200,7 @@ def trace_from_stored(stored: StoredRequest) -> Trace:
     return Trace(
         request_id=stored.request_id,
         prompt=stored.prompt_text or f"(prompt not kept; sha256 {stored.prompt_hash[:12]}…)",
-        badge=stored_badge(stored),
+        badge=badge(stored.outcome),
         status=stored.status,
         tier=stored.tier,
         model=stored.model,
@@ -219,17 +218,6 @@ def trace_from_stored(stored: StoredRequest) -> Trace:
             stored.pii_count, privacy_outcome(stored.status, stored.tier, stored.redacted)
         ),
     )
-
-
-def stored_badge(stored: StoredRequest) -> str:
-    """The badge a stored request had when it was answered."""
-    if stored.status in ("blocked", "failed", "cancelled"):
-        return stored.status.upper()
-    if stored.fallback_path:
-        return "FALLBACK " + stored.fallback_path.replace(">", "→")
-    if stored.tier == "cloud":
-        return "CLOUD·redacted" if stored.redacted else "CLOUD"
-    return "LOCAL"
 
 
 def _ms(value: float | None) -> str:
@@ -303,7 +291,8 @@ class InspectorScreen(ModalScreen[None]):
         trace = self.trace
         text = Text()
         text.append(
-            f" {trace.badge} ", style=palette_of(self.app).badge_style(badge_tier(trace.badge))
+            f" {trace.badge.label} ",
+            style=palette_of(self.app).badge_style(badge_tier(trace.badge.kind)),
         )
         text.append(f"  {trace.status}")
         if trace.model:

@@ -18,10 +18,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Input, Label, ProgressBar, Select, Static
 
+from console.outcome import badge
 from console.outside_text import as_text
 from console.tui.adapters import spend_estimate
 from console.tui.keys import ALWAYS_SHOWN
-from console.tui.palette import badge_tier
 from console.tui.screens import one_line, palette_of, runtime_of
 from console.tui.screens.confirm import Confirm
 from console.tui.widgets.presenter import PresenterBand
@@ -242,7 +242,7 @@ class ReplayScreen(ModalScreen[None]):
             table.add_row(
                 str(index + 1),
                 Text(one_line(result.prompt, width)),
-                Text(result.badge, style=palette.badge_style(badge_tier(result.badge))),
+                Text(result.badge, style=palette.badge_style(badge(result.outcome).kind)),
                 as_text(result.decision.fired, palette.tier_style(result.decision.target)),
                 money(None) if cost is None else money(cost.total_usd, known=cost.known),
                 key=str(index),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
+from console.outcome import BadgeKind
 from console.outside_text import clean
 from console.tui.palette import badge_tier
 from console.tui.widgets.formatting import seconds, tps
@@ -14,16 +15,18 @@ from console.tui.widgets.views import AnswerMeta
 from console.tui.words import money
 
 
-def badge_style(badge: str) -> str:
-    """The badge's colours: the palette's entry for its tier (console/tui/palette.py), through
+def badge_style(kind: BadgeKind) -> str:
+    """The badge's colours: the palette's entry for its kind (console/tui/palette.py), through
     the theme's variables so a theme switch recolours every badge."""
-    tier = badge_tier(badge)
+    tier = badge_tier(kind)
     return f"bold $badge-{tier} on $badge-{tier}-background"
 
 
 def render_badge(meta: AnswerMeta) -> Content:
     """One line: the badge, then the figures that exist for this answer."""
-    parts: list[Content | str | tuple[str, str]] = [(f" {meta.badge} ", badge_style(meta.badge))]
+    parts: list[Content | str | tuple[str, str]] = [
+        (f" {meta.badge.label} ", badge_style(meta.badge.kind))
+    ]
     figures = [money(meta.cost_usd, known=meta.cost_known)]
     if meta.gen_tps is not None:
         figures.append(tps(meta.gen_tps))
