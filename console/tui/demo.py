@@ -178,7 +178,9 @@ class DemoApp(SwitchboardApp):
             if step.budget_stop:
                 spent = (await asyncio.to_thread(runtime.signals)).spend_today_usd
                 runtime.set_config({"budget.daily_usd": f"{spent:.9f}"})
-            view = await self.main.ask(step.prompt)
+            # Each step stands alone: an earlier step's personal data must not make a later
+            # prompt's context private (the path it shows would not be its own).
+            view = await self.main.ask(step.prompt, new_conversation=True)
             if step.crash_local:
                 await self._crash_local_when_answering(view)
             await self._wait_answered(view)

@@ -105,7 +105,7 @@ def test_demo_runs_to_the_end_showing_every_path(tmux: str, tmp_path: Path) -> N
     for badge in (" LOCAL ", " CLOUD ", " CLOUD·redacted ", " FALLBACK local→cloud "):
         assert badge in screen, badge
     assert "rule budget" in screen  # the budget stop kept a hard prompt local
-    assert "local 3 (50%) · cloud 2 (33%) · cloud·redacted 1 (17%)" in screen
+    assert "local 3 (50%) · cloud 2 (33%) · cloud·redacted 1 (17%)" in screen, screen
     run("send-keys", "-t", "demo", "C-q")
     alive = ["tmux", "-L", tmux, "has-session", "-t", "demo"]
     while subprocess.run(alive, capture_output=True, check=False).returncode == 0:

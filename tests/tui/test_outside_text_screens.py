@@ -125,7 +125,7 @@ async def test_hostile_answer_shows_as_text_in_the_chat(runtime: Runtime) -> Non
         chat = app.main.query_one(ChatLog)
         await until(pilot, lambda: chat.answers and chat.answers[-1].meta is not None, "answer")
         view: AnswerView = chat.answers[-1]
-        assert view.meta is not None and view.meta.badge == "CLOUD", view.meta
+        assert view.meta is not None and view.meta.badge.label == "CLOUD", view.meta
         assert view.text == SHOWN
         await pilot.pause()
         shown = screen_text(pilot)

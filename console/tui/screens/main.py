@@ -241,8 +241,11 @@ class MainScreen(Screen[None]):
             f"system prompt: {text}" if text else "system prompt: [chat] default", markup=False
         )
 
-    async def ask(self, prompt: str) -> AnswerView:
-        """Show `prompt` in the chat and start answering it."""
+    async def ask(self, prompt: str, *, new_conversation: bool = False) -> AnswerView:
+        """Show `prompt` in the chat and start answering it; with `new_conversation` it starts
+        a conversation of its own (no earlier turns sent), the chat above staying on screen."""
+        if new_conversation:
+            self._conversation = None
         answer_id = self._next_answer_id
         self._next_answer_id += 1
         view = await self.query_one(ChatLog).add_answer(answer_id, prompt)
