@@ -94,6 +94,7 @@ DEFAULT_PII_ENTITIES = (
     "IP_ADDRESS",
     "US_DRIVER_LICENSE",
     "STREET_ADDRESS",
+    "SECRET",
 )
 
 
@@ -103,6 +104,7 @@ class PiiConfig(_Section):
     allow_list: tuple[str, ...] = ()
     deny_list: tuple[str, ...] = ()
     on_pii: Literal["local", "redact", "block"] = "local"
+    on_secret: Literal["redact", "block"] = "redact"
     recognizers: tuple[RecognizerConfig, ...] = ()
 
 
