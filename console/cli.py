@@ -588,10 +588,12 @@ def _register_commands() -> None:
     """Commands that live in their own modules (console/commands/)."""
     from console.commands.calibrate import calibrate
     from console.commands.conversations import conversations
+    from console.commands.demo import demo
     from console.commands.eval import eval_command
     from console.commands.whatif import whatif
 
     cli.add_command(conversations)
+    cli.add_command(demo)
     cli.add_command(whatif)
     cli.add_command(eval_command)
     cli.add_command(calibrate)
