@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+from console.commands.pool import pool as pool_command
 from engines.base import EngineError, Tier
 from policies.config import Config, ConfigStore, SetupError
 
@@ -550,6 +551,9 @@ def pii(cli_ctx: CliContext, text: str | None, jsonl: bool) -> None:
     console.print(table)
     console.print("redacted:", style="bold")
     console.print(redacted, markup=False, highlight=False)
+
+
+cli.add_command(pool_command)
 
 
 def _fail(message: str, code: int) -> None:

@@ -34,7 +34,7 @@ import sqlite_utils
 from policies.config import SetupError
 from policies.prices import Spend, local_day_bounds
 
-RoutedTier = Literal["local", "cloud", "none"]
+RoutedTier = Literal["local", "pool", "cloud", "none"]
 Status = Literal["ok", "fallback", "failed", "cancelled", "blocked"]
 StorePrompts = Literal["full", "redacted", "none"]
 
@@ -42,7 +42,7 @@ SCHEMA_VERSION = 3
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: Files up to this size get a full `PRAGMA quick_check` when opened.
 QUICK_CHECK_MAX_BYTES = 16 * 1024 * 1024
-_TIERS = frozenset(("local", "cloud", "none"))
+_TIERS = frozenset(("local", "pool", "cloud", "none"))
 _STATUSES = frozenset(("ok", "fallback", "failed", "cancelled", "blocked"))
 _RETRY_MIN_S = 0.5
 _RETRY_MAX_S = 30.0
