@@ -87,6 +87,9 @@ class PoolSettings(_Section):
     #: least_loaded: fewest outstanding requests (weighted), scaled by each server's recent
     #: time to first token and what it reports of its own queue; round_robin: in turn.
     strategy: Strategy = "least_loaded"
+    #: before_cloud: what the router would send to the cloud goes to the pool first (a /cloud
+    #: prefix excepted); burst_only: the pool only takes what the busy local engine cannot.
+    route: Literal["before_cloud", "burst_only"] = "before_cloud"
     #: How often health and load (/health, /slots, /metrics, /api/ps) are polled.
     poll_interval_s: float = Field(default=2.0, gt=0.0, le=3600.0)
     #: A health or metrics request that takes longer than this counts as failed.

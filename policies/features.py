@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Override = Literal["local", "cloud"]
+Override = Literal["local", "pool", "cloud"]
 
 #: Weights of the complexity signals. complexity = min(1, sum of value x weight). They add up to
 #: more than 1 on purpose: two strong signals (code and reasoning, say) are enough to call a prompt
@@ -42,7 +42,7 @@ _SHORT_OUTPUT_TOKENS = 100
 _LARGE_OUTPUT_TOKENS = 1500
 
 # Every pattern below runs on the lower-cased prompt: that is 2-4x faster than IGNORECASE.
-_PREFIX = re.compile(r"^\s*/(local|cloud)(?:\s+|$)")
+_PREFIX = re.compile(r"^\s*/(local|pool|cloud)(?:\s+|$)")
 _WORD = re.compile(r"\w+")
 _FENCE = re.compile(r"```")
 _CODE = re.compile(
@@ -174,8 +174,10 @@ def features_from_dict(data: Mapping[str, Any], *, with_signals: bool = True) ->
     what-if rebuilds 100,000 of these at a time.
     """
     override = data.get("override")
-    if override not in (None, "local", "cloud"):
-        raise ValueError(f"features.override: expected 'local', 'cloud' or null, got {override!r}")
+    if override not in (None, "local", "pool", "cloud"):
+        raise ValueError(
+            f"features.override: expected 'local', 'pool', 'cloud' or null, got {override!r}"
+        )
     return Features(
         chars=int(data["chars"]),
         est_tokens=int(data["est_tokens"]),
@@ -302,11 +304,12 @@ def _complexity_signals(text: str, est_tokens: int, output_tokens: int) -> list[
 
 
 def split_override(prompt: str) -> tuple[Override | None, str]:
-    """The /local or /cloud prefix of `prompt`, if any, and the prompt without it."""
+    """The /local, /pool or /cloud prefix of `prompt`, if any, and the prompt without it."""
     match = _PREFIX.match(prompt)
     if match is None:
         return None, prompt
-    tier: Override = "local" if match.group(1) == "local" else "cloud"
+    name = match.group(1)
+    tier: Override = "local" if name == "local" else "pool" if name == "pool" else "cloud"
     return tier, prompt[match.end() :]
 
 

@@ -22,7 +22,7 @@ from policies.features import Features
 from policies.router import Decision, Signals
 
 INPUTS_VERSION = 1
-_OVERRIDES = (None, "local", "cloud")
+_OVERRIDES = (None, "local", "pool", "cloud")
 _CLOUD_STATES = ("closed", "open", "half_open")
 _LENGTH = 17
 
