@@ -3,13 +3,13 @@
 Three real `python -m llama_cpp.server` processes serve the bundled model on 127.0.0.1, one
 thread each; one of them sits behind a latency-injecting proxy this script owns (every request
 to it waits before it is forwarded: a far or overloaded lab machine; this kernel has no netem).
-The wait is 3x what a lone request takes when the bench starts (best of 6, at least 1 s): the
-servers share this machine's cores, so a fixed delay would make the slow server barely slower
-when the machine is busy. Both strategies answer the same short prompts (max_tokens 8) at
-concurrency 4, in alternating rounds so that the machine's load falls on both alike. Printed:
-p50/p95/mean latency and the share of requests each strategy sent to the slow server; then TTFT
-through a one-server pool against a direct streaming request to the same server (alternating,
-medians).
+The wait is 3x the median latency of a warm-up burst at the same concurrency on the two other
+servers (at least 1 s): the servers share this machine's cores, so a fixed delay would make the
+slow server barely slower when the machine is busy. Both strategies answer the same short
+prompts (max_tokens 8) at concurrency 4, in alternating rounds so that the machine's load falls
+on both alike. Printed: p50/p95/mean latency and the share of requests each strategy sent to
+the slow server; then TTFT through a one-server pool against a direct streaming request to the
+same server (alternating, medians).
 
     python bench/pool_balance.py [--requests 200] [--rounds 4] [--slow-factor 3 | --slow-s S]
 
@@ -137,27 +137,24 @@ async def main(args: argparse.Namespace) -> None:
     try:
         for server in servers:
             await server.start()
+        fast = (
+            PoolServer(name="fast-1", base_url=servers[0].base_url, model="bundled"),
+            PoolServer(name="fast-2", base_url=servers[1].base_url, model="bundled"),
+        )
         # Warm every server (first-request costs) outside the measurement, and measure what a
-        # request takes here now: the slow server adds a multiple of that, so it stays "slow"
-        # however loaded the machine is.
+        # request takes here now, at the bench's concurrency on the two fast servers: the slow
+        # server adds a multiple of that, so it stays "slow" however loaded the machine is.
         async with httpx.AsyncClient(timeout=60, trust_env=False) as client:
             for server in servers:
                 await direct_ttft(server.base_url, 0, client)
-            warm = []
-            for index in range(6):
-                started = time.perf_counter()
-                await direct_ttft(servers[index % 2].base_url, index, client)
-                warm.append(time.perf_counter() - started)
-        # The fastest of six: what a request costs without other work in the way.
-        typical = min(warm)
+        warm_pool = PoolEngine(settings(fast, "round_robin", 5.0), BreakerConfig())
+        pools.append(warm_pool)
+        typical = statistics.median(latency for latency, _ in await run(warm_pool, 16, 0))
+        await warm_pool.aclose()
         slow_s = args.slow_s if args.slow_s is not None else max(1.0, args.slow_factor * typical)
         proxy = FaultProxy(upstream_port=servers[2].port, default=Fault(delay_s=slow_s))
         await proxy.start()
-        entries = (
-            PoolServer(name="fast-1", base_url=servers[0].base_url, model="bundled"),
-            PoolServer(name="fast-2", base_url=servers[1].base_url, model="bundled"),
-            PoolServer(name="slow", base_url=proxy.base_url, model="bundled"),
-        )
+        entries = (*fast, PoolServer(name="slow", base_url=proxy.base_url, model="bundled"))
         breaker = BreakerConfig()
         balanced = PoolEngine(settings(entries, "least_loaded", slow_s), breaker)
         round_robin = PoolEngine(settings(entries, "round_robin", slow_s), breaker)
@@ -201,8 +198,9 @@ async def main(args: argparse.Namespace) -> None:
 
     print(
         f"\n{args.requests} requests per strategy, concurrency {CONCURRENCY}, max_tokens "
-        f"{MAX_TOKENS}; 3 llama_cpp.server (1 thread each); a request alone took {typical:.2f} s"
-        f" (best of 6), the 'slow' server adds {slow_s:.2f} s"
+        f"{MAX_TOKENS}; 3 llama_cpp.server (1 thread each); a request took {typical:.2f} s"
+        f" (median of 16 at concurrency {CONCURRENCY} on the two fast servers); the 'slow' "
+        f"server adds {slow_s:.2f} s"
     )
     print(f"{'strategy':<14}{'p50 s':>8}{'p95 s':>8}{'mean s':>8}{'to slow':>9}{'n':>6}")
     p95: dict[str, float] = {}
@@ -236,7 +234,7 @@ if __name__ == "__main__":
         "--slow-factor",
         type=float,
         default=3.0,
-        help="without --slow-s: the slow server adds this many times a lone request's time",
+        help="without --slow-s: the slow server adds this many times the warm-up median latency",
     )
     parser.add_argument("--ttft-samples", type=int, default=40)
     asyncio.run(main(parser.parse_args()))

@@ -37,10 +37,17 @@ from engines.base import (
     Tier,
     Usage,
 )
+from engines.pool import PoolFinished
 from policies.config import Config
 from policies.features import extract_features, split_override
 from policies.pii import PiiScan, Pseudonymizer
-from policies.prices import CostBreakdown, cloud_cost, counterfactual_cost, local_cost
+from policies.prices import (
+    CostBreakdown,
+    cloud_cost,
+    counterfactual_cost,
+    local_cost,
+    pool_cost,
+)
 from policies.router import Decision, decide
 from policies.trace_inputs import encode_inputs
 
@@ -135,6 +142,8 @@ class RequestResult:
     sent_text: str | None
     model: str
     pii_types: tuple[str, ...]
+    #: The pool server that answered (None for the other tiers).
+    server: str | None = None
 
     @property
     def savings_usd(self) -> float | None:
@@ -154,8 +163,11 @@ class RequestResult:
             return "CANCELLED"
         if len(self.fallback_path) > 1:
             return "FALLBACK " + "→".join(self.fallback_path)
+        redacted = self.sent_text is not None and bool(self.pii_types)
         if self.tier == "cloud":
-            return "CLOUD·redacted" if self.sent_text is not None and self.pii_types else "CLOUD"
+            return "CLOUD·redacted" if redacted else "CLOUD"
+        if self.tier == "pool":
+            return f"POOL {self.server}" + ("·redacted" if redacted else "")
         return "LOCAL"
 
 
@@ -198,6 +210,7 @@ class _Attempting:
         self.sent_text: str | None = None
         self.queue_s = 0.0
         self.error: EngineError | None = None
+        self.trusted_only = False
 
 
 class Dispatcher:
@@ -308,6 +321,8 @@ class Dispatcher:
                 )
                 continue
             state.path.append(tier)
+            # Personal data reaches trusted pool servers only, unless it may go out redacted.
+            state.trusted_only = scan.count > 0 and not decision.redact
             try:
                 async with aclosing(
                     self._attempt(tier, text, redacted, scan, conversation, max_tokens, state)
@@ -358,6 +373,10 @@ class Dispatcher:
             engine = runtime.local
             cap = max_tokens or runtime.config().local.max_tokens
             temperature = runtime.config().local.temperature
+        elif tier == "pool":
+            engine = runtime.pool
+            cap = max_tokens or runtime.config().pool.max_tokens
+            temperature = runtime.config().pool.temperature
         else:
             wait_started = time.perf_counter()
             if not runtime.cloud_ready():
@@ -367,15 +386,26 @@ class Dispatcher:
             engine = runtime.cloud
             cap = max_tokens or runtime.config().cloud.max_tokens
             temperature = runtime.config().cloud.temperature
-        send_redacted = tier == "cloud" and scan.count > 0
-        sent = redacted if send_redacted else text
+        # The pool decides per server: trusted ones get the text as typed, others the redacted
+        # text (or nothing, with trusted_only), so its answer may hold placeholders to restore.
+        send_redacted = tier != "local" and scan.count > 0 and not state.trusted_only
+        sent = redacted if send_redacted and tier == "cloud" else text
         state.sent_text = sent if tier == "cloud" else None
         yield Attempt(tier, engine.label, send_redacted)
         request = GenerationRequest(
             messages=(Message("user", sent),), max_tokens=cap, temperature=temperature
         )
         restorer = conversation.pseudonymizer.restorer() if send_redacted else None
-        async with aclosing(engine.stream(request)) as stream:
+        if tier == "pool":
+            pool_request = replace(request, messages=(Message("user", redacted),))
+            stream_of = runtime.pool.stream(
+                request,
+                redacted=pool_request if scan.count > 0 else None,
+                trusted_only=state.trusted_only,
+            )
+        else:
+            stream_of = engine.stream(request)
+        async with aclosing(stream_of) as stream:
             async for event in stream:
                 if isinstance(event, Chunk):
                     piece = restorer.feed(event.text) if restorer else event.text
@@ -389,6 +419,8 @@ class Dispatcher:
                             state.answer.append(tail)
                             yield Token(tail)
                     state.finished = event
+                    if isinstance(event, PoolFinished) and not event.trusted:
+                        state.sent_text = redacted if scan.count > 0 else text
 
     def _result(
         self,
@@ -412,6 +444,14 @@ class Dispatcher:
             tokens = (usage.prompt_tokens, usage.completion_tokens)
             if tier == "cloud":
                 cost = cloud_cost(config.cloud.model, *tokens, config.prices)
+            elif isinstance(finished, PoolFinished):
+                cost = pool_cost(
+                    finished.server,
+                    finished.share_s,
+                    finished.cost_per_hour,
+                    finished.total_s,
+                    *tokens,
+                )
             else:
                 cost = local_cost(
                     finished.cpu_seconds or 0.0, finished.total_s, config.local_cost, *tokens
@@ -447,6 +487,7 @@ class Dispatcher:
             sent_text=state.sent_text,
             model=self._model_label(tier, finished),
             pii_types=scan.types,
+            server=finished.server if isinstance(finished, PoolFinished) else None,
         )
 
     def _model_label(self, tier: Tier | Literal["none"], finished: Finished | None) -> str:
@@ -499,6 +540,7 @@ class Dispatcher:
                 redacted=result.sent_text is not None and bool(result.pii_types),
                 pii_count=len(result.pii_types),
                 inputs_json=encode_inputs(result.decision),
+                server=result.server or "",
             )
         )
 

@@ -38,7 +38,7 @@ RoutedTier = Literal["local", "pool", "cloud", "none"]
 Status = Literal["ok", "fallback", "failed", "cancelled", "blocked"]
 StorePrompts = Literal["full", "redacted", "none"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: Files up to this size get a full `PRAGMA quick_check` when opened.
 QUICK_CHECK_MAX_BYTES = 16 * 1024 * 1024
@@ -121,6 +121,8 @@ class LedgerRecord:
     redacted: bool
     pii_count: int
     inputs_json: str | None = None
+    #: The pool server that answered ("" for other tiers, and rows before schema 4).
+    server: str = ""
 
     def __post_init__(self) -> None:
         if self.routed_tier not in _TIERS or self.tier not in _TIERS:
@@ -388,10 +390,16 @@ def _rollup_rows(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [(*key, *values) for key, values in groups.items()]
 
 
+def _migrate_4(db: sqlite_utils.Database) -> None:
+    """Version 4: `server`, the pool server that answered a pool request ("" otherwise)."""
+    db.table("requests").add_column("server", str, not_null_default="")
+
+
 _MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migrate_1,
     _migrate_2,
     _migrate_3,
+    _migrate_4,
 )
 
 

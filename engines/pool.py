@@ -4,12 +4,15 @@ Each `[[pool.servers]]` entry gets its own `CloudEngine` (the same streaming cli
 tier, so the same SSE parsing, timeouts and typed errors) and so its own circuit breaker. The
 pool adds what a tier of several servers needs:
 
-- **Balancing.** `least_loaded` picks the server with the lowest
-  `(outstanding + 1) x expected TTFT / weight`, where outstanding is the larger of our own
-  in-flight count and the requests the server reports processing, plus its reported queue; the
-  expected TTFT is a peak-sensitive moving average (a slow answer raises it at once, fast ones
-  lower it gradually) that relaxes towards the best peer's while a server gets no traffic, so a
-  server that was slow is tried again now and then. `round_robin` takes turns (the baseline).
+- **Balancing.** `least_loaded` picks the server where a new request should finish first: the
+  lowest `(outstanding + 1) x service time / weight`. Outstanding is the larger of our own
+  in-flight count and the requests the server reports processing, plus its reported queue. The
+  service time is a moving average of each answer's latency divided by the requests it found
+  on the server (a server that works through requests one at a time takes about that long per
+  request; the division keeps queueing from being counted twice, which made servers that had
+  one slow spell look slow for long and herded requests onto the others). An estimate relaxes
+  towards the best peer's while its server gets no traffic, so a server that was slow is tried
+  again now and then. `round_robin` takes turns (the baseline).
 - **Limits.** A server never has more than `max_inflight` of our requests; when every server
   is full, a request waits (up to `queue_timeout_s`) for a slot instead of overloading one.
 - **Failover.** A server that fails before the first token is left for the next best one; when
@@ -68,12 +71,15 @@ from policies.config import BreakerConfig, CloudConfig
 
 ServerState = Literal["up", "degraded", "down", "unknown"]
 
-#: Time constant (seconds) of the TTFT estimate: how fast a slow server's estimate relaxes
-#: towards its peers' while it gets no traffic, and how slowly fast answers pull it down.
-TTFT_DECAY_S = 10.0
+#: Time constant (seconds) over which an unused server's service-time estimate relaxes towards
+#: its best peer's.
+SERVICE_DECAY_S = 10.0
 
-#: The expected TTFT of a server nothing is known about yet, when no peer knows better.
-DEFAULT_TTFT_S = 0.5
+#: Weight of the newest answer in the service-time moving average.
+SERVICE_SMOOTHING = 0.3
+
+#: The service time of a server nothing is known about yet, when no peer knows better.
+DEFAULT_SERVICE_S = 0.5
 
 #: A load report older than this many poll intervals is ignored.
 STALE_POLLS = 3.0
@@ -124,7 +130,7 @@ class ServerStatus:
     queued: int
     tok_s: float | None
     ttft_p50_ms: float | None
-    ttft_estimate_ms: float | None
+    service_estimate_ms: float | None
     health_ms: float | None
     idle_slots: int | None
     total_slots: int | None
@@ -166,8 +172,8 @@ class _Member:
         self.engine = engine
         self._clock = clock
         self.inflight = 0
-        self.ttft_est: float | None = None
-        self.ttft_stamp = 0.0
+        self.service_est: float | None = None
+        self.service_stamp = 0.0
         self.own_tps: float | None = None
         self.load: ServerLoad | None = None
         self.load_at: float | None = None
@@ -179,6 +185,7 @@ class _Member:
         self.served = 0
         self.failed = 0
         self._shares: dict[int, float] = {}
+        self._ahead: dict[int, int] = {}
         self._last_change = clock()
         self._tokens = itertools.count()
 
@@ -195,6 +202,7 @@ class _Member:
         self._advance(self._clock())
         token = next(self._tokens)
         self._shares[token] = 0.0
+        self._ahead[token] = self.inflight
         self.inflight += 1
         return token
 
@@ -202,31 +210,36 @@ class _Member:
         """Count a request out; returns its share of the server's busy seconds."""
         self._advance(self._clock())
         self.inflight -= 1
+        self._ahead.pop(token, None)
         return self._shares.pop(token, 0.0)
 
+    def ahead_of(self, token: int) -> int:
+        """How many of our requests were on the server when this one started."""
+        return self._ahead.get(token, 0)
+
     # -- what was learned from answers -----------------------------------------------------
-    def observe_ttft(self, ttft_s: float) -> None:
-        now = self._clock()
-        if self.ttft_est is None or ttft_s > self.ttft_est:
-            self.ttft_est = ttft_s
+    def observe_service(self, latency_s: float, ahead: int) -> None:
+        """Fold in an answer that took `latency_s` with `ahead` requests on the server before it."""
+        sample = latency_s / (ahead + 1)
+        if self.service_est is None:
+            self.service_est = sample
         else:
-            keep = math.exp(-(now - self.ttft_stamp) / TTFT_DECAY_S)
-            self.ttft_est = self.ttft_est * keep + ttft_s * (1.0 - keep)
-        self.ttft_stamp = now
+            self.service_est += SERVICE_SMOOTHING * (sample - self.service_est)
+        self.service_stamp = self._clock()
 
     def observe_tps(self, tps: float) -> None:
         self.own_tps = (
             tps if self.own_tps is None else self.own_tps + TPS_SMOOTHING * (tps - self.own_tps)
         )
 
-    def expected_ttft(self, floor: float | None, now: float) -> float:
-        """The TTFT estimate, relaxed towards `floor` (the best peer's) for the time unused."""
-        if self.ttft_est is None:
-            return floor if floor is not None else DEFAULT_TTFT_S
-        if floor is None or self.ttft_est <= floor:
-            return self.ttft_est
-        keep = math.exp(-(now - self.ttft_stamp) / TTFT_DECAY_S)
-        return floor + (self.ttft_est - floor) * keep
+    def expected_service(self, floor: float | None, now: float) -> float:
+        """The service-time estimate, relaxed towards `floor` (the best peer's) while unused."""
+        if self.service_est is None:
+            return floor if floor is not None else DEFAULT_SERVICE_S
+        if floor is None or self.service_est <= floor:
+            return self.service_est
+        keep = math.exp(-(now - self.service_stamp) / SERVICE_DECAY_S)
+        return floor + (self.service_est - floor) * keep
 
     def fresh_load(self, now: float, max_age: float) -> ServerLoad | None:
         if self.load is None or self.load_at is None or now - self.load_at > max_age:
@@ -369,21 +382,23 @@ class PoolEngine:
             member = next(candidate for candidate in ordered if candidate in room)
             self._turn = (self._members.index(member) + 1) % len(self._members)
             return _Choice(member, f"{member.server.name}: next in turn (round_robin)")
-        known = [m.ttft_est for m in self._members if m.ttft_est is not None]
+        known = [m.service_est for m in self._members if m.service_est is not None]
         floor = min(known) if known else None
         scored = sorted(
             (
-                (m.outstanding(now, max_age) + 1) * m.expected_ttft(floor, now) / m.server.weight,
+                (m.outstanding(now, max_age) + 1)
+                * m.expected_service(floor, now)
+                / m.server.weight,
                 index,
                 m,
             )
             for index, m in enumerate(room)
         )
         score, _, member = scored[0]
-        expected = member.expected_ttft(floor, now)
+        expected = member.expected_service(floor, now)
         why = (
             f"{member.server.name}: least loaded, {member.outstanding(now, max_age)} outstanding "
-            f"of {member.server.max_inflight}, expected TTFT {expected * 1000:.0f} ms, "
+            f"of {member.server.max_inflight}, service ~{expected * 1000:.0f} ms, "
             f"weight {member.server.weight:g} (score {score:.3f}"
         )
         others = [f"{m.server.name} {s:.3f}" for s, _, m in scored[1:]]
@@ -403,12 +418,12 @@ class PoolEngine:
         return PoolPick(choice.member.server.name, choice.member.server.trusted, choice.why)
 
     def unavailable_reason(self, *, trusted_only: bool = False) -> str:
-        """Why no server can take a request now ("" when one can, or will once a slot frees)."""
+        """Why no server can take a request now ("" when one can); full servers count too."""
         with self._lock:
             turn = self._turn
             choice = self._choose(frozenset(), trusted_only)
             self._turn = turn
-        return "" if choice.member is not None or choice.full else choice.why
+        return "" if choice.member is not None else choice.why
 
     def has_trusted(self) -> bool:
         """Whether any server may receive personal data."""
@@ -489,8 +504,8 @@ class PoolEngine:
                         yield event
                         continue
                     ended = True
+                    self._learn(member, token, event)
                     share = self._release(member, token)
-                    self._learn(member, event)
                     yield self._finished(event, member, share, why, failed, started)
                     return
             except StreamInterrupted as exc:
@@ -528,11 +543,10 @@ class PoolEngine:
         with self._lock:
             member.failed += 1
 
-    def _learn(self, member: _Member, event: Finished) -> None:
+    def _learn(self, member: _Member, token: int, event: Finished) -> None:
         with self._lock:
             member.served += 1
-            if event.ttft_s is not None:
-                member.observe_ttft(event.ttft_s)
+            member.observe_service(event.total_s, member.ahead_of(token))
             if event.gen_tps is not None:
                 member.observe_tps(event.gen_tps)
 
@@ -707,7 +721,7 @@ class PoolEngine:
         else:
             state = "up"
         tok_s = load.tok_s if load is not None and load.tok_s is not None else member.own_tps
-        expected = member.expected_ttft(None, now) if member.ttft_est is not None else None
+        expected = member.expected_service(None, now) if member.service_est is not None else None
         return ServerStatus(
             name=server.name,
             base_url=server.base_url,
@@ -723,7 +737,7 @@ class PoolEngine:
             queued=(load.queued or 0) if load is not None else 0,
             tok_s=tok_s,
             ttft_p50_ms=None if breaker.ttft_p50_s is None else breaker.ttft_p50_s * 1000,
-            ttft_estimate_ms=None if expected is None else expected * 1000,
+            service_estimate_ms=None if expected is None else expected * 1000,
             health_ms=None if member.health_s is None else member.health_s * 1000,
             idle_slots=load.idle_slots if load is not None else None,
             total_slots=load.total_slots if load is not None else None,
