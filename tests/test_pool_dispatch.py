@@ -155,7 +155,7 @@ async def test_a_server_killed_mid_stream_fails_clearly_with_one_ledger_row(
     done = events[-1]
     assert isinstance(done, Done)
     result = done.result
-    assert [e.tier for e in events if isinstance(e, Attempt)][0] == "pool"
+    assert next(e.tier for e in events if isinstance(e, Attempt)) == "pool"
     # No retry on another pool server after the first token; the chain's next tier (the
     # local engine, not started here) fails too, and the request fails clearly.
     assert any(isinstance(e, FellBack) and e.from_tier == "pool" for e in events)
