@@ -102,6 +102,8 @@ class PoolSettings(_Section):
     total_timeout: float = Field(default=300.0, gt=0)
     max_tokens: int = Field(default=512, ge=1, le=131_072)
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    #: Tokens of conversation a request may carry (the smallest context among the servers).
+    context_tokens: int = Field(default=8192, ge=256, le=10_000_000)
 
     @field_validator("servers")
     @classmethod

@@ -41,7 +41,7 @@ def switchboard(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def write_config(path: Path, entries: list[tuple[str, str, bool]]) -> Path:
-    text = "[pool]\nhealth_timeout_s = 1.0\n"
+    text = "[pool]\nhealth_timeout_s = 3.0\n"
     for name, url, trusted in entries:
         text += (
             f'\n[[pool.servers]]\nname = "{name}"\nbase_url = "{url}"\nmodel = "m"\n'
