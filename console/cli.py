@@ -118,24 +118,36 @@ def run_with_runtime(
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--max-tokens", type=click.IntRange(1, 131_072), default=None, help="Cap per answer.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: results and summary.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=1,
+    help="Conversations run at once (each tier within its own limit); a progress bar on stderr.",
+)
 @pass_cli
-def replay(cli_ctx: CliContext, file: Path, max_tokens: int | None, as_json: bool) -> int:
+def replay(
+    cli_ctx: CliContext, file: Path, max_tokens: int | None, as_json: bool, concurrency: int
+) -> int:
     """Run the prompts of FILE.jsonl through today's policy and summarise the routing.
 
     Lines are `{"prompt": ...}` (a conversation of one prompt) or `{"turns": [...]}` (the prompts
     of one conversation, each sent with the turns before it).
     """
-    from console.replay import ReplaySummary, read_scripts, script_prompts
+    from console.replay import ReplaySummary, progress_bar, read_scripts, script_prompts
 
     scripts = read_scripts(file)
     total = script_prompts(scripts)
 
     async def body(runtime: Runtime) -> ReplaySummary:
         summary = ReplaySummary()
-        async for index, result in runtime.dispatcher.replay(scripts, max_tokens=max_tokens):
-            summary.add(result)
-            if not as_json:
-                click.echo(summary.line(index, total, result))
+        with progress_bar(total, enabled=concurrency > 1) as advance:
+            async for index, result in runtime.dispatcher.replay(
+                scripts, max_tokens=max_tokens, concurrency=concurrency
+            ):
+                summary.add(result)
+                advance(summary)
+                if not as_json:
+                    click.echo(summary.line(index, total, result))
         return summary
 
     summary = run_with_runtime(cli_ctx, body)

@@ -727,22 +727,60 @@ class Dispatcher:
         return local, cloud
 
     async def replay(
-        self, items: Sequence[str | tuple[str, ...]], max_tokens: int | None = None
+        self,
+        items: Sequence[str | tuple[str, ...]],
+        max_tokens: int | None = None,
+        concurrency: int = 1,
     ) -> AsyncIterator[tuple[int, RequestResult]]:
         """Run past or prepared prompts through today's policy, yielding (index, result).
 
         A string is a prompt of its own conversation; a tuple holds the turns of one conversation,
-        played in order. `index` counts every prompt played.
+        played in order. `index` counts every prompt played. With `concurrency` above 1 that many
+        conversations run at once and results come as they finish; each tier stays within its
+        own limit (the local queue depth the router bursts at, each pool server's
+        max_inflight), so the extra requests spread over the tiers.
         """
-        index = 0
-        for item in items:
-            conversation = Conversation()
-            for prompt in (item,) if isinstance(item, str) else item:
-                result = await self.run(
-                    prompt, max_tokens=max_tokens, conversation=conversation, tag="replay"
-                )
-                yield index, result
-                index += 1
+        if concurrency <= 1:
+            index = 0
+            for item in items:
+                async for result in self._play(item, max_tokens):
+                    yield index, result
+                    index += 1
+            return
+        finished: asyncio.Queue[RequestResult | BaseException] = asyncio.Queue()
+        limit = asyncio.Semaphore(concurrency)
+
+        async def play(item: str | tuple[str, ...]) -> None:
+            async with limit:
+                try:
+                    async for result in self._play(item, max_tokens):
+                        finished.put_nowait(result)
+                except Exception as exc:
+                    finished.put_nowait(exc)
+                    raise
+
+        tasks = [asyncio.create_task(play(item)) for item in items]
+        try:
+            total = sum(1 if isinstance(item, str) else len(item) for item in items)
+            for index in range(total):
+                got = await finished.get()
+                if isinstance(got, BaseException):
+                    raise got
+                yield index, got
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _play(
+        self, item: str | tuple[str, ...], max_tokens: int | None
+    ) -> AsyncIterator[RequestResult]:
+        """The prompts of one replayed conversation, in order."""
+        conversation = Conversation()
+        for prompt in (item,) if isinstance(item, str) else item:
+            yield await self.run(
+                prompt, max_tokens=max_tokens, conversation=conversation, tag="replay"
+            )
 
 
 def _scanned(scanner: PiiScanner, turns: tuple[Turn, ...]) -> tuple[Turn, ...]:

@@ -235,6 +235,8 @@ class Runtime:
             trusted_server=trusted.server if trusted else "",
             trusted_why=trusted.why if trusted else "",
             unavailable_reason=self.pool.unavailable_reason(),
+            full=pick is not None and pick.full,
+            trusted_full=trusted is not None and trusted.full,
         )
 
     async def wait_local_ready(self, timeout: float) -> float:

@@ -104,11 +104,16 @@ class PoolFinished(Finished):
 
 @dataclass(frozen=True)
 class PoolPick:
-    """The server the pool would pick now, and why (for the router's trace)."""
+    """The server the pool would pick now, and why (for the router's trace).
+
+    `full`: every usable server is at its max_inflight; `server` is then "" and a request
+    would wait for a slot.
+    """
 
     server: str
     trusted: bool
     why: str
+    full: bool = False
 
 
 @dataclass(frozen=True)
@@ -413,6 +418,8 @@ class PoolEngine:
             turn = self._turn
             choice = self._choose(frozenset(), trusted_only)
             self._turn = turn
+        if choice.full:
+            return PoolPick("", trusted_only, choice.why, full=True)
         if choice.member is None:
             return None
         return PoolPick(choice.member.server.name, choice.member.server.trusted, choice.why)

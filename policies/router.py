@@ -68,7 +68,9 @@ class PoolSignals:
     """The pool tier as the router sees it: which server would take a request now, and why.
 
     `server` is the pick among all servers, `trusted_server` among those trusted with personal
-    data; "" when none can take one (`unavailable_reason` says why).
+    data; "" when none can take one (`unavailable_reason` says why). `full` / `trusted_full`:
+    every usable server is at its max_inflight, so a request would wait for a slot; the router
+    then looks elsewhere, except for a /pool prefix, which waits.
     """
 
     configured: bool = False
@@ -77,6 +79,8 @@ class PoolSignals:
     trusted_server: str = ""
     trusted_why: str = ""
     unavailable_reason: str = ""
+    full: bool = False
+    trusted_full: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape stored in the decision trace."""
@@ -87,6 +91,8 @@ class PoolSignals:
             "trusted_server": self.trusted_server,
             "trusted_why": self.trusted_why,
             "unavailable_reason": self.unavailable_reason,
+            "full": self.full,
+            "trusted_full": self.trusted_full,
         }
 
 
@@ -101,6 +107,8 @@ def pool_signals_from_dict(data: Mapping[str, Any] | None) -> PoolSignals:
         trusted_server=str(data.get("trusted_server", "")),
         trusted_why=str(data.get("trusted_why", "")),
         unavailable_reason=str(data.get("unavailable_reason", "")),
+        full=bool(data.get("full", False)),
+        trusted_full=bool(data.get("trusted_full", False)),
     )
 
 
@@ -317,7 +325,9 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
     elif override == "local":
         yield "override", "local", None, "local", lambda: "/local prefix"
     elif override == "pool":
-        server = _pool_server(features, signals, config)
+        server = _pool_server(features, signals, config) or (
+            "waits for a slot" if _pool_full(features, signals, config) else ""
+        )
         if server:
             yield "override", "pool", None, "pool", lambda: f"/pool prefix ({server})"
         else:
@@ -506,6 +516,12 @@ def _pool_server(features: Features, signals: Signals, config: Config) -> str:
     return pool.trusted_server if _private(features, config) else pool.server
 
 
+def _pool_full(features: Features, signals: Signals, config: Config) -> bool:
+    """Every server the prompt may reach is at its max_inflight (a request would wait)."""
+    pool = signals.pool
+    return pool.configured and (pool.trusted_full if _private(features, config) else pool.full)
+
+
 def _pool_blocker(features: Features, signals: Signals, config: Config) -> str:
     """Why the pool cannot take the prompt."""
     pool = signals.pool
@@ -580,10 +596,13 @@ def _pool_rule(
     server = _pool_server(features, signals, config)
     pool = signals.pool
     why = pool.trusted_why if _private(features, config) else pool.why
+    if target == "pool" and fired == "override":
+        why = (
+            why if server else f"every server busy, it waits for a slot ({pool.unavailable_reason})"
+        )
+        return RuleResult("pool", server or None, None, "pool", f"/pool prefix: {why}")
     if not server:
         return RuleResult("pool", None, None, "skip", _pool_blocker(features, signals, config))
-    if target == "pool" and fired == "override":
-        return RuleResult("pool", server, None, "pool", f"/pool prefix: {why}")
     if target == "pool" and _local_overloaded(signals, config):
         return RuleResult("pool", server, None, "pool", f"local engine busy, burst: {why}")
     if target == "pool" and base == "cloud":
@@ -617,7 +636,9 @@ def _decide_target(features: Features, signals: Signals, config: Config) -> tupl
     override = features.override
     if override == "local" and fits_local:
         return "local", "override"
-    if override == "pool" and _pool_server(features, signals, config):
+    if override == "pool" and (
+        _pool_server(features, signals, config) or _pool_full(features, signals, config)
+    ):
         return "pool", "override"
     cloud_blocked = _cloud_blocked(features, signals, config)
     if override == "cloud" and not cloud_blocked:

@@ -164,3 +164,15 @@ def test_decide_target_agrees_over_a_grid() -> None:
         prompts, pools, loads, clouds, configs, piis
     ):
         route(prompt, signals(pool, **load, **cloud), cfg, pii)
+
+
+def test_a_full_pool_is_passed_over_except_by_the_pool_prefix() -> None:
+    full = PoolSignals(
+        configured=True, unavailable_reason="all at max_inflight (lab-1, lab-2)", full=True
+    )
+    decision = route(COMPLEX, signals(full))
+    assert (decision.target, decision.chain) == ("cloud", ("cloud", "local"))
+    forced = route("/pool " + SIMPLE, signals(full))
+    assert (forced.target, forced.chain) == ("pool", ("pool",))
+    value, verdict, why = pool_rule(forced)
+    assert (value, verdict) == (None, "pool") and "waits for a slot" in why
