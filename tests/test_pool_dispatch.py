@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from console.dispatch import Attempt, Done, FellBack, RequestResult, Token
+from console.ledger_report import build_report, render_text
 from console.runtime import Runtime
 from policies.config import ConfigStore
 from tests.pool_servers import FakeServer, FakeServers
@@ -117,6 +118,13 @@ async def test_untrusted_pool_servers_get_redacted_text_trusted_ones_the_real_te
     assert by_server["lab"][3] == 1 and by_server["vault"][3] == 0
     # The trusted server costs 36 USD an hour: its busy seconds are priced, the other's are free.
     assert by_server["vault"][4] > 0 and by_server["lab"][4] == 0
+    assert runtime.ledger is not None
+    report = build_report(runtime.ledger, runtime.config(), "all")
+    assert [(s.server, s.requests) for s in report.by_server] == [("lab", 2), ("vault", 2)]
+    assert report.by_server[1].cost_usd == pytest.approx(
+        sum(r.cost.total_usd for r in results if r.server == "vault" and r.cost)
+    )
+    assert "pool vault: 2 request(s)" in render_text(report)
 
 
 async def test_with_on_pii_local_personal_data_reaches_the_trusted_server_only(
