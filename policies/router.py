@@ -317,7 +317,7 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
     # 1. override
     override = features.override
     if override is None:
-        yield "override", None, None, "pass", lambda: "no /local, /pool or /cloud prefix"
+        yield "override", None, None, "pass", lambda: "no /local or /cloud prefix"
     elif has_pii and on_pii == "block":
         yield "override", override, None, "skip", lambda: f"/{override} ignored: pii.on_pii = block"
     elif override == "local" and not fits_local:
