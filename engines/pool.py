@@ -505,16 +505,18 @@ class PoolEngine:
             shown = False
             ended = False
             try:
-                async for event in member.engine.stream(sent):
-                    if isinstance(event, Chunk):
-                        shown = True
-                        yield event
-                        continue
-                    ended = True
-                    self._learn(member, token, event)
-                    share = self._release(member, token)
-                    yield self._finished(event, member, share, why, failed, started)
-                    return
+                # Closed with this generator, so a cancelled answer closes its connection now.
+                async with contextlib.aclosing(member.engine.stream(sent)) as events:
+                    async for event in events:
+                        if isinstance(event, Chunk):
+                            shown = True
+                            yield event
+                            continue
+                        ended = True
+                        self._learn(member, token, event)
+                        share = self._release(member, token)
+                        yield self._finished(event, member, share, why, failed, started)
+                        return
             except StreamInterrupted as exc:
                 self._count_failure(member)
                 raise StreamInterrupted(

@@ -365,3 +365,22 @@ async def test_live_reconfigure_keeps_unchanged_servers(
     pool.reconfigure(PoolSettings(servers=(entry(b),)))
     assert [server.name for server in pool.status().servers] == ["b"]
     assert (await answer(pool))[1].server == "b"
+
+
+async def test_closing_the_stream_frees_the_slot_and_the_connection(
+    fakes: FakeServers, pools: list[PoolEngine]
+) -> None:
+    a = fakes.start("a", tokens=100, token_delay=0.05)
+    pool = make_pool(entry(a, max_inflight=1))
+    pools.append(pool)
+    stream = pool.stream(request(max_tokens=100))
+    first = await anext(stream)
+    assert isinstance(first, Chunk)
+    await stream.aclose()
+    assert pool.status().servers[0].inflight == 0
+    deadline = time.monotonic() + 5
+    while a.stats()["active"]:
+        assert time.monotonic() < deadline, "the server still streams to nobody"
+        await asyncio.sleep(0.05)
+    # The slot is free again at once.
+    assert (await answer(pool, request(max_tokens=2)))[1].server == "a"
