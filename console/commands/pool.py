@@ -18,7 +18,7 @@ import click
 from console.outside_text import as_text, clean
 
 if TYPE_CHECKING:
-    from console.cli import CliContext
+    from console.cli_context import CliContext
 
 
 def _ms(value: float | None) -> str:
