@@ -212,14 +212,15 @@ async def main(args: argparse.Namespace) -> None:
             f"{name:<14}{percentile(latencies, 0.5) or 0.0:>8.3f}{p95[name]:>8.3f}"
             f"{statistics.fmean(latencies):>8.3f}{slow_share:>9.1%}{len(rows):>6}"
         )
-    # Each pair ran back to back, so the median of the pairs' ratios is the least disturbed by
-    # the load of other programs drifting during the run.
-    ttft_ratio = statistics.median(t / d for t, d in zip(through, direct, strict=True))
+    ttft_ratio = statistics.median(through) / statistics.median(direct)
+    # Within a pair the second request tends to be the faster one (the order alternates), so the
+    # pairs' ratios spread wide; the ratio of the medians is the headline.
+    paired = statistics.median(t / d for t, d in zip(through, direct, strict=True))
     print(
         f"\nTTFT, {args.ttft_samples} pairs of requests to fast-1 (order alternating): direct "
         f"median {statistics.median(direct) * 1000:.1f} ms, through the pool "
-        f"{statistics.median(through) * 1000:.1f} ms; median of the pairs' ratios "
-        f"{ttft_ratio:.3f} (target <= 1.05)"
+        f"{statistics.median(through) * 1000:.1f} ms, ratio {ttft_ratio:.3f} (target <= 1.05; "
+        f"median of the pairs' ratios {paired:.3f})"
     )
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (2 cores)")
     print(f"pool_ttft_ratio {ttft_ratio:.3f}")
