@@ -123,7 +123,7 @@ def settings(servers: tuple[PoolServer, ...], strategy: str, slow_s: float) -> P
         strategy=strategy,  # type: ignore[arg-type]
         poll_interval_s=1.0,
         # The slow server is slow, not down: its health check must not time out.
-        health_timeout_s=slow_s + 5.0,
+        health_timeout_s=min(60.0, slow_s + 5.0),
         queue_timeout_s=120.0,
     )
 
