@@ -156,15 +156,23 @@ def echo_outside(text: str, *, err: bool = False, nl: bool = True) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--max-tokens", type=click.IntRange(1, 131_072), default=None, help="Cap per answer.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: results and summary.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=1,
+    help="Conversations run at once (each tier within its own limit); a progress bar on stderr.",
+)
 @pass_cli
-def replay(cli_ctx: CliContext, file: Path, max_tokens: int | None, as_json: bool) -> int:
+def replay(
+    cli_ctx: CliContext, file: Path, max_tokens: int | None, as_json: bool, concurrency: int
+) -> int:
     """Run the prompts of FILE.jsonl through today's policy and summarise the routing.
 
     Lines are `{"prompt": ...}` (a conversation of one prompt) or `{"turns": [...]}` (the prompts
     of one conversation, each sent with the turns before it). The whole file is checked before
     anything runs. Rows the ledger refuses are kept in the spool (said on stderr).
     """
-    from console.replay import ReplaySummary, read_scripts, script_prompts
+    from console.replay import ReplaySummary, progress_bar, read_scripts, script_prompts
 
     scripts = read_scripts(file)
     total = script_prompts(scripts)
@@ -172,10 +180,14 @@ def replay(cli_ctx: CliContext, file: Path, max_tokens: int | None, as_json: boo
     async def body(runtime: Runtime) -> ReplaySummary:
         summary = ReplaySummary()
         waiting = runtime.spool.pending()
-        async for index, result in runtime.dispatcher.replay(scripts, max_tokens=max_tokens):
-            summary.add(result)
-            if not as_json:
-                echo_outside(summary.line(index, total, result))
+        with progress_bar(total, enabled=concurrency > 1) as advance:
+            async for index, result in runtime.dispatcher.replay(
+                scripts, max_tokens=max_tokens, concurrency=concurrency
+            ):
+                summary.add(result)
+                advance(summary)
+                if not as_json:
+                    echo_outside(summary.line(index, total, result))
         spooled = runtime.spool.pending() - waiting
         if spooled > 0:
             echo_outside(
@@ -590,6 +602,7 @@ def _register_commands() -> None:
     from console.commands.conversations import conversations
     from console.commands.demo import demo
     from console.commands.eval import eval_command
+    from console.commands.pool import pool
     from console.commands.whatif import whatif
 
     cli.add_command(conversations)
@@ -597,6 +610,7 @@ def _register_commands() -> None:
     cli.add_command(whatif)
     cli.add_command(eval_command)
     cli.add_command(calibrate)
+    cli.add_command(pool)
 
 
 _register_commands()

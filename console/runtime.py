@@ -23,10 +23,11 @@ from engines.cloud import CloudEngine
 from engines.demo import DemoServer
 from engines.local import LocalEngine
 from engines.model import resolve_model
+from engines.pool import PoolEngine, PoolStatus
 from engines.telemetry import TelemetrySampler, TelemetrySnapshot
 from policies.config import Config, ConfigError, ConfigStore, SetupError
 from policies.pii import PiiScanner
-from policies.router import Signals
+from policies.router import PoolSignals, Signals
 
 #: Hand edits of config.toml are looked for at most this often (seconds).
 CONFIG_POLL_S = 1.0
@@ -74,6 +75,8 @@ class Runtime:
             demo=demo_cloud,
             base_url=self.demo.base_url if self.demo else None,
         )
+        #: The lab's servers (`[[pool.servers]]`); an engine with none when there are none.
+        self.pool = PoolEngine(self._config.pool, self._config.breaker)
         self.scanner = PiiScanner(self._config.pii)
         self.pii_error: str | None = None
         self.local_error: str | None = None
@@ -107,6 +110,8 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self._start_cloud()))
         else:
             self._cloud_ready.set()
+        # Health and load of the pool's servers, polled in the background.
+        self.pool.start()
 
     async def _start_local(self) -> None:
         try:
@@ -142,6 +147,7 @@ class Runtime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.local.aclose()
         await self.cloud.aclose()
+        await self.pool.aclose()
         if self.demo is not None:
             await self.demo.stop()
         if self.ledger is not None:
@@ -168,6 +174,9 @@ class Runtime:
         if config.pii != old.pii:
             self.scanner = PiiScanner(config.pii)
             self._tasks.append(asyncio.get_running_loop().create_task(self._load_pii()))
+        if config.pool != old.pool or config.breaker != old.breaker:
+            self.pool.reconfigure(config.pool, config.breaker)
+            self.pool.start()
         if config.local != old.local:
             self._tasks.append(
                 asyncio.get_running_loop().create_task(self.local.reload(config.local))
@@ -222,6 +231,24 @@ class Runtime:
             cloud_unavailable_reason=unavailable,
             spend_today_usd=spend_today,
             spend_month_usd=spend_month,
+            pool=self._pool_signals(),
+        )
+
+    def _pool_signals(self) -> PoolSignals:
+        """Which pool server would take a request now, among all and among trusted ones."""
+        if not self.pool.configured:
+            return PoolSignals()
+        pick = self.pool.preview()
+        trusted = self.pool.preview(trusted_only=True)
+        return PoolSignals(
+            configured=True,
+            server=pick.server if pick else "",
+            why=pick.why if pick else "",
+            trusted_server=trusted.server if trusted else "",
+            trusted_why=trusted.why if trusted else "",
+            unavailable_reason=self.pool.unavailable_reason(),
+            full=pick is not None and pick.full,
+            trusted_full=trusted is not None and trusted.full,
         )
 
     async def wait_local_ready(self, timeout: float) -> float:
@@ -248,6 +275,10 @@ class Runtime:
     def cloud_health(self) -> BreakerSnapshot:
         """The cloud tier's breaker state and latency."""
         return self.cloud.health()
+
+    def pool_status(self) -> PoolStatus:
+        """Every pool server's state, load, breaker and latency."""
+        return self.pool.status()
 
     def status(self) -> RuntimeStatus:
         """What is ready and what failed."""

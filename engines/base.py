@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-Tier = Literal["local", "cloud"]
+Tier = Literal["local", "pool", "cloud"]
 Role = Literal["system", "user", "assistant"]
 
 

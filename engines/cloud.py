@@ -195,9 +195,13 @@ class CloudEngine:
         base_url: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         environ: Mapping[str, str] | None = None,
+        section: str = "[cloud]",
     ) -> None:
         self.config = cloud
         self.demo = demo
+        #: Where the user fixes this endpoint's settings, named in error fixes (the pool's
+        #: servers reuse this client with their own `[[pool.servers]]` entry).
+        self.section = section
         #: The base URL requests go to, e.g. "https://api.openai.com/v1".
         self.endpoint = (base_url or cloud.base_url).rstrip("/")
         self._environ = environ
@@ -228,8 +232,11 @@ class CloudEngine:
 
     @property
     def key_required(self) -> bool:
-        """False for the demo and for endpoints on this machine, which usually need no key."""
-        return not self.demo and (urlsplit(self.endpoint).hostname or "") not in LOCAL_HOSTS
+        """False for the demo, for endpoints on this machine, which usually need no key, and
+        when no key variable is configured (an empty `api_key_env`: a lab server without one)."""
+        if self.demo or not self.config.api_key_env:
+            return False
+        return (urlsplit(self.endpoint).hostname or "") not in LOCAL_HOSTS
 
     @property
     def key_present(self) -> bool:
@@ -281,7 +288,7 @@ class CloudEngine:
             name = self.config.api_key_env
             raise ConfigurationProblem(
                 f"no API key for {self.endpoint}: ${name} is not set",
-                fix=f"export {name}=... (or name another variable in [cloud] api_key_env)",
+                fix=f"export {name}=... (or name another variable in {self.section} api_key_env)",
             )
         return key
 
@@ -454,7 +461,7 @@ class CloudEngine:
             what = f"no answer within first_byte_timeout ({cfg.first_byte_timeout:g} s)"
         else:
             what = f"no data for idle_timeout ({cfg.idle_timeout:g} s)"
-        fix = "raise the timeouts in [cloud] if the endpoint is just slow"
+        fix = f"raise the timeouts in {self.section} if the endpoint is just slow"
         if progress.parts:
             return StreamInterrupted(
                 f"{self.endpoint}: stream interrupted, {what}", fix=fix, partial=progress.text
@@ -471,7 +478,7 @@ class CloudEngine:
             return _Retry(
                 EngineUnavailable(
                     f"proxy {self.proxy.display} failed for {self.endpoint}: {reason}",
-                    fix="check [cloud] proxy and HTTPS_PROXY / NO_PROXY",
+                    fix=f"check {self.section} proxy and HTTPS_PROXY / NO_PROXY",
                 )
             )
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
@@ -479,7 +486,8 @@ class CloudEngine:
             return _Retry(
                 EngineUnavailable(
                     f"cannot reach {self.endpoint}{via}: {reason}",
-                    fix="check [cloud] base_url, the network and the proxy (switchboard doctor)",
+                    fix=f"check {self.section} base_url, the network and the proxy "
+                    "(switchboard doctor)",
                 )
             )
         return _Retry(
@@ -510,11 +518,11 @@ class CloudEngine:
                 return ConfigurationProblem(
                     f"{self.endpoint} does not know the model {self.config.model!r} (404): "
                     f"{message}",
-                    fix="set [cloud] model to a model this endpoint serves",
+                    fix=f"set {self.section} model to a model this endpoint serves",
                 )
             return ConfigurationProblem(
                 f"{self.endpoint}/chat/completions was not found (404)",
-                fix="check [cloud] base_url: it usually ends in /v1",
+                fix=f"check {self.section} base_url: it usually ends in /v1",
             )
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         if status == 429:
@@ -547,7 +555,7 @@ class CloudEngine:
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             raise MalformedResponse(
                 f"{self.endpoint} answered 200 with {kind}, not an OpenAI-compatible stream",
-                fix="check [cloud] base_url: it should be the API root, e.g. .../v1",
+                fix=f"check {self.section} base_url: it should be the API root, e.g. .../v1",
             ) from None
         progress.model = data.get("model") if isinstance(data.get("model"), str) else None
         progress.finish_reason = str(data["choices"][0].get("finish_reason") or "stop")

@@ -20,6 +20,7 @@ import tomlkit.exceptions
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engines.base import SwitchboardError
+from engines.pool_settings import PoolSettings
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
@@ -211,6 +212,7 @@ class Config(_Section):
     prices: dict[str, PriceConfig] = Field(default_factory=dict)
     chat: ChatConfig = ChatConfig()
     ui: UiConfig = UiConfig()
+    pool: PoolSettings = PoolSettings()
 
 
 #: The sections whose keys the live editor (and `whatif --set`) may change.
@@ -251,6 +253,8 @@ def _find_line(text: str, loc: tuple[str | int, ...]) -> int | None:
     if not any(isinstance(part, str) for part in keys):
         return None
     section_line: int | None = None
+    # The most specific table header on the way to the key (`[[pool.servers]]` beats `[pool]`).
+    section_depth = 0
     current: list[str | int] = []
     arrays: dict[tuple[str, ...], int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
@@ -262,8 +266,8 @@ def _find_line(text: str, loc: tuple[str | int, ...]) -> int | None:
                 index = arrays.get(tuple(parts), -1) + 1
                 arrays[tuple(parts)] = index
                 current.append(index)
-            if section_line is None and current == keys[: len(current)]:
-                section_line = number
+            if len(current) > section_depth and current == keys[: len(current)]:
+                section_line, section_depth = number, len(current)
             continue
         match = _ASSIGNMENT.match(line)
         if match:

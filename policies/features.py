@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from policies.tasks import TaskSignal, default_head
 
-Override = Literal["local", "cloud"]
+Override = Literal["local", "pool", "cloud"]
 
 #: Weights of the complexity signals. complexity = min(1, sum of value x weight). A task type the
 #: head is sure is hard (code, math, reasoning) reaches the default threshold of 0.6 on its own;
@@ -57,7 +57,7 @@ _SHORT_OUTPUT_TOKENS = 100
 _LARGE_OUTPUT_TOKENS = 1500
 
 # Every pattern below runs on the lower-cased prompt: that is 2-4x faster than IGNORECASE.
-_PREFIX = re.compile(r"^\s*/(local|cloud)(?:\s+|$)")
+_PREFIX = re.compile(r"^\s*/(local|pool|cloud)(?:\s+|$)")
 _WORD = re.compile(r"\w+")
 # Requested output size: a counted unit ("300 words", "five bullet points") wins over a kind of
 # answer ("in one word", "a detailed report"); the first fixed pattern that matches decides.
@@ -189,8 +189,10 @@ def features_from_dict(data: Mapping[str, Any], *, with_signals: bool = True) ->
     what-if rebuilds 100,000 of these at a time.
     """
     override = data.get("override")
-    if override not in (None, "local", "cloud"):
-        raise ValueError(f"features.override: expected 'local', 'cloud' or null, got {override!r}")
+    if override not in (None, "local", "pool", "cloud"):
+        raise ValueError(
+            f"features.override: expected 'local', 'pool', 'cloud' or null, got {override!r}"
+        )
     return Features(
         chars=int(data["chars"]),
         est_tokens=int(data["est_tokens"]),
@@ -287,11 +289,12 @@ def _complexity_signals(
 
 
 def split_override(prompt: str) -> tuple[Override | None, str]:
-    """The /local or /cloud prefix of `prompt`, if any, and the prompt without it."""
+    """The /local, /pool or /cloud prefix of `prompt`, if any, and the prompt without it."""
     match = _PREFIX.match(prompt)
     if match is None:
         return None, prompt
-    tier: Override = "local" if match.group(1) == "local" else "cloud"
+    name = match.group(1)
+    tier: Override = "local" if name == "local" else "pool" if name == "pool" else "cloud"
     return tier, prompt[match.end() :]
 
 

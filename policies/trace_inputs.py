@@ -26,7 +26,7 @@ from policies.features import Features
 from policies.router import Decision, Signals
 
 INPUTS_VERSION = 2
-_OVERRIDES = (None, "local", "cloud")
+_OVERRIDES = (None, "local", "pool", "cloud")
 _CLOUD_STATES = ("closed", "open", "half_open")
 _LENGTHS = {1: (17, 18), 2: (21,)}
 

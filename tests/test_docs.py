@@ -63,8 +63,8 @@ def _check_table(lines: list[str], section: str, model: type[BaseModel]) -> None
     for key, field in model.model_fields.items():
         if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
             continue  # a nested table, checked on its own
-        if key == "recognizers":
-            assert "# [[pii.recognizers]]" in body
+        if key in ("recognizers", "servers"):  # arrays of tables, shown as commented examples
+            assert f"# [[{section}.{key}]]" in body
             continue
         number = next((i for i, line in enumerate(body) if re.match(rf"{key}\s*=", line)), None)
         assert number is not None, f"{section}.{key} missing from config.toml"
