@@ -12,7 +12,7 @@ from policies.config import Config, with_changes
 from policies.features import extract_features
 from policies.router import Decision, PoolSignals, Signals, decide, decide_target, signals_from_dict
 
-SIMPLE = "What is the capital of France?"
+SIMPLE = "Write a two-line poem about autumn leaves."
 COMPLEX = (
     "Analyze and compare the trade-offs of Raft and Paxos, step by step, in a detailed report."
 )
