@@ -106,6 +106,8 @@ def run_with_runtime(
         try:
             if runtime.ledger_error:
                 raise SetupError(runtime.ledger_error)
+            if cloud and runtime.cloud.setup_error is not None:
+                raise runtime.cloud.setup_error
             await runtime.start(local=local, pii=pii, cloud=cloud)
             return await body(runtime)
         finally:
@@ -422,6 +424,8 @@ def ask(
                 f"no API key for {runtime.cloud.endpoint}: ${name} is not set "
                 f"(export {name}=..., or try --demo-cloud)"
             )
+        if tier == "cloud" and runtime.cloud.key_problem is not None:
+            raise SetupError(runtime.cloud.key_problem)
         async for event in runtime.dispatcher.ask(prompt, force=tier, max_tokens=max_tokens):
             if isinstance(event, Token) and not as_json:
                 click.echo(event.text, nl=False)

@@ -118,6 +118,9 @@ def check_key(engine: CloudEngine, probe: ProbeResult | None) -> Check:
     if probe is not None and probe.status in (401, 403):
         verb = "was rejected" if engine.key_present else "is required"
         return Check("API key", False, f"${name} {verb} ({probe.status})", fix)
+    problem = engine.key_problem
+    if problem is not None:
+        return Check("API key", False, problem, fix)
     if engine.key_present:
         return Check("API key", True, f"${name} is set (value not shown)")
     if not engine.key_required:

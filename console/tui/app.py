@@ -23,13 +23,14 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
+from console.outside_text import clean
 from console.tui.screens.main import MainScreen
 from engines.base import EngineError
 from policies.config import SetupError
 
 if TYPE_CHECKING:
     from console.cli import CliContext
-    from console.runtime import Runtime
+    from console.runtime import ConfigNotice, Runtime
 
 log = logging.getLogger("switchboard.tui")
 
@@ -184,6 +185,7 @@ class SwitchboardApp(App[None]):
         await self._start_core(message.runtime)
 
     async def _start_core(self, runtime: Runtime) -> None:
+        runtime.config_listeners.append(self._config_notice)
         if self._manage_runtime:
             await runtime.start()
         self.runtime_ready.set()
@@ -270,6 +272,15 @@ class SwitchboardApp(App[None]):
             where = f" (details in {self.log_path})" if self.log_path else ""
             fix = f"unexpected error{where}"
         self.notify(f"{error}" + (f"\n{fix}" if fix else ""), severity="error", timeout=10)
+
+    def _config_notice(self, notice: ConfigNotice) -> None:
+        """A hand edit of config.toml was applied or refused (called on the event loop)."""
+        self.notify(
+            clean(notice.message),
+            severity="error" if notice.error else "information",
+            timeout=10 if notice.error else 5,
+            markup=False,
+        )
 
     def _fatal_error(self) -> None:
         # Textual would print a traceback on exit; the user gets one line and the log the rest.
