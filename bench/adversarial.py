@@ -41,6 +41,8 @@ TITLE = "switchboard-bench-title"
 #: Hostile answers, one per variant: every one is wrapped in visible markers so the pane shows
 #: whether the text around the sequence survived.
 TERMINAL_VARIANTS: dict[str, str] = {
+    # The control: no sequence at all. A FINDING here means the harness, not the console, is off.
+    "control_plain_text": "plain",
     "csi_clear_home": "\x1b[2J\x1b[H\x1b[3J",
     "csi_cursor_rewrite": "\x1b[1A\x1b[2K\x1b[999D overwritten",
     "osc2_title_st": "\x1b]2;pwned-title\x1b\\\x1b]0;pwned-title2\x07",
@@ -172,7 +174,9 @@ class Bench:
             f'[cloud]\nbase_url = "{self.base_url}"\nmodel = "hostile-model"\nproxy = "none"\n'
             f"max_retries = 0\nfirst_byte_timeout = 10.0\n\n"
             f'[ledger]\nstore_prompts = "full"\n\n'
-            f"[local]\nn_threads = 1\nstall_timeout_s = 3.0\n\n{extra}",
+            f"[local]\nn_threads = 1\nstall_timeout_s = 3.0\n\n"
+            # Priced, so its requests have a cost and show among the ledger's top prompts.
+            f'[prices."hostile-model"]\ninput_per_mtok = 100.0\noutput_per_mtok = 100.0\n\n{extra}',
             encoding="utf-8",
         )
         return path
@@ -353,14 +357,21 @@ def check_markup(bench: Bench, tmux: Tmux) -> None:
     env = ["env", f"PYTHONPATH={bench.env['PYTHONPATH']}"]
     tmux.type("clear")
     tmux.type(shlex.join([*env, *bench.command(config=config, db=db)]) + "; echo TUI''GONE")
-    if not tmux.wait_for("Ask anything", 60):
+    # The screens that read the ledger open once the core is built (the status names the cloud).
+    if not (tmux.wait_for("Ask anything", 60) and tmux.wait_for("hostile-model @", 60)):
         row("markup", "console start", False, "the console did not show its prompt in 60 s")
         tmux.keys("C-q")
         return
     for key, variant in (("f6", "ledger screen (f6)"), ("f4", "replay screen (f4)")):
         tmux.keys(key)
-        time.sleep(4.0)
+        deadline = time.monotonic() + 15
         screen = tmux.screen()
+        while time.monotonic() < deadline and "TUIGONE" not in screen:
+            # A crash takes a moment to end the app (it stops the engines first).
+            time.sleep(0.5)
+            screen = tmux.screen()
+            if "quit-link" in screen and time.monotonic() > deadline - 10:
+                break
         problems = []
         if "TUIGONE" in screen:
             problems.append("the console exited (markup executed or crashed)")
@@ -571,7 +582,12 @@ def check_hangs(bench: Bench, tmux: Tmux) -> None:
         try:
             process.wait(60)
             waited = time.monotonic() - stopped
-            detail = f"ask ended {waited:.1f} s after the stop (exit {process.returncode})"
+            assert process.stderr is not None
+            said = process.stderr.read().decode(errors="replace").strip().splitlines()
+            detail = (
+                f"ask ended {waited:.1f} s after the stop (exit {process.returncode}):"
+                f" {said[-1] if said else ''}"
+            )
             ok = True
         except subprocess.TimeoutExpired:
             os.kill(process.pid, signal.SIGKILL)
