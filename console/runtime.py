@@ -89,8 +89,8 @@ class Runtime:
         self._config = store.config
         #: Why the file on disk is not in force (a broken hand edit), or None.
         self.config_error: str | None = None
-        #: Edited keys that wait for a restart, e.g. "[ledger] path".
-        self._needs_restart: set[str] = set()
+        #: What this runtime was built with: keys in RESTART_KEYS keep these values until a restart.
+        self._built_with = store.config
         self.demo = DemoServer(resolve_model("bundled")) if demo_cloud else None
         self.local = LocalEngine(self._config.local)
         self.cloud = self._build_cloud(self._config)
@@ -161,6 +161,7 @@ class Runtime:
     async def _load_pii(self) -> None:
         try:
             await asyncio.to_thread(self.scanner.load)
+            self.pii_error = None
         except Exception as exc:
             self.pii_error = str(exc)
 
@@ -210,14 +211,14 @@ class Runtime:
             await asyncio.sleep(CONFIG_POLL_S)
             try:
                 seen = await asyncio.to_thread(self.store.read_disk)
-                self.take_disk(seen)
+                self._take_disk(seen)
             except Exception:
                 log.exception("the config watcher failed to apply %s", self.store.path)
                 self.config_error = (
                     f"{self.store.path}: could not be applied (unexpected error, see the log)"
                 )
 
-    def take_disk(self, seen: DiskRead) -> None:
+    def _take_disk(self, seen: DiskRead) -> None:
         """Judge one look at the config file and apply it when it changed (on the loop)."""
         try:
             changed = self.store.take(seen)
@@ -261,9 +262,6 @@ class Runtime:
             for name in Config.model_fields
             if getattr(config, name) != getattr(old, name)
         ]
-        for (section, key), name in RESTART_KEYS.items():
-            if getattr(getattr(config, section), key) != getattr(getattr(old, section), key):
-                self._needs_restart.add(name)
         if config.pii != old.pii:
             self.scanner = PiiScanner(config.pii)
             if "pii" in self._started:
@@ -301,7 +299,12 @@ class Runtime:
     @property
     def needs_restart(self) -> tuple[str, ...]:
         """Keys edited while running that take effect only after a restart."""
-        return tuple(sorted(self._needs_restart))
+        return tuple(
+            name
+            for (section, key), name in RESTART_KEYS.items()
+            if getattr(getattr(self._config, section), key)
+            != getattr(getattr(self._built_with, section), key)
+        )
 
     def set_config(self, changes: dict[str, str | int | float | bool]) -> Config:
         """Validate, save to config.toml and apply threshold changes (the policy editor's API)."""
@@ -388,7 +391,7 @@ class Runtime:
         """What is ready and what failed."""
         cloud = self.cloud
         config_error = self.config_error
-        if self._needs_restart:
+        if self.needs_restart:
             restart = f"{', '.join(self.needs_restart)} changed: takes effect after a restart"
             config_error = f"{config_error}; {restart}" if config_error else restart
         return RuntimeStatus(

@@ -189,6 +189,9 @@ async def test_keys_that_need_a_restart_are_named(running: Runtime, tmp_path: Pa
     await wait_until(lambda: "restart" in (running.status().config_error or ""))
     assert "[ledger] path" in (running.status().config_error or "")
     assert running.ledger_path != other
+    # Put back as it was: nothing waits for a restart any more.
+    path.write_text(path.read_text("utf-8").replace(f'path = "{other}"', 'path = ""'), "utf-8")
+    await wait_until(lambda: running.status().config_error is None)
 
 
 async def test_an_invalid_proxy_is_a_failed_cloud_not_a_hang(tmp_path: Path) -> None:

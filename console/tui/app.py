@@ -193,6 +193,8 @@ class SwitchboardApp(App[None]):
 
     async def on_unmount(self) -> None:
         sys.setswitchinterval(self._switch_interval)
+        if self._runtime is not None and self._config_notice in self._runtime.config_listeners:
+            self._runtime.config_listeners.remove(self._config_notice)
         if self._manage_runtime and self._runtime is not None:
             await self._runtime.aclose()
 
