@@ -223,3 +223,34 @@ async def test_an_invalid_proxy_is_a_failed_cloud_not_a_hang(tmp_path: Path) -> 
         assert runtime.status().cloud_state != "failed"
     finally:
         await runtime.aclose()
+
+
+async def test_local_and_pii_edits_reload_the_engine_and_the_analyzer(
+    tmp_path: Path, bundled_model_path: Path
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        "[local]\nn_threads = 1\nn_ctx = 512\n\n[pii]\nscore_threshold = 0.4\n", encoding="utf-8"
+    )
+    runtime = Runtime(ConfigStore.open(path), db_path=tmp_path / "ledger.db")
+    await runtime.start(local=True, pii=True, cloud=False)
+    try:
+        await wait_until(lambda: runtime.local.state == "ready" and runtime.scanner.ready, 120)
+        old_pid, old_scanner = runtime.local.pid, runtime.scanner
+        path.write_text(
+            "[local]\nn_threads = 2\nn_ctx = 512\n\n[pii]\nscore_threshold = 0.5\n",
+            encoding="utf-8",
+        )
+        await wait_until(
+            lambda: (
+                runtime.local.n_threads == 2
+                and runtime.local.state == "ready"
+                and runtime.scanner is not old_scanner
+                and runtime.scanner.ready
+            ),
+            120,
+        )
+        assert runtime.local.pid not in (None, old_pid)
+        assert not runtime.status().local_error and runtime.status().pii_error is None
+    finally:
+        await runtime.aclose()
