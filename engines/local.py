@@ -250,6 +250,8 @@ class LocalEngine:
             # must say so: the console shows it and the dispatcher stops waiting for a load.
             self._state = "failed"
             self._last_error = str(exc)
+            # Requests queued while it loaded would otherwise wait for a worker that never comes.
+            self._fail_waiting(EngineUnavailable(str(exc), fix="check [local] model"))
             raise
         self._state = "ready"
         self._dispatch()

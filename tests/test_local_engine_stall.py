@@ -20,7 +20,15 @@ from pathlib import Path
 import psutil
 import pytest
 
-from engines.base import Chunk, EngineCrashed, EngineStalled, Finished, GenerationRequest, Message
+from engines.base import (
+    Chunk,
+    EngineCrashed,
+    EngineStalled,
+    EngineUnavailable,
+    Finished,
+    GenerationRequest,
+    Message,
+)
 from engines.local import LocalEngine, _StallClock
 from engines.thread_sweep import counting_request
 from policies.config import LocalConfig
@@ -50,6 +58,19 @@ def paris() -> GenerationRequest:
         max_tokens=16,
         temperature=0.0,
     )
+
+
+async def gone(pid: int) -> None:
+    """Wait (bounded) until the stopped worker is gone: SIGKILL ends a stopped process too."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        assert time.monotonic() < deadline, f"the stalled worker {pid} is still there"
+        await asyncio.sleep(0.05)
 
 
 async def answer(engine: LocalEngine, request: GenerationRequest) -> str:
@@ -85,11 +106,7 @@ async def test_a_stopped_worker_is_killed_restarted_and_the_queue_moves_on(
         assert error.retryable_elsewhere and isinstance(error, EngineCrashed)
         assert error.partial == "".join(streamed)
         assert STALL_S <= waited < STALL_S + 10
-        # The stopped worker is gone (SIGKILL ends a stopped process), not left behind.
-        deadline = time.monotonic() + 10
-        while psutil.pid_exists(old_pid) and psutil.Process(old_pid).status() != "zombie":
-            assert time.monotonic() < deadline, "the stalled worker is still there"
-            await asyncio.sleep(0.05)
+        await gone(old_pid)
         async with asyncio.timeout(60):
             text = await behind
         assert "Paris" in text
@@ -132,3 +149,32 @@ def test_the_progress_rule_on_real_processes(code: str, stop: bool, stalled: boo
     finally:
         process.kill()
         process.wait(10)
+
+
+async def test_a_worker_stopped_while_loading_fails_the_load_and_its_queue(
+    bundled_model_path: Path,
+) -> None:
+    engine = LocalEngine(CONFIG.model_copy(update={"stall_timeout_s": 1.0}))
+    starting = asyncio.create_task(engine.start())
+    pid = None
+    try:
+        async with asyncio.timeout(30):
+            while pid is None:
+                pid = engine.pid
+                await asyncio.sleep(0.005)
+        os.kill(pid, signal.SIGSTOP)
+        assert engine.state == "loading"
+        queued = asyncio.create_task(answer(engine, paris()))
+        async with asyncio.timeout(30):
+            with pytest.raises(EngineStalled, match="stalled while loading"):
+                await starting
+            with pytest.raises(EngineUnavailable, match="stalled while loading"):
+                await queued
+        assert engine.state == "failed"
+        await gone(pid)
+    finally:
+        starting.cancel()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        await engine.aclose()
