@@ -339,8 +339,16 @@ class ConfigStore:
     def open(cls, path: Path | None) -> ConfigStore:
         """Load the file at `path` (or the default); raise ConfigError on a mistake."""
         resolved = path if path is not None else DEFAULT_CONFIG_PATH
-        store = cls(resolved, load_config(path))
-        store._digest = store.read_disk().digest
+        store = cls(resolved, Config())
+        # One read gives both the config and the digest, so an edit made meanwhile is not missed.
+        seen = store.read_disk()
+        if seen.error is not None:
+            raise seen.error
+        if seen.text is not None:
+            store.config = parse_config(seen.text, str(resolved))
+        elif path is not None:
+            raise ConfigError(f"{path}: no such config file")
+        store._digest = seen.digest
         return store
 
     def read_disk(self) -> DiskRead:
