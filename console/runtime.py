@@ -403,7 +403,7 @@ class Runtime:
             # An unusable cloud (invalid proxy, malformed key) is a failed part, not "starting".
             cloud_state="failed" if cloud.setup_error is not None else cloud.health().state,
             cloud_ready=self.cloud_ready() or cloud.setup_error is not None,
-            cloud_error=self._cloud_error,
+            cloud_error=str(cloud.setup_error) if cloud.setup_error else self._cloud_error,
             ledger_path=self.ledger_path,
             ledger_error=self.ledger_error or (self.ledger.last_error if self.ledger else None),
             ledger_pending=self.ledger.pending if self.ledger else 0,
