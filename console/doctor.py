@@ -136,7 +136,9 @@ def check_cloud(engine: CloudEngine, probe: ProbeResult) -> Check:
         probe = dataclasses.replace(probe, detail=f"{engine.label}: {probe.detail}")
     if probe.ok:
         return Check(name, True, probe.detail)
-    if not probe.reachable:
+    if engine.key_problem is not None:
+        fix = f"export {engine.config.api_key_env}=<your key> (on one line)"
+    elif not probe.reachable:
         fix = "check [cloud] base_url, the network and the proxy"
     elif probe.status in (401, 403):
         fix = f"put a valid key in ${engine.config.api_key_env}"
