@@ -16,6 +16,7 @@ the two that cannot (`[ledger] path`, `[ui] theme`) are named in the status as n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -26,7 +27,8 @@ from typing import Any
 import psutil
 
 from console.dispatch import Dispatcher
-from console.ledger import Ledger, default_db_path
+from console.ledger import Ledger, default_db_path, open_for_report
+from console.spool import Spool, SpoolReplay
 from engines.breaker import BreakerSnapshot
 from engines.cloud import CloudEngine
 from engines.demo import DemoServer
@@ -83,8 +85,14 @@ class Runtime:
     """Builds and owns every part the dispatcher needs."""
 
     def __init__(
-        self, store: ConfigStore, db_path: Path | None = None, demo_cloud: bool = False
+        self,
+        store: ConfigStore,
+        db_path: Path | None = None,
+        demo_cloud: bool = False,
+        *,
+        create_ledger: bool = True,
     ) -> None:
+        """`create_ledger=False` (a `route`, which records nothing) leaves a missing file alone."""
         self.store = store
         self._config = store.config
         #: Why the file on disk is not in force (a broken hand edit), or None.
@@ -105,14 +113,18 @@ class Runtime:
         self.scanner = PiiScanner(self._config.pii)
         self.pii_error: str | None = None
         self.local_error: str | None = None
-        self.ledger_path: Path | None = None
+        self.ledger_path: Path = default_db_path(self._config.ledger.path, db_path)
         self.ledger: Ledger | None = None
         self.ledger_error: str | None = None
         try:
-            self.ledger_path = default_db_path(self._config.ledger.path, db_path)
-            self.ledger = Ledger.open(self.ledger_path)
+            # Read-only when the file cannot be written: spend (budgets) still comes from it.
+            if create_ledger or self.ledger_path.exists():
+                self.ledger = open_for_report(self.ledger_path)
         except SetupError as exc:
             self.ledger_error = str(exc)
+        #: Rows the ledger cannot take go here; journals of earlier processes are written now.
+        self.spool = Spool(self.ledger_path, self.ledger)
+        self.spool_replay: SpoolReplay = self.spool.replay()
         self.sampler = TelemetrySampler(self.local)
         self.dispatcher = Dispatcher(self)
         self._cloud_ready = asyncio.Event()
@@ -198,6 +210,7 @@ class Runtime:
         if self.demo is not None:
             await self.demo.stop()
         if self.ledger is not None:
+            self.spool.replay()
             self.ledger.close()
 
     # -- configuration (owned by the event loop) ------------------------------------------
@@ -368,15 +381,12 @@ class Runtime:
         """Whether the cloud tier has finished starting (the demo server) and its first probe."""
         return self._cloud_ready.is_set()
 
-    async def wait_cloud_ready(self, timeout: float = CLOUD_START_WAIT_S) -> bool:
+    async def wait_cloud_ready(self, timeout: float = CLOUD_START_WAIT_S) -> None:
         """Wait for the demo endpoint to start and the first probe to end, at most `timeout`
-        seconds; whether it did (a request then goes ahead and fails or succeeds on its own)."""
-        try:
+        seconds (then a request goes ahead and fails or succeeds on its own)."""
+        with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self._cloud_ready.wait()
-        except TimeoutError:
-            return False
-        return True
 
     # -- what the console shows ------------------------------------------------------------
     def telemetry(self) -> TelemetrySnapshot:
@@ -405,7 +415,7 @@ class Runtime:
             cloud_ready=self.cloud_ready() or cloud.setup_error is not None,
             cloud_error=str(cloud.setup_error) if cloud.setup_error else self._cloud_error,
             ledger_path=self.ledger_path,
-            ledger_error=self.ledger_error or (self.ledger.last_error if self.ledger else None),
-            ledger_pending=self.ledger.pending if self.ledger else 0,
+            ledger_error=self.ledger_error or self.spool.last_error,
+            ledger_pending=self.spool.pending(),
             config_error=config_error,
         )

@@ -14,8 +14,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from engines.base import SwitchboardError
 
-class SetupError(Exception):
+
+class SetupError(SwitchboardError):
     """A mistake in the user's setup (config, model file, database file).
 
     The CLI prints its message as one line and exits with code 2; the TUI shows it with its fix.

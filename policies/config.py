@@ -63,6 +63,7 @@ DEFAULT_PII_ENTITIES = (
     "IP_ADDRESS",
     "US_DRIVER_LICENSE",
     "STREET_ADDRESS",
+    "SECRET",
 )
 
 
@@ -72,6 +73,7 @@ class PiiConfig(_Section):
     allow_list: tuple[str, ...] = ()
     deny_list: tuple[str, ...] = ()
     on_pii: Literal["local", "redact", "block"] = "local"
+    on_secret: Literal["redact", "block"] = "redact"
     recognizers: tuple[RecognizerConfig, ...] = ()
 
 

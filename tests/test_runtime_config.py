@@ -203,7 +203,8 @@ async def test_an_invalid_proxy_is_a_failed_cloud_not_a_hang(tmp_path: Path) -> 
     await runtime.start(local=False, pii=False, cloud=True)
     try:
         # Ready at once, in a failed state that says which key to fix.
-        assert await runtime.wait_cloud_ready(timeout=5.0)
+        await runtime.wait_cloud_ready(timeout=5.0)
+        assert runtime.cloud_ready()
         status = runtime.status()
         assert status.cloud_state == "failed" and status.cloud_ready
         assert status.cloud_error is not None and "[cloud] proxy" in status.cloud_error
