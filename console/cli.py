@@ -666,8 +666,10 @@ def pii(cli_ctx: CliContext, text: str | None, jsonl: bool) -> None:
 def _register_commands() -> None:
     """Commands that live in their own modules (console/commands/)."""
     from console.commands.conversations import conversations
+    from console.commands.demo import demo
 
     cli.add_command(conversations)
+    cli.add_command(demo)
 
 
 _register_commands()
