@@ -15,7 +15,7 @@ import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomlkit
 import tomlkit.exceptions
@@ -77,6 +77,46 @@ class PiiConfig(_Section):
     recognizers: tuple[RecognizerConfig, ...] = ()
 
 
+#: A task type's place in the capability profile: a tier, or the minimum probability of the task
+#: type at which the local model may take it (below it, the prompt goes to the cloud).
+TaskRoute = Literal["local", "cloud"] | Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class TaskProfile(_Section):
+    """`[router.tasks]`: what the local model can be trusted with, per task type.
+
+    The defaults are for the bundled Gemma 3 270M base model, from its answers to three
+    hand-written prompts per type (bench/data/tasks/local_sample_270m.jsonl): none right for
+    code, math, reasoning, extraction, translation or science, one in three for factual
+    questions (wrong facts stated confidently); plausible if shallow for chit-chat,
+    summaries, rewriting, short creative writing, role-play and opinions, where a weak answer
+    misleads no one. Point `[local] model` at a 7B instruct model and most become "local".
+    """
+
+    #: Below this probability of its top task type a prompt's task signal is not acted on.
+    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    code: TaskRoute = "cloud"
+    math: TaskRoute = "cloud"
+    reasoning: TaskRoute = "cloud"
+    extraction: TaskRoute = "cloud"
+    summarization: TaskRoute = "local"
+    translation: TaskRoute = "cloud"
+    rewriting: TaskRoute = "local"
+    creative: TaskRoute = "local"
+    roleplay: TaskRoute = "local"
+    factual: TaskRoute = "cloud"
+    science: TaskRoute = "cloud"
+    opinion: TaskRoute = "local"
+    chitchat: TaskRoute = "local"
+
+    def route_for(self, task: str) -> TaskRoute | None:
+        """The profile entry of `task`, or None for a type the profile does not name."""
+        if task == "min_confidence" or task not in TaskProfile.model_fields:
+            return None
+        route: TaskRoute = getattr(self, task)
+        return route
+
+
 class RouterConfig(_Section):
     default_tier: Literal["local", "cloud"] = "local"
     complexity_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
@@ -85,6 +125,7 @@ class RouterConfig(_Section):
     long_output_tokens: int = Field(default=400, ge=1)
     latency_target_s: float = Field(default=20.0, gt=0.0)
     assumed_local_tps: float = Field(default=20.0, gt=0.0)
+    tasks: TaskProfile = TaskProfile()
 
 
 class BudgetConfig(_Section):
@@ -295,9 +336,16 @@ def with_changes(config: Config, changes: dict[str, str | int | float | bool]) -
         if section not in EDITABLE_SECTIONS or not name:
             sections = ", ".join(EDITABLE_SECTIONS)
             raise ConfigError(f"'{key}': not an editable key (sections: {sections})")
-        if name not in data[section]:
+        # A nested table such as router.tasks: walk down to the table that holds the key.
+        *path, name = name.split(".")
+        table, current = data[section], getattr(config, section)
+        for part in path:
+            if not isinstance(table.get(part), dict):
+                raise ConfigError(f"'{key}': unknown key")
+            table, current = table[part], getattr(current, part)
+        if name not in table or isinstance(table[name], dict):
             raise ConfigError(f"'{key}': unknown key")
-        data[section][name] = _coerce(raw, getattr(getattr(config, section), name))
+        table[name] = _coerce(raw, getattr(current, name))
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
@@ -412,13 +460,18 @@ class ConfigStore:
         except tomlkit.exceptions.ParseError as exc:
             raise ConfigError(f"{self.path}: not valid TOML: {exc}") from None
         for key in changes:
-            section, _, name = key.partition(".")
-            value = getattr(getattr(new, section), name)
-            table = document.get(section)
-            if table is None:
-                table = tomlkit.table()
-                document[section] = table
-            table[name] = list(value) if isinstance(value, tuple) else value
+            *tables, name = key.split(".")
+            value: Any = new
+            for part in (*tables, name):
+                value = getattr(value, part)
+            container: Any = document
+            for part in tables:
+                table = container.get(part)
+                if table is None:
+                    table = tomlkit.table()
+                    container[part] = table
+                container = table
+            container[name] = list(value) if isinstance(value, tuple) else value
         written = tomlkit.dumps(document)
         saved = parse_config(written, str(self.path))
         tmp = self.path.with_name(self.path.name + ".tmp")

@@ -11,9 +11,10 @@ Rules, in order (the first that gives a verdict other than "pass" or "skip" deci
 5. local_ready  the local engine is not loaded yet: burst to the cloud
 6. local_queue  more requests waiting for the local engine than [router] max_queue_depth: burst
 7. local_cpu    the machine's CPU above [router] max_local_cpu: burst
-8. complexity   score at or above [router] complexity_threshold: cloud
-9. latency      a long answer local would not finish within [router] latency_target_s: cloud
-10. default     [router] default_tier
+8. task         the task type's entry in [router.tasks] says the local model cannot take it
+9. complexity   score at or above [router] complexity_threshold: cloud
+10. latency     a long answer local would not finish within [router] latency_target_s: cloud
+11. default     [router] default_tier
 
 A rule that would send the prompt to an unusable cloud (no API key, breaker open) is "skip" and says
 why; the rules after the deciding one are still evaluated, so the trace shows every value against
@@ -28,7 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from policies.config import Config
+from policies.config import Config, TaskProfile
 from policies.features import Features, features_from_dict
 
 Target = Literal["local", "cloud", "blocked"]
@@ -44,6 +45,7 @@ RULE_NAMES = (
     "local_ready",
     "local_queue",
     "local_cpu",
+    "task",
     "complexity",
     "latency",
     "default",
@@ -383,7 +385,10 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
     else:
         yield "local_cpu", cpu, max_cpu, "pass", lambda: f"CPU {cpu:.0f}% <= {max_cpu:.0f}%"
 
-    # 8. complexity
+    # 8. task: the capability profile
+    yield _task_rule(features, config, burst)
+
+    # 9. complexity
     score, limit = features.complexity, router.complexity_threshold
 
     def detail() -> str:
@@ -404,7 +409,7 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
             lambda: f"complexity {score:.2f} < {limit:.2f}{detail()}",
         )
 
-    # 9. latency
+    # 10. latency
     expected = features.expected_output_tokens
     tps = signals.local_tps if signals.local_tps else router.assumed_local_tps
     local_s = round(expected / tps, 2)
@@ -428,12 +433,91 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
     else:
         yield "latency", local_s, target_s, "pass", lambda: f"{estimate()} within target"
 
-    # 10. default
+    # 11. default
     default = router.default_tier
     if default == "cloud" and cloud_blocked:
         yield "default", "cloud", None, "local", lambda: f"default tier cloud: {cloud_blocker()}"
     else:
         yield "default", default, None, default, lambda: f"default tier {default}"
+
+
+#: The task types a profile sends to the cloud, per profile object: what-if asks 100,000 times
+#: per scan, and a profile is immutable (frozen), so the set is computed once per profile.
+_CLOUD_TYPES: dict[int, tuple[TaskProfile, frozenset[str]]] = {}
+
+
+def _cloud_types(profile: TaskProfile) -> frozenset[str]:
+    cached = _CLOUD_TYPES.get(id(profile))
+    if cached is None or cached[0] is not profile:
+        if len(_CLOUD_TYPES) > 256:  # configs come and go with live edits and sweeps
+            _CLOUD_TYPES.clear()
+        types = frozenset(
+            name for name in TaskProfile.model_fields if profile.route_for(name) == "cloud"
+        )
+        cached = _CLOUD_TYPES[id(profile)] = (profile, types)
+    return cached[1]
+
+
+def cloud_task_mass(features: Features, config: Config) -> float:
+    """The probability that the prompt is of a type `[router.tasks]` sends to the cloud.
+
+    Summed over the head's best few types, so a prompt the head cannot tell between math and
+    code (both "cloud") still counts as surely hard.
+    """
+    cloud = _cloud_types(config.router.tasks)
+    top = features.task_top or ((features.task, features.task_probability),)
+    return round(sum(p for task, p in top if task in cloud), 4)
+
+
+def task_needs_cloud(features: Features, config: Config) -> bool | None:
+    """Whether the `[router.tasks]` profile sends this prompt to the cloud.
+
+    Cloud when the probability of the profile's "cloud" types reaches `min_confidence`, or when
+    the top type has a number and its probability is below it. None when there is no task
+    signal (a trace recorded before the head) and the profile cannot act.
+    """
+    if not features.task:
+        return None
+    profile = config.router.tasks
+    if cloud_task_mass(features, config) >= profile.min_confidence:
+        return True
+    route = profile.route_for(features.task)
+    return isinstance(route, float) and features.task_probability < route
+
+
+def _task_rule(
+    features: Features, config: Config, burst: Callable[[str, RuleValue, RuleValue, _Why], _Rule]
+) -> _Rule:
+    """The task rule's line: the cloud types' probability against `min_confidence`, and why."""
+    task, prob = features.task, features.task_probability
+    if not task:
+        return "task", None, None, "pass", lambda: "no task signal"
+    profile = config.router.tasks
+    mass, limit = cloud_task_mass(features, config), profile.min_confidence
+    top = features.task_top or ((task, prob),)
+    label = ", ".join(f"{name} {p:.2f}" for name, p in top)
+    route = profile.route_for(task)
+    if mass >= limit:
+        return burst(
+            "task",
+            mass,
+            limit,
+            lambda: f"{label}: cloud types (router.tasks) {mass:.2f} >= {limit:.2f}",
+        )
+    if isinstance(route, float) and prob < route:
+        return burst(
+            "task",
+            prob,
+            route,
+            lambda: f"{label}: {task} {prob:.2f} < router.tasks.{task} = {route:.2f}",
+        )
+    return (
+        "task",
+        mass,
+        limit,
+        "pass",
+        lambda: f"{label}: cloud types {mass:.2f} < {limit:.2f}; {task} suits local",
+    )
 
 
 def _cloud_blocked(features: Features, signals: Signals, config: Config) -> bool:
@@ -478,6 +562,7 @@ def decide_target(features: Features, signals: Signals, config: Config) -> Targe
         not signals.local_ready
         or signals.local_queue_depth > router.max_queue_depth
         or signals.local_cpu_pct > router.max_local_cpu
+        or task_needs_cloud(features, config)
         or features.complexity >= router.complexity_threshold
         or (
             expected > router.long_output_tokens
