@@ -113,6 +113,8 @@ def run_with_runtime(
         try:
             if runtime.ledger_error:
                 raise SetupError(runtime.ledger_error)
+            if cloud and runtime.cloud.setup_error is not None:
+                raise runtime.cloud.setup_error
             replayed = runtime.spool_replay.describe()
             if replayed:
                 click.echo(f"switchboard: {replayed}", err=True)
@@ -419,6 +421,8 @@ def ask(
                 f"no API key for {runtime.cloud.endpoint}: ${name} is not set "
                 f"(export {name}=..., or try --demo-cloud)"
             )
+        if tier == "cloud" and runtime.cloud.key_problem is not None:
+            raise SetupError(runtime.cloud.key_problem)
         conversation: Conversation | None = None
         if conversation_id == "new":
             conversation = Conversation(saved=True)

@@ -119,6 +119,11 @@ class EngineCrashed(EngineError):
     """The local engine process died (killed, out of memory) during or before the request."""
 
 
+class EngineStalled(EngineCrashed):
+    """The local engine made no progress within `[local] stall_timeout_s` (a stopped process, a
+    system call that never returns): its worker was killed and restarts by itself."""
+
+
 class EngineBusy(EngineError):
     """The engine's request queue is full."""
 

@@ -47,7 +47,7 @@ from engines.base import (
 )
 from engines.breaker import Admission, BreakerSnapshot, CircuitBreaker
 from engines.proxy import ProxyChoice, resolve_proxy
-from policies.config import BreakerConfig, CloudConfig
+from engines.settings import BreakerConfig, CloudConfig, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +176,25 @@ def _server_message(body: bytes) -> str:
     return text
 
 
+def api_key_problem(key: str, name: str) -> str | None:
+    """Why `key` (read from $`name`) cannot go in an HTTP header, without ever quoting it.
+
+    A key is printable ASCII without spaces; a newline or a non-ASCII letter is a copy-paste
+    accident, and httpx would quote the whole header (the key included) in its error.
+    """
+    for char in key:
+        if char in "\r\n":
+            what = "a line break"
+        elif not char.isascii():
+            what = "a non-ASCII character"
+        elif not char.isprintable() or char.isspace():
+            what = "a space or control character"
+        else:
+            continue
+        return f"the key in ${name} contains {what}; re-export it (export {name}=<your key>)"
+    return None
+
+
 def _transport_reason(exc: httpx.TransportError) -> str:
     reason = str(exc).strip() or type(exc).__name__
     return reason.splitlines()[0]
@@ -206,13 +225,18 @@ class CloudEngine:
         self.endpoint = (base_url or cloud.base_url).rstrip("/")
         self._environ = environ
         self.breaker = CircuitBreaker(breaker, clock)
-        #: Which proxy requests take; raises ConfigError for a bad `[cloud] proxy`. The demo
-        #: server listens on this machine's loopback, which no proxy could reach.
-        self.proxy: ProxyChoice = (
-            ProxyChoice(self.endpoint, None, "the demo endpoint is on this machine")
-            if demo
-            else resolve_proxy(self.endpoint, cloud.proxy, environ)
-        )
+        #: Why this engine cannot be used at all (an invalid `[cloud] proxy`), or None. It is a
+        #: failed state of the cloud tier, not an exception: the rest of the console still runs.
+        self.setup_error: ConfigError | None = None
+        #: Which proxy requests take. The demo server listens on this machine's loopback, which
+        #: no proxy could reach.
+        self.proxy = ProxyChoice(self.endpoint, None, "the demo endpoint is on this machine")
+        if not demo:
+            try:
+                self.proxy = resolve_proxy(self.endpoint, cloud.proxy, environ)
+            except ConfigError as exc:
+                self.setup_error = exc
+                self.proxy = ProxyChoice(self.endpoint, None, "invalid proxy setting")
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
 
@@ -247,6 +271,24 @@ class CloudEngine:
     def key_missing(self) -> bool:
         """True when a key is required and its variable is unset: the tier cannot be used."""
         return self.key_required and not self.key_present
+
+    @property
+    def key_problem(self) -> str | None:
+        """Why the key that is set cannot be sent (a line break, a non-ASCII character), or None.
+
+        The message names the variable and the fix; it never contains the key.
+        """
+        key = self._api_key()
+        return api_key_problem(key, self.config.api_key_env) if key is not None else None
+
+    @property
+    def unusable_reason(self) -> str | None:
+        """Why no request can be sent at all (bad proxy setting, key missing or malformed)."""
+        if self.setup_error is not None:
+            return str(self.setup_error)
+        if self.key_missing:
+            return f"no API key (${self.config.api_key_env} unset)"
+        return self.key_problem
 
     def _api_key(self) -> str | None:
         environ = os.environ if self._environ is None else self._environ
@@ -283,6 +325,13 @@ class CloudEngine:
         return {"Authorization": f"Bearer {key}"} if key else {}
 
     def _require_key(self) -> str | None:
+        if self.setup_error is not None:
+            raise ConfigurationProblem(
+                str(self.setup_error), fix='set [cloud] proxy to "env", "none" or a proxy URL'
+            )
+        problem = self.key_problem
+        if problem is not None:
+            raise ConfigurationProblem(problem, fix=f"export {self.config.api_key_env}=<your key>")
         key = self._api_key()
         if key is None and self.key_required:
             name = self.config.api_key_env
@@ -640,8 +689,12 @@ class CloudEngine:
         An endpoint that answers at all (even 401 or 404) is alive as far as the breaker is
         concerned; connection failures, timeouts and 5xx count as failures.
         """
-        key = self._api_key()
         started = time.perf_counter()
+        unusable = self.setup_error or self.key_problem
+        if unusable is not None:
+            # Nothing is sent: the request could not be built, and the endpoint is not at fault.
+            return ProbeResult(False, False, None, str(unusable), 0.0)
+        key = self._api_key()
         timeout = min(PROBE_TIMEOUT_S, self.config.first_byte_timeout)
         try:
             async with asyncio.timeout(timeout):

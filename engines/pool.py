@@ -67,7 +67,7 @@ from engines.pool_metrics import (
     parse_vllm_metrics,
 )
 from engines.pool_settings import PoolServer, PoolSettings
-from policies.config import BreakerConfig, CloudConfig
+from engines.settings import BreakerConfig, CloudConfig
 
 ServerState = Literal["up", "degraded", "down", "unknown"]
 
