@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from console.conversations import ConversationError, ConversationStore, StoredTurn, title_for
-from console.ledger import Ledger, LedgerRecord, stored_prompt
+from console.ledger import Ledger, LedgerRecord, StorePrompts, stored_prompt
 from console.outcome import Outcome, Status, badge
 from console.spool import Kept, Spool, SpoolError
 from engines.base import (
@@ -747,7 +747,9 @@ class Dispatcher:
             request_id=result.request_id,
             prompt_hash=hashlib.sha256(result.prompt.encode("utf-8", "surrogatepass")).hexdigest(),
             prompt_text=stored_prompt(
-                config.ledger.store_prompts, result.prompt, prepared.redacted
+                _text_mode(config.ledger.store_prompts, prepared.scan),
+                result.prompt,
+                prepared.redacted,
             ),
             decision_json=json.dumps(decision.to_dict()),
             routed_tier=decision.target if decision.target != "blocked" else "none",
@@ -791,14 +793,17 @@ class Dispatcher:
         store = self.conversation_store()
         if store is None:
             return
-        mode = self._runtime.config().ledger.store_prompts
+        mode = _text_mode(
+            self._runtime.config().ledger.store_prompts, turn.prompt_scan, turn.answer_scan
+        )
         prompt: str | None = None
         answer: str | None = None
         if mode == "full":
             prompt, answer = turn.prompt, turn.answer
         elif mode == "redacted" and turn.answer_scan is not None:
             prompt = prepared.redacted
-            answer = conversation.pseudonymizer.redact(turn.answer_scan)
+            pseudonymizer = conversation.pseudonymizer
+            answer = pseudonymizer.hide_known(pseudonymizer.redact(turn.answer_scan))
         store.add_turn(
             conversation.session,
             StoredTurn(
@@ -941,6 +946,14 @@ class Dispatcher:
                 )
             except RefusedPrompt:
                 continue  # nothing to answer: not sent, not billed, not counted
+
+
+def _text_mode(mode: StorePrompts, *scans: PiiScan | None) -> StorePrompts:
+    """What `[ledger] store_prompts` allows for texts with these scans: a secret is never kept,
+    so "full" becomes "redacted" when one holds a SECRET."""
+    if mode == "full" and any(scan is not None and scan.has_secret for scan in scans):
+        return "redacted"
+    return mode
 
 
 def _scanned(scanner: PiiScanner, turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
