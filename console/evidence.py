@@ -112,7 +112,7 @@ def rate(db: Path, request_id: str, good: bool) -> str:
         if row is None:
             raise EvidenceError(f"{db}: no request {request_id!r} in the ledger to rate")
         tier = str(row[0])
-        if tier not in ("local", "cloud"):
+        if tier not in ("local", "pool", "cloud"):
             raise EvidenceError(f"request {request_id!r} has no answer to rate (tier {tier})")
         conn.execute(
             "INSERT OR REPLACE INTO evidence_ratings (request_id, tier, good, ts) "
