@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+from console.commands.report import report_command
+from console.commands.serve import serve_command
 from engines.base import EngineError, Tier
 from policies.config import Config, ConfigStore, SetupError
 
@@ -550,6 +552,10 @@ def pii(cli_ctx: CliContext, text: str | None, jsonl: bool) -> None:
     console.print(table)
     console.print("redacted:", style="bold")
     console.print(redacted, markup=False, highlight=False)
+
+
+cli.add_command(report_command)
+cli.add_command(serve_command)
 
 
 def _fail(message: str, code: int) -> None:

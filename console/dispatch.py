@@ -228,6 +228,8 @@ class Dispatcher:
         conversation = conversation or Conversation()
         config = self._runtime.config()
         request_id = uuid.uuid4().hex
+        tracer = self._runtime.observers.tracer
+        tracer.begin(request_id)
         started = time.perf_counter()
         text = split_override(prompt)[1]
         # Scanning and routing run as their own task so that a cancel arriving meanwhile can
@@ -256,10 +258,14 @@ class Dispatcher:
             state.error = Cancelled("cancelled by the user")
             prepared = prepared or await preparing
             cancelled = self._result(request_id, prompt, prepared, state, "cancelled", started)
-            self._record_now(cancelled, conversation, prepared.redacted, tag)
+            with tracer.span("ledger.write"):
+                self._record_now(cancelled, conversation, prepared.redacted, tag)
+            self._runtime.observers.on_result(cancelled)
             raise
         result = self._result(request_id, prompt, prepared, state, status, started)
-        await asyncio.to_thread(self._record_now, result, conversation, prepared.redacted, tag)
+        with tracer.span("ledger.write"):
+            await asyncio.to_thread(self._record_now, result, conversation, prepared.redacted, tag)
+        self._runtime.observers.on_result(result)
         yield Done(result)
 
     async def _prepare(
@@ -271,16 +277,19 @@ class Dispatcher:
         config: Config,
     ) -> _Prepared:
         """Scan for PII, redact, and route: everything before an engine is asked."""
+        tracer = self._runtime.observers.tracer
         started = time.perf_counter()
-        scan = await asyncio.to_thread(self._runtime.scanner.scan, text)
-        redacted = conversation.pseudonymizer.redact(scan)
+        with tracer.span("pii.scan"):
+            scan = await asyncio.to_thread(self._runtime.scanner.scan, text)
+            redacted = conversation.pseudonymizer.redact(scan)
         scanned = time.perf_counter()
-        features = extract_features(prompt, [entity.type for entity in scan.entities])
-        if force is not None:
-            features = replace(features, override=force)
-        # Signals read the ledger and psutil: off the event loop, like the scan.
-        signals = await asyncio.to_thread(self._runtime.signals)
-        decision = decide(features, signals, config)
+        with tracer.span("route"):
+            features = extract_features(prompt, [entity.type for entity in scan.entities])
+            if force is not None:
+                features = replace(features, override=force)
+            # Signals read the ledger and psutil: off the event loop, like the scan.
+            signals = await asyncio.to_thread(self._runtime.signals)
+            decision = decide(features, signals, config)
         return _Prepared(
             scan=scan,
             redacted=redacted,
@@ -375,20 +384,21 @@ class Dispatcher:
             messages=(Message("user", sent),), max_tokens=cap, temperature=temperature
         )
         restorer = conversation.pseudonymizer.restorer() if send_redacted else None
-        async with aclosing(engine.stream(request)) as stream:
-            async for event in stream:
-                if isinstance(event, Chunk):
-                    piece = restorer.feed(event.text) if restorer else event.text
-                    if piece:
-                        state.answer.append(piece)
-                        yield Token(piece)
-                elif isinstance(event, Finished):
-                    if restorer is not None:
-                        tail = restorer.flush()
-                        if tail:
-                            state.answer.append(tail)
-                            yield Token(tail)
-                    state.finished = event
+        with runtime.observers.tracer.span("engine.attempt", tier=tier, redacted=send_redacted):
+            async with aclosing(engine.stream(request)) as stream:
+                async for event in stream:
+                    if isinstance(event, Chunk):
+                        piece = restorer.feed(event.text) if restorer else event.text
+                        if piece:
+                            state.answer.append(piece)
+                            yield Token(piece)
+                    elif isinstance(event, Finished):
+                        if restorer is not None:
+                            tail = restorer.flush()
+                            if tail:
+                                state.answer.append(tail)
+                                yield Token(tail)
+                        state.finished = event
 
     def _result(
         self,

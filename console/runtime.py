@@ -17,6 +17,7 @@ import psutil
 
 from console.dispatch import Dispatcher
 from console.ledger import Ledger, default_db_path
+from console.observers import Observers, observe
 from engines.breaker import BreakerSnapshot
 from engines.cloud import CloudEngine
 from engines.demo import DemoServer
@@ -84,6 +85,13 @@ class Runtime:
         self._cloud_error: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._processes: dict[int, psutil.Process] = {}
+        # Metrics and tracing ([metrics], [tracing]); a busy metrics port raises SetupError.
+        try:
+            self.observers: Observers = observe(self)
+        except SetupError:
+            if self.ledger is not None:
+                self.ledger.close()
+            raise
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self, *, local: bool = True, pii: bool = True, cloud: bool = True) -> None:
@@ -135,6 +143,7 @@ class Runtime:
             await self.demo.stop()
         if self.ledger is not None:
             self.ledger.close()
+        self.observers.close()
 
     # -- what the dispatcher reads ---------------------------------------------------------
     def config(self) -> Config:
