@@ -49,7 +49,10 @@ def build(ledger: Ledger, rows: int, now: float, batch: int = 50_000) -> float:
             rec = synthetic(rng, now - 90 * 86400 + i * step)
             if i % 10 == 0:
                 rec = dataclasses.replace(
-                    rec, inputs_json=inputs[i % len(inputs)], pii_count=1, fired_rule="privacy"
+                    rec,
+                    inputs_json=inputs[i // 10 % len(inputs)],
+                    pii_count=1,
+                    fired_rule="privacy",
                 )
             recs.append(rec)
         if not ledger.record_many(recs):

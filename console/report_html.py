@@ -156,6 +156,8 @@ def _e(value: object) -> str:
 
 
 def _usd(value: float) -> str:
+    if value and abs(value) < 0.01:
+        return f"${value:.6f}"
     return f"${value:,.4f}" if abs(value) < 100 else f"${value:,.2f}"
 
 
@@ -390,7 +392,7 @@ def render(data: ReportData) -> str:
         f"<title>Switchboard report: last {_e(report.since)}</title>",
         f"<style>{_CSS}</style></head><body>",
         f"<h1>Switchboard report</h1><p class=sub>Last {_e(report.since)} · generated "
-        f"{_e(generated)} · ledger {_e(report.db_path)}</p>",
+        f"{_e(generated)} · ledger {_e(Path(report.db_path).name)}</p>",
     ]
     if report.requests == 0:
         out.append(
