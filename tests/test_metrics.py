@@ -242,3 +242,90 @@ def test_invalid_metrics_listen_names_the_key_and_line(tmp_path: Path, stub: Ope
     line_no = config.read_text().splitlines().index('listen = "9464"') + 1
     assert f"config.toml:{line_no}" in lines[0] and "metrics.listen" in lines[0]
     assert "HOST:PORT" in lines[0]
+
+
+def test_fallbacks_failures_and_unpriced_are_counted(tmp_path: Path) -> None:
+    """Results the e2e run does not produce, counted by a real registry and its text format."""
+    import dataclasses
+
+    from prometheus_client import generate_latest
+
+    from console.dispatch import RequestResult, Timings
+    from console.metrics import Metrics
+    from console.runtime import Runtime
+    from engines.base import Usage
+    from policies.config import ConfigStore
+    from policies.features import extract_features
+    from policies.prices import CostBreakdown
+    from policies.router import Signals, decide
+
+    runtime = Runtime(ConfigStore.open(None), db_path=tmp_path / "ledger.sqlite")
+    metrics = Metrics(runtime)
+    decision = decide(extract_features("Explain the outage."), Signals(), runtime.config())
+    fell_back = RequestResult(
+        request_id="r1",
+        prompt="Explain the outage.",
+        answer="...",
+        decision=decision,
+        tier="local",
+        fallback_path=("cloud", "local"),
+        status="fallback",
+        error=None,
+        error_class=None,
+        fix=None,
+        usage=Usage(prompt_tokens=30, completion_tokens=5),
+        ttft_s=0.3,
+        latency_s=1.5,
+        gen_tps=20.0,
+        cost=CostBreakdown("local", True, 30, 5, cpu_usd=0.0001),
+        counterfactual_usd=0.0004,
+        timings=Timings(1.0, 0.1, 0.0, 300.0, 1000.0),
+        sent_text=None,
+        model="gemma",
+        pii_types=(),
+    )
+    failed = dataclasses.replace(
+        fell_back,
+        request_id="r2",
+        tier="none",
+        fallback_path=("local", "cloud"),
+        status="failed",
+        usage=None,
+        cost=None,
+        counterfactual_usd=None,
+        ttft_s=None,
+        error_class="BreakerOpen",
+    )
+    unpriced = dataclasses.replace(
+        fell_back,
+        request_id="r3",
+        tier="cloud",
+        fallback_path=("cloud",),
+        status="ok",
+        cost=CostBreakdown("cloud", False, 30, 5),
+        counterfactual_usd=None,
+    )
+    for result in (fell_back, failed, unpriced):
+        metrics.on_result(result)
+    samples = parse(generate_latest(metrics.registry).decode())
+    assert runtime.ledger is not None
+    runtime.ledger.close()
+    rule = decision.fired
+    assert (
+        value(samples, "switchboard_requests_total", tier="local", rule=rule, outcome="fallback")
+        == 1
+    )
+    assert (
+        value(samples, "switchboard_requests_total", tier="none", rule=rule, outcome="failed") == 1
+    )
+    assert value(samples, "switchboard_fallbacks_total", from_tier="cloud", to_tier="local") == 1
+    assert value(samples, "switchboard_fallbacks_total", from_tier="local", to_tier="cloud") == 1
+    assert value(samples, "switchboard_unpriced_requests_total", tier="cloud") == 1
+    assert value(samples, "switchboard_cost_usd_total", tier="cloud") == 0
+    assert value(samples, "switchboard_cost_usd_total", tier="local") == pytest.approx(0.0001)
+    assert value(samples, "switchboard_cloud_only_cost_usd_total", tier="local") == pytest.approx(
+        0.0004
+    )
+    assert value(samples, "switchboard_input_tokens_total", tier="local") == 30
+    assert value(samples, "switchboard_time_to_first_token_seconds_count", tier="none") == 0
+    assert value(samples, "switchboard_request_duration_seconds_count", tier="none") == 1

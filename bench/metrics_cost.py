@@ -1,0 +1,218 @@
+"""What metrics and tracing cost: requests and key echo with both on vs both off, and scrapes.
+
+Run: python bench/metrics_cost.py [--rounds N] [--scrapes N] [--no-tui]
+1. Requests through the dispatcher (real Runtime: bundled model, PII analyzer, ledger; no cloud),
+   alternating within each round between observers off and on ([metrics] served on a free port,
+   [tracing] exporting to an OTLP/HTTP receiver this script runs on 127.0.0.1): wall time of the
+   whole request from the caller, answer tokens / wall time. The per-round ratio on/off cancels
+   load drift on a shared machine; the median of those ratios is the headline.
+2. GET /metrics p50/p99 over N scrapes, idle and while the engine generates.
+3. The cost of one `on_result` (metrics; tracing with its spans) and of one `span()`, in µs.
+4. bench/tui_latency.py's key echo (300 keys while answers stream) with both off, then both on,
+   side by side (skip with --no-tui). Absolute times depend on the machine's load; say so.
+Targets: ratio >= 0.95; scrape p99 <= 20 ms; key echo p99 within 5%.
+Last line: `observers_on_off_ratio X`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from console.observers import Observers
+from console.runtime import Runtime
+from policies.config import ConfigStore
+
+PROMPT = "/local List ten fruits, one per line."
+MAX_TOKENS = 48
+
+
+class Sink(BaseHTTPRequestHandler):
+    """An OTLP/HTTP receiver that accepts and drops every export."""
+
+    received = 0
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        Sink.received += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def scrape_times(url: str, count: int) -> list[float]:
+    with httpx.Client(timeout=10) as client:
+        times = []
+        for _ in range(count):
+            started = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200
+    return times
+
+
+async def requests_and_scrapes(
+    tmp: Path, extra: str, rounds: int, scrapes: int, metrics_url: str
+) -> dict[str, object]:
+    config = tmp / "config.toml"
+    config.write_text(f"[local]\nmax_tokens = {MAX_TOKENS}\ntemperature = 0.0\n{extra}")
+    runtime = Runtime(ConfigStore.open(config), db_path=tmp / "ledger.sqlite")
+    await runtime.start(cloud=False)
+    await runtime.wait_local_ready(180)
+    await asyncio.to_thread(runtime.scanner.load)
+    on, off = runtime.observers, Observers()
+    walls: dict[str, list[float]] = {"off": [], "on": []}
+    rates: dict[str, list[float]] = {"off": [], "on": []}
+    ratios: list[float] = []
+    await runtime.dispatcher.run(PROMPT)  # warm-up: first prompt pays the caches
+    for index in range(rounds):
+        order = ("off", "on") if index % 2 == 0 else ("on", "off")
+        rate: dict[str, float] = {}
+        for mode in order:
+            runtime.observers = on if mode == "on" else off
+            started = time.perf_counter()
+            result = await runtime.dispatcher.run(PROMPT)
+            wall = time.perf_counter() - started
+            assert result.status == "ok" and result.usage is not None, result.error
+            walls[mode].append(wall)
+            rate[mode] = result.usage.completion_tokens / wall
+            rates[mode].append(rate[mode])
+        ratios.append(rate["on"] / rate["off"])
+    runtime.observers = on
+    idle = await asyncio.to_thread(scrape_times, metrics_url, scrapes)
+    busy_task = asyncio.ensure_future(runtime.dispatcher.run(PROMPT, max_tokens=256))
+    await asyncio.sleep(0.5)
+    busy = await asyncio.to_thread(scrape_times, metrics_url, max(20, scrapes // 5))
+    await busy_task
+    result = await runtime.dispatcher.run(PROMPT)
+    metrics, tracer = on.observers
+    micro = {}
+    for name, observer in (("metrics on_result", metrics), ("tracing on_result", tracer)):
+        started = time.perf_counter()
+        for _ in range(2000):
+            observer.on_result(result)
+        micro[name] = (time.perf_counter() - started) / 2000 * 1e6
+    on.tracer.begin("bench")
+    started = time.perf_counter()
+    for _ in range(2000):
+        with on.tracer.span("route"):
+            pass
+    micro["tracer.span()"] = (time.perf_counter() - started) / 2000 * 1e6
+    await runtime.aclose()
+    return {
+        "walls": walls,
+        "rates": rates,
+        "ratios": ratios,
+        "idle": idle,
+        "busy": busy,
+        "micro": micro,
+    }
+
+
+def tui_echo(tmp: Path, extra: str) -> float:
+    """bench/tui_latency.py's key echo p99 (ms) with `extra` appended to its config."""
+    import bench.tui_latency as tui
+
+    base = tui.CONFIG
+    tui.CONFIG = base + extra.replace("{", "{{").replace("}", "}}")
+    try:
+        latencies, _, _ = asyncio.run(tui.key_echo(tmp))
+    finally:
+        tui.CONFIG = base
+    return percentile(latencies, 0.99)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--scrapes", type=int, default=300)
+    parser.add_argument("--no-tui", action="store_true")
+    args = parser.parse_args()
+    sink = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    port = free_port()
+    extra = (
+        f'[metrics]\nlisten = "127.0.0.1:{port}"\n'
+        f'[tracing]\notlp_endpoint = "http://127.0.0.1:{sink.server_address[1]}"\n'
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = asyncio.run(
+            requests_and_scrapes(
+                Path(tmp), extra, args.rounds, args.scrapes, f"http://127.0.0.1:{port}/metrics"
+            )
+        )
+        echo: dict[str, float] = {}
+        if not args.no_tui:
+            for mode in ("off", "on"):
+                run_dir = Path(tmp) / f"tui-{mode}"
+                run_dir.mkdir()
+                tui_extra = "" if mode == "off" else extra.replace(str(port), str(free_port()))
+                echo[mode] = tui_echo(run_dir, tui_extra)
+    sink.shutdown()
+    walls, rates = figures["walls"], figures["rates"]
+    assert isinstance(walls, dict) and isinstance(rates, dict)
+    ratios = figures["ratios"]
+    idle, busy, micro = figures["idle"], figures["busy"], figures["micro"]
+    assert isinstance(ratios, list) and isinstance(idle, list) and isinstance(busy, list)
+    assert isinstance(micro, dict)
+    print(f"{'measure':<58} {'off':>10} {'on':>10}")
+    print(
+        f"{'request wall time, median (s)':<58} {statistics.median(walls['off']):>10.3f} "
+        f"{statistics.median(walls['on']):>10.3f}"
+    )
+    print(
+        f"{'answer tokens / wall time, median':<58} {statistics.median(rates['off']):>10.1f} "
+        f"{statistics.median(rates['on']):>10.1f}"
+    )
+    if echo:
+        print(
+            f"{'TUI key echo p99 while generating (ms)':<58} {echo['off']:>10.1f} "
+            f"{echo['on']:>10.1f}"
+        )
+    print()
+    print(f"{'per-round ratios on/off':<58} {' '.join(f'{r:.3f}' for r in ratios)}")
+    print(
+        f"{'/metrics scrape idle p50 / p99 (ms)':<58} {statistics.median(idle):>10.2f} "
+        f"{percentile(idle, 0.99):>10.2f}  target p99 <= 20"
+    )
+    print(
+        f"{'/metrics scrape while generating p50 / p99 (ms)':<58} "
+        f"{statistics.median(busy):>10.2f} {percentile(busy, 0.99):>10.2f}"
+    )
+    for name, micros in micro.items():
+        print(f"{f'{name} (µs)':<58} {micros:>10.1f}")
+    print(f"{'spans batches received by the OTLP sink':<58} {Sink.received:>10}")
+    print(f"{'load average (1 min) during the run':<58} {os.getloadavg()[0]:>10.2f}")
+    print(f"observers_on_off_ratio {statistics.median(ratios):.3f}")
+
+
+if __name__ == "__main__":
+    main()
