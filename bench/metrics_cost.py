@@ -1,6 +1,6 @@
 """What metrics and tracing cost: requests and key echo with both on vs both off, and scrapes.
 
-Run: python bench/metrics_cost.py [--rounds N] [--scrapes N] [--no-tui]
+Run: python bench/metrics_cost.py [--rounds N] [--scrapes N] [--tui-rounds N] [--no-tui]
 1. Requests through the dispatcher (real Runtime: bundled model, PII analyzer, ledger; no cloud),
    alternating within each round between observers off and on ([metrics] served on a free port,
    [tracing] exporting to an OTLP/HTTP receiver this script runs on 127.0.0.1): wall time of the
@@ -8,8 +8,9 @@ Run: python bench/metrics_cost.py [--rounds N] [--scrapes N] [--no-tui]
    load drift on a shared machine; the median of those ratios is the headline.
 2. GET /metrics p50/p99 over N scrapes, idle and while the engine generates.
 3. The cost of one `on_result` (metrics; tracing with its spans) and of one `span()`, in µs.
-4. bench/tui_latency.py's key echo (300 keys while answers stream) with both off, then both on,
-   side by side (skip with --no-tui). Absolute times depend on the machine's load; say so.
+4. bench/tui_latency.py's key echo (300 keys while answers stream) with both off and both on,
+   alternating over --tui-rounds rounds, side by side (skip with --no-tui).
+Absolute times depend on the machine's load: compare the two columns of one run only.
 Targets: ratio >= 0.95; scrape p99 <= 20 ms; key echo p99 within 5%.
 Last line: `observers_on_off_ratio X`.
 """
@@ -155,6 +156,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--scrapes", type=int, default=300)
     parser.add_argument("--no-tui", action="store_true")
+    parser.add_argument("--tui-rounds", type=int, default=2)
     args = parser.parse_args()
     sink = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
@@ -169,13 +171,13 @@ def main() -> None:
                 Path(tmp), extra, args.rounds, args.scrapes, f"http://127.0.0.1:{port}/metrics"
             )
         )
-        echo: dict[str, float] = {}
-        if not args.no_tui:
-            for mode in ("off", "on"):
-                run_dir = Path(tmp) / f"tui-{mode}"
+        echo: dict[str, list[float]] = {"off": [], "on": []}
+        for index in range(0 if args.no_tui else args.tui_rounds):
+            for mode in ("off", "on") if index % 2 == 0 else ("on", "off"):
+                run_dir = Path(tmp) / f"tui-{mode}-{index}"
                 run_dir.mkdir()
                 tui_extra = "" if mode == "off" else extra.replace(str(port), str(free_port()))
-                echo[mode] = tui_echo(run_dir, tui_extra)
+                echo[mode].append(tui_echo(run_dir, tui_extra))
     sink.shutdown()
     walls, rates = figures["walls"], figures["rates"]
     assert isinstance(walls, dict) and isinstance(rates, dict)
@@ -192,13 +194,18 @@ def main() -> None:
         f"{'answer tokens / wall time, median':<58} {statistics.median(rates['off']):>10.1f} "
         f"{statistics.median(rates['on']):>10.1f}"
     )
-    if echo:
+    if echo["off"]:
         print(
-            f"{'TUI key echo p99 while generating (ms)':<58} {echo['off']:>10.1f} "
-            f"{echo['on']:>10.1f}"
+            f"{'TUI key echo p99 while generating, median of runs (ms)':<58} "
+            f"{statistics.median(echo['off']):>10.1f} {statistics.median(echo['on']):>10.1f}"
         )
     print()
     print(f"{'per-round ratios on/off':<58} {' '.join(f'{r:.3f}' for r in ratios)}")
+    if echo["off"]:
+        runs = " ".join(
+            f"{off:.0f}/{on:.0f}" for off, on in zip(echo["off"], echo["on"], strict=True)
+        )
+        print(f"{'TUI key echo p99 per run, off/on (ms)':<58} {runs}")
     print(
         f"{'/metrics scrape idle p50 / p99 (ms)':<58} {statistics.median(idle):>10.2f} "
         f"{percentile(idle, 0.99):>10.2f}  target p99 <= 20"

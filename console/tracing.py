@@ -12,9 +12,10 @@ Attributes follow the GenAI semantic conventions (`gen_ai.request.model`,
 Never prompt or answer text, PII values, error messages (they may quote an endpoint's answer)
 or keys: only types, counts, names of tiers, rules and models, and numbers.
 
-OpenTelemetry is imported only when tracing is on. An unreachable collector costs at most
-`[tracing] timeout_s` per export in the exporter's own thread; one line on stderr says spans
-are being dropped, and no request, ledger row or exit waits for it.
+OpenTelemetry is imported only when tracing is on (console/otlp.py). An unreachable collector
+costs at most `[tracing] timeout_s` per export, in the exporter's own thread: one line on stderr
+says spans are being dropped, no request or ledger row waits for it, and exit waits at most
+that long for the last export.
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
     from console.dispatch import RequestResult
 
 AttributeValue = str | int | float | bool
-#: The span names the dispatcher uses (children of the request span).
-PHASES = ("pii.scan", "route", "engine.attempt", "ledger.write")
 
 
 class Tracer(Protocol):
