@@ -111,20 +111,23 @@ def gather(
         "WHERE ts >= ? AND ts <= ? GROUP BY fired_rule ORDER BY 2 DESC, 1",
         (start, now),
     )
-    # PII types sit in the compact router inputs (policies.trace_inputs: index 3 is the count,
-    # 4 the types), which the covering history index holds: no wide row is read.
+    # PII types sit in the compact router inputs (policies.trace_inputs: index 4 holds the
+    # types), which the covering history index holds: no wide row is read. That index is in id
+    # (recording) order, so the scan starts at the window's first id, found through the ts index.
+    first_id = ledger.execute("SELECT MIN(id) FROM requests WHERE ts >= ?", (start,))[0][0]
+    window = "r.id >= ? AND r.ts >= ? AND r.ts <= ? AND r.inputs_json IS NOT NULL"
+    with_pii = "instr(r.inputs_json, ',[],') = 0"
+    bounds = (first_id or 0, start, now)
     pii_rows = ledger.execute(
         "SELECT j.value, COUNT(*) FROM requests AS r INDEXED BY ix_requests_history, "
-        "json_each(r.inputs_json, '$[4]') AS j "
-        "WHERE r.ts >= ? AND r.ts <= ? AND r.inputs_json IS NOT NULL "
-        "AND instr(r.inputs_json, ',[],') = 0 GROUP BY j.value ORDER BY 2 DESC, 1",
-        (start, now),
+        f"json_each(r.inputs_json, '$[4]') AS j WHERE {window} AND {with_pii} "
+        "GROUP BY j.value ORDER BY 2 DESC, 1",
+        bounds,
     )
     pii_requests = ledger.execute(
-        "SELECT COUNT(*) FROM requests INDEXED BY ix_requests_history "
-        "WHERE ts >= ? AND ts <= ? AND inputs_json IS NOT NULL "
-        "AND instr(inputs_json, ',[],') = 0",
-        (start, now),
+        "SELECT COUNT(*) FROM requests AS r INDEXED BY ix_requests_history "
+        f"WHERE {window} AND {with_pii}",
+        bounds,
     )[0][0]
     incidents = ledger.execute(
         "SELECT status, fallback_path, COALESCE(error_class, ''), COUNT(*) FROM requests "
