@@ -237,3 +237,75 @@ def test_tracing_off_imports_no_opentelemetry(tmp_path: Path) -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_failed_attempt_is_an_error_span_beside_the_one_that_answered(
+    tmp_path: Path, receiver: OtlpReceiver
+) -> None:
+    """A fallback's two engine attempts, recorded across a task and a thread as the dispatcher
+    runs them, exported in-process to the real receiver."""
+    import asyncio
+
+    from console.dispatch import RequestResult, Timings
+    from console.otlp import OtlpTracer
+    from engines.base import EngineCrashed, Usage
+    from policies.config import Config, TracingConfig
+    from policies.features import extract_features
+    from policies.router import Signals, decide
+
+    tracer = OtlpTracer(TracingConfig(otlp_endpoint=receiver.endpoint))
+    decision = decide(extract_features("Explain the outage."), Signals(), Config())
+
+    async def request() -> None:
+        tracer.begin("req-1")
+
+        async def scan() -> None:
+            with tracer.span("pii.scan"):
+                await asyncio.to_thread(lambda: None)
+
+        await asyncio.ensure_future(scan())  # a task of its own, like the dispatcher's _prepare
+        with pytest.raises(EngineCrashed), tracer.span("engine.attempt", tier="local"):
+            raise EngineCrashed("worker died")
+        with tracer.span("engine.attempt", tier="cloud"):
+            await asyncio.sleep(0)
+        # Told in the request's own context, as the dispatcher does after the ledger write.
+        tracer.on_result(
+            RequestResult(
+                request_id="req-1",
+                prompt="Explain the outage.",
+                answer="ok",
+                decision=decision,
+                tier="cloud",
+                fallback_path=("local", "cloud"),
+                status="fallback",
+                error=None,
+                error_class=None,
+                fix=None,
+                usage=Usage(prompt_tokens=12, completion_tokens=3),
+                ttft_s=0.1,
+                latency_s=0.2,
+                gen_tps=30.0,
+                cost=None,
+                counterfactual_usd=None,
+                timings=Timings(1.0, 0.1, 0.0, 100.0, 100.0),
+                sent_text="Explain the outage.",
+                model="stub-model",
+                pii_types=(),
+            )
+        )
+
+    asyncio.run(request())
+    tracer.close()
+    spans = receiver.spans
+    names = sorted(span["name"] for span in spans)
+    assert names == ["chat stub-model", "engine.attempt", "engine.attempt", "pii.scan"]
+    attempts = {
+        s["attributes"]["switchboard.tier"]: s for s in spans if s["name"] == "engine.attempt"
+    }
+    assert attempts["local"]["status"] == 2  # STATUS_CODE_ERROR
+    assert "gen_ai.usage.input_tokens" not in attempts["local"]["attributes"]
+    assert attempts["cloud"]["status"] == 0
+    assert attempts["cloud"]["attributes"]["gen_ai.usage.input_tokens"] == 12
+    root = next(s for s in spans if not s["parent"])
+    assert root["attributes"]["switchboard.fallback_path"] == "local>cloud"
+    assert root["attributes"]["switchboard.outcome"] == "fallback"
