@@ -240,7 +240,7 @@ class Metrics:
         host, _, port_text = listen.rpartition(":")
         host = host.strip("[]")
         port = int(port_text)
-        where = f'[metrics] listen = "{listen}"'
+        where = f'metrics.listen = "{listen}"'
         try:
             self.server, self._thread = start_http_server(port, host, registry=self.registry)
         except OSError as exc:

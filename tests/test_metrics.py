@@ -221,7 +221,7 @@ def test_busy_metrics_port_is_one_clear_line(tmp_path: Path, stub: OpenAIStub) -
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert f'[metrics] listen = "127.0.0.1:{port}"' in lines[0]
+    assert f'metrics.listen = "127.0.0.1:{port}"' in lines[0]
     assert "busy" in lines[0] and "Traceback" not in done.stderr
     assert stub.bodies == [], "no prompt may be sent when the command refuses to start"
 
