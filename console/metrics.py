@@ -66,10 +66,31 @@ class _LiveCollector(Collector):
             "Circuit breaker of each remote server: 1 for its current state, 0 for the others.",
             labels=["server", "state"],
         )
-        current = runtime.cloud.health().state
-        for state in BREAKER_STATES:
-            breaker.add_metric(["cloud", state], 1.0 if state == current else 0.0)
+        servers = [("cloud", runtime.cloud.health().state)]
+        # The lab pool's servers (engines/pool.py `PoolEngine.status()`), where the build has a
+        # pool tier: each by its configured name, a handful per lab.
+        pool = getattr(runtime, "pool", None)
+        pool_status = pool.status() if pool is not None else None
+        if pool_status is not None:
+            servers += [(f"pool:{server.name}", server.breaker) for server in pool_status.servers]
+        for server, current in servers:
+            for state in BREAKER_STATES:
+                breaker.add_metric([server, state], 1.0 if state == current else 0.0)
         yield breaker
+        if pool_status is not None:
+            inflight = GaugeMetricFamily(
+                "switchboard_pool_inflight_requests",
+                "Requests running on each pool server.",
+                labels=["server"],
+            )
+            for server in pool_status.servers:
+                inflight.add_metric([server.name], float(server.inflight))
+            yield inflight
+            yield GaugeMetricFamily(
+                "switchboard_pool_waiting_requests",
+                "Requests waiting for a free pool slot.",
+                value=pool_status.waiting,
+            )
         local = runtime.local
         yield GaugeMetricFamily(
             "switchboard_local_queue_depth",
