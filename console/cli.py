@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from console.commands.report import report_command
-from console.commands.serve import serve_command
 from engines.base import EngineError, Tier
 from policies.config import Config, ConfigStore, SetupError
 
@@ -122,17 +120,22 @@ def run_with_runtime(
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: results and summary.")
 @pass_cli
 def replay(cli_ctx: CliContext, file: Path, max_tokens: int | None, as_json: bool) -> int:
-    """Run the prompts of FILE.jsonl through today's policy and summarise the routing."""
-    from console.replay import ReplaySummary, read_prompts
+    """Run the prompts of FILE.jsonl through today's policy and summarise the routing.
 
-    prompts = read_prompts(file)
+    Lines are `{"prompt": ...}` (a conversation of one prompt) or `{"turns": [...]}` (the prompts
+    of one conversation, each sent with the turns before it).
+    """
+    from console.replay import ReplaySummary, read_scripts, script_prompts
+
+    scripts = read_scripts(file)
+    total = script_prompts(scripts)
 
     async def body(runtime: Runtime) -> ReplaySummary:
         summary = ReplaySummary()
-        async for index, result in runtime.dispatcher.replay(prompts, max_tokens=max_tokens):
+        async for index, result in runtime.dispatcher.replay(scripts, max_tokens=max_tokens):
             summary.add(result)
             if not as_json:
-                click.echo(summary.line(index, len(prompts), result))
+                click.echo(summary.line(index, total, result))
         return summary
 
     summary = run_with_runtime(cli_ctx, body)
@@ -394,6 +397,9 @@ def _result_json(result: RequestResult) -> dict[str, object]:
         "savings_usd": result.savings_usd,
         "error": result.error,
         "fix": result.fix,
+        "conversation_id": result.conversation_id,
+        "turn": result.turn,
+        "context_dropped": result.context_dropped,
     }
 
 
@@ -403,15 +409,29 @@ def _result_json(result: RequestResult) -> dict[str, object]:
 @click.option("--cloud", "tier", flag_value="cloud", help="Force the cloud tier.")
 @click.option("--max-tokens", type=click.IntRange(1, 131_072), default=None, help="Answer cap.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: answer, usage, timings.")
+@click.option(
+    "--conversation",
+    "conversation_id",
+    metavar="ID|new",
+    default=None,
+    help="Continue a saved conversation (its earlier turns are sent too), or start a new one.",
+)
 @pass_cli
 def ask(
-    cli_ctx: CliContext, prompt: str, tier: Tier | None, max_tokens: int | None, as_json: bool
+    cli_ctx: CliContext,
+    prompt: str,
+    tier: Tier | None,
+    max_tokens: int | None,
+    as_json: bool,
+    conversation_id: str | None,
 ) -> int:
     """One prompt through the router (or a forced tier), recorded in the ledger.
 
-    The answer streams to stdout; a summary line goes to stderr.
+    The answer streams to stdout; a summary line goes to stderr. With --conversation the prompt
+    is a turn of a saved conversation, whose id the summary line (and --json) gives.
     """
-    from console.dispatch import Done, FellBack, Token
+    from console.conversations import ConversationError
+    from console.dispatch import Conversation, Done, FellBack, Token
     from engines.model import resolve_model
 
     if tier != "cloud":
@@ -424,7 +444,17 @@ def ask(
                 f"no API key for {runtime.cloud.endpoint}: ${name} is not set "
                 f"(export {name}=..., or try --demo-cloud)"
             )
-        async for event in runtime.dispatcher.ask(prompt, force=tier, max_tokens=max_tokens):
+        conversation: Conversation | None = None
+        if conversation_id == "new":
+            conversation = Conversation(saved=True)
+        elif conversation_id is not None:
+            try:
+                conversation = runtime.dispatcher.resume(conversation_id)
+            except ConversationError as exc:
+                raise SetupError(str(exc)) from None
+        async for event in runtime.dispatcher.ask(
+            prompt, force=tier, max_tokens=max_tokens, conversation=conversation
+        ):
             if isinstance(event, Token) and not as_json:
                 click.echo(event.text, nl=False)
             elif isinstance(event, FellBack):
@@ -441,10 +471,14 @@ def ask(
     elif result.answer:
         click.echo()
     if result.status in ("failed", "blocked"):
-        reason = result.error or "blocked by [pii] on_pii = block"
+        fired = [rule.why for rule in result.decision.rules if rule.name == result.decision.fired]
+        reason = result.error or f"blocked: {fired[0] if fired else 'by policy'}"
         click.echo(f"switchboard: {reason}{f' ({result.fix})' if result.fix else ''}", err=True)
         return 1
-    click.echo(_summary_line(result), err=True)
+    summary = _summary_line(result)
+    if conversation_id is not None:
+        summary += f" · conversation {result.conversation_id} turn {result.turn}"
+    click.echo(summary, err=True)
     return 0
 
 
@@ -554,8 +588,18 @@ def pii(cli_ctx: CliContext, text: str | None, jsonl: bool) -> None:
     console.print(redacted, markup=False, highlight=False)
 
 
-cli.add_command(report_command)
-cli.add_command(serve_command)
+def _register_commands() -> None:
+    """Commands that live in their own modules (console/commands/)."""
+    from console.commands.conversations import conversations
+    from console.commands.report import report_command
+    from console.commands.serve import serve_command
+
+    cli.add_command(conversations)
+    cli.add_command(report_command)
+    cli.add_command(serve_command)
+
+
+_register_commands()
 
 
 def _fail(message: str, code: int) -> None:

@@ -23,6 +23,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
+from console.conversations import ConversationError, ConversationStore, StoredTurn, title_for
 from console.ledger import LedgerRecord, stored_prompt
 from engines.base import (
     Cancelled,
@@ -38,8 +39,9 @@ from engines.base import (
     Usage,
 )
 from policies.config import Config
+from policies.context import Fitted, Turn, fit, pii_turns, prompt_tokens
 from policies.features import extract_features, split_override
-from policies.pii import PiiScan, Pseudonymizer
+from policies.pii import PiiScan, PiiScanner, Pseudonymizer
 from policies.prices import CostBreakdown, cloud_cost, counterfactual_cost, local_cost
 from policies.router import Decision, decide
 from policies.trace_inputs import encode_inputs
@@ -77,11 +79,15 @@ class Routed:
 
 @dataclass(frozen=True)
 class Attempt:
-    """A tier is being asked."""
+    """A tier is being asked, with `turns` earlier turns of the conversation in its context;
+    `dropped` older ones were left out to fit its `context_limit` tokens."""
 
     tier: Tier
     label: str
     redacted: bool
+    turns: int = 0
+    dropped: int = 0
+    context_limit: int = 0
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,13 @@ class RequestResult:
     sent_text: str | None
     model: str
     pii_types: tuple[str, ...]
+    #: The conversation this request belongs to, and its 1-based turn number in it.
+    conversation_id: str = ""
+    turn: int = 1
+    #: The exact messages sent to the tier that answered last (redacted ones for the cloud).
+    messages: tuple[Message, ...] = ()
+    #: Earlier turns left out of that request to fit the tier's context.
+    context_dropped: int = 0
 
     @property
     def savings_usd(self) -> float | None:
@@ -171,21 +184,37 @@ DispatchEvent = Waiting | Scanned | Routed | Attempt | Token | FellBack | Done
 
 @dataclass
 class Conversation:
-    """A chat session: its id, and placeholders that stay stable across its prompts."""
+    """A chat: its id, its answered turns, and placeholders that stay stable across them.
+
+    Every request of a conversation carries its earlier turns. `saved` conversations write each
+    answered turn to the ledger file's conversation tables (console.conversations).
+    """
 
     session: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     pseudonymizer: Pseudonymizer = field(default_factory=Pseudonymizer)
+    turns: list[Turn] = field(default_factory=list)
+    #: Overrides `[chat] system_prompt` for this conversation when not None.
+    system_prompt: str | None = None
+    saved: bool = False
+
+    def system(self, config: Config) -> str:
+        """The system prompt in force for this conversation."""
+        return config.chat.system_prompt if self.system_prompt is None else self.system_prompt
 
 
 @dataclass(frozen=True)
 class _Prepared:
-    """A prompt scanned, redacted and routed, before any engine is asked."""
+    """A prompt scanned, redacted and routed, before any engine is asked.
+
+    `history` is the conversation's turns at that moment, their scans filled in.
+    """
 
     scan: PiiScan
     redacted: str
     decision: Decision
     pii_ms: float
     route_ms: float
+    history: tuple[Turn, ...] = ()
 
 
 class _Attempting:
@@ -198,6 +227,8 @@ class _Attempting:
         self.sent_text: str | None = None
         self.queue_s = 0.0
         self.error: EngineError | None = None
+        self.messages: tuple[Message, ...] = ()
+        self.dropped = 0
 
 
 class Dispatcher:
@@ -205,6 +236,7 @@ class Dispatcher:
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
+        self._store: ConversationStore | None = None
 
     async def route(self, prompt: str) -> Decision:
         """The decision for `prompt` under today's policy; nothing is executed or recorded."""
@@ -234,7 +266,9 @@ class Dispatcher:
         text = split_override(prompt)[1]
         # Scanning and routing run as their own task so that a cancel arriving meanwhile can
         # let them finish: the ledger row of a cancelled request still carries its decision.
-        preparing = asyncio.ensure_future(self._prepare(prompt, text, force, conversation, config))
+        preparing = asyncio.ensure_future(
+            self._prepare(prompt, text, force, conversation, config, max_tokens)
+        )
         state = _Attempting()
         prepared: _Prepared | None = None
         status: Status = "failed"
@@ -257,15 +291,24 @@ class Dispatcher:
         except (asyncio.CancelledError, GeneratorExit):
             state.error = Cancelled("cancelled by the user")
             prepared = prepared or await preparing
-            cancelled = self._result(request_id, prompt, prepared, state, "cancelled", started)
+            cancelled = self._result(
+                request_id, prompt, prepared, state, "cancelled", started, conversation
+            )
             with tracer.span("ledger.write"):
                 self._record_now(cancelled, conversation, prepared.redacted, tag)
             self._runtime.observers.on_result(cancelled)
             raise
-        result = self._result(request_id, prompt, prepared, state, status, started)
+        result = self._result(request_id, prompt, prepared, state, status, started, conversation)
         with tracer.span("ledger.write"):
             await asyncio.to_thread(self._record_now, result, conversation, prepared.redacted, tag)
         self._runtime.observers.on_result(result)
+        if result.answer and result.status in ("ok", "fallback"):
+            # The answer is history for the next turn, whichever tier gives it.
+            answer_scan = await asyncio.to_thread(self._runtime.scanner.scan, result.answer)
+            turn = Turn(text, result.answer, result.tier, prepared.scan, answer_scan)
+            conversation.turns.append(turn)
+            if conversation.saved:
+                await asyncio.to_thread(self._save_turn, result, conversation, prepared, turn)
         yield Done(result)
 
     async def _prepare(
@@ -275,16 +318,42 @@ class Dispatcher:
         force: Tier | None,
         conversation: Conversation,
         config: Config,
+        max_tokens: int | None = None,
     ) -> _Prepared:
         """Scan for PII, redact, and route: everything before an engine is asked."""
         tracer = self._runtime.observers.tracer
         started = time.perf_counter()
         with tracer.span("pii.scan"):
-            scan = await asyncio.to_thread(self._runtime.scanner.scan, text)
+            scanner = self._runtime.scanner
+            scan = await asyncio.to_thread(scanner.scan, text)
+            # Earlier turns are scanned once, then their scans are cached on the conversation.
+            history = tuple(conversation.turns)
+            if any(turn.prompt_scan is None or turn.answer_scan is None for turn in history):
+                history = await asyncio.to_thread(_scanned, scanner, history)
+                conversation.turns[:] = history
             redacted = conversation.pseudonymizer.redact(scan)
         scanned = time.perf_counter()
         with tracer.span("route"):
-            features = extract_features(prompt, [entity.type for entity in scan.entities])
+            system = conversation.system(config)
+            # Privacy looks at every earlier turn that could be sent: those fitting the widest
+            # context.
+            widest = fit(
+                history, system, text, config.chat.cloud_context_tokens, config.cloud.max_tokens
+            )
+            context_pii = [kind for turn in widest.turns for kind in turn.pii_types]
+            features = extract_features(
+                prompt, [entity.type for entity in scan.entities] + context_pii
+            )
+            local_reserve = max_tokens or config.local.max_tokens
+            features = replace(
+                features,
+                context_tokens=prompt_tokens(system, text) + local_reserve,
+                pii_turns=pii_turns(widest.turns, widest.dropped),
+                earlier_turns=len(history),
+                local_dropped_turns=fit(
+                    history, system, text, config.local.n_ctx, local_reserve
+                ).dropped,
+            )
             if force is not None:
                 features = replace(features, override=force)
             # Signals read the ledger and psutil: off the event loop, like the scan.
@@ -296,6 +365,7 @@ class Dispatcher:
             decision=decision,
             pii_ms=(scanned - started) * 1000,
             route_ms=(time.perf_counter() - scanned) * 1000,
+            history=history,
         )
 
     async def _walk_chain(
@@ -306,10 +376,11 @@ class Dispatcher:
         max_tokens: int | None,
         state: _Attempting,
     ) -> AsyncGenerator[Waiting | Attempt | Token | FellBack, None]:
-        decision, scan, redacted = prepared.decision, prepared.scan, prepared.redacted
+        decision = prepared.decision
         chain = list(decision.chain)
         for index, tier in enumerate(chain):
-            if tier == "cloud" and scan.count and not decision.redact:
+            # pii_count covers the prompt and every earlier turn that could be sent with it.
+            if tier == "cloud" and decision.features.pii_count and not decision.redact:
                 # The router never chains the cloud after PII unless redaction is allowed;
                 # refuse anyway, so that no routing mistake can send PII out.
                 state.error = EngineUnavailable(
@@ -319,7 +390,7 @@ class Dispatcher:
             state.path.append(tier)
             try:
                 async with aclosing(
-                    self._attempt(tier, text, redacted, scan, conversation, max_tokens, state)
+                    self._attempt(tier, text, prepared, conversation, max_tokens, state)
                 ) as events:
                     async for event in events:
                         yield event
@@ -337,9 +408,7 @@ class Dispatcher:
                     state.queue_s += waited
                     try:
                         async with aclosing(
-                            self._attempt(
-                                tier, text, redacted, scan, conversation, max_tokens, state
-                            )
+                            self._attempt(tier, text, prepared, conversation, max_tokens, state)
                         ) as events:
                             async for event in events:
                                 yield event
@@ -355,18 +424,19 @@ class Dispatcher:
         self,
         tier: Tier,
         text: str,
-        redacted: str,
-        scan: PiiScan,
+        prepared: _Prepared,
         conversation: Conversation,
         max_tokens: int | None,
         state: _Attempting,
     ) -> AsyncGenerator[Waiting | Attempt | Token, None]:
         runtime = self._runtime
+        config = runtime.config()
         engine: Engine
         if tier == "local":
             engine = runtime.local
-            cap = max_tokens or runtime.config().local.max_tokens
-            temperature = runtime.config().local.temperature
+            cap = max_tokens or config.local.max_tokens
+            temperature = config.local.temperature
+            limit = config.local.n_ctx
         else:
             wait_started = time.perf_counter()
             if not runtime.cloud_ready():
@@ -374,15 +444,23 @@ class Dispatcher:
                 await runtime.wait_cloud_ready()
             state.queue_s += time.perf_counter() - wait_started
             engine = runtime.cloud
-            cap = max_tokens or runtime.config().cloud.max_tokens
-            temperature = runtime.config().cloud.temperature
-        send_redacted = tier == "cloud" and scan.count > 0
-        sent = redacted if send_redacted else text
-        state.sent_text = sent if tier == "cloud" else None
-        yield Attempt(tier, engine.label, send_redacted)
-        request = GenerationRequest(
-            messages=(Message("user", sent),), max_tokens=cap, temperature=temperature
+            cap = max_tokens or config.cloud.max_tokens
+            temperature = config.cloud.temperature
+            limit = config.chat.cloud_context_tokens
+        system = conversation.system(config)
+        fitted = fit(prepared.history, system, text, limit, cap)
+        send_redacted = tier == "cloud" and (
+            prepared.scan.count > 0 or any(turn.pii_types for turn in fitted.turns)
         )
+        sent = prepared.redacted if send_redacted else text
+        messages = _messages(
+            system, fitted, sent, conversation.pseudonymizer if send_redacted else None
+        )
+        state.sent_text = sent if tier == "cloud" else None
+        state.messages, state.dropped = messages, fitted.dropped
+        yield Attempt(tier, engine.label, send_redacted, len(fitted.turns), fitted.dropped, limit)
+        request = GenerationRequest(messages=messages, max_tokens=cap, temperature=temperature)
+        # Made after the history was redacted: it knows every placeholder the request holds.
         restorer = conversation.pseudonymizer.restorer() if send_redacted else None
         with runtime.observers.tracer.span("engine.attempt", tier=tier, redacted=send_redacted):
             async with aclosing(engine.stream(request)) as stream:
@@ -408,6 +486,7 @@ class Dispatcher:
         state: _Attempting,
         status: Status,
         started: float,
+        conversation: Conversation,
     ) -> RequestResult:
         decision, scan = prepared.decision, prepared.scan
         runtime = self._runtime
@@ -457,6 +536,10 @@ class Dispatcher:
             sent_text=state.sent_text,
             model=self._model_label(tier, finished),
             pii_types=scan.types,
+            conversation_id=conversation.session,
+            turn=len(prepared.history) + 1,
+            messages=state.messages,
+            context_dropped=state.dropped,
         )
 
     def _model_label(self, tier: Tier | Literal["none"], finished: Finished | None) -> str:
@@ -512,6 +595,63 @@ class Dispatcher:
             )
         )
 
+    def _save_turn(
+        self, result: RequestResult, conversation: Conversation, prepared: _Prepared, turn: Turn
+    ) -> None:
+        """Write an answered turn to the conversation tables, its text as `store_prompts` says."""
+        store = self.conversation_store()
+        if store is None:
+            return
+        mode = self._runtime.config().ledger.store_prompts
+        prompt: str | None = None
+        answer: str | None = None
+        if mode == "full":
+            prompt, answer = turn.prompt, turn.answer
+        elif mode == "redacted" and turn.answer_scan is not None:
+            prompt = prepared.redacted
+            answer = conversation.pseudonymizer.redact(turn.answer_scan)
+        store.add_turn(
+            conversation.session,
+            StoredTurn(
+                turn=result.turn,
+                request_id=result.request_id,
+                ts=time.time(),
+                tier=result.tier,
+                cost_usd=result.cost.total_usd if result.cost is not None else 0.0,
+                prompt=prompt,
+                answer=answer,
+            ),
+            system_prompt=conversation.system_prompt or "",
+            title=title_for(prompt, time.time()),
+        )
+
+    def conversation_store(self) -> ConversationStore | None:
+        """The ledger file's conversation tables, opened on first use; None without a ledger."""
+        path = self._runtime.ledger_path
+        if self._store is None and path is not None and self._runtime.ledger is not None:
+            self._store = ConversationStore(path)
+        return self._store
+
+    def resume(self, conversation_id: str) -> Conversation:
+        """A saved conversation, ready to continue: its turns' text as stored, its system prompt.
+
+        Raises ConversationError when there is no such conversation (or no ledger to hold one).
+        """
+        store = self.conversation_store()
+        if store is None:
+            raise ConversationError("no ledger is open, so no conversation can be continued")
+        stored = store.load(conversation_id)
+        return Conversation(
+            session=stored.summary.id,
+            turns=[
+                Turn(t.prompt, t.answer, t.tier)
+                for t in stored.turns
+                if t.prompt is not None and t.answer is not None
+            ],
+            system_prompt=stored.system_prompt or None,
+            saved=True,
+        )
+
     async def run(
         self,
         prompt: str,
@@ -545,15 +685,56 @@ class Dispatcher:
         return local, cloud
 
     async def replay(
-        self, prompts: Sequence[str], max_tokens: int | None = None
+        self, items: Sequence[str | tuple[str, ...]], max_tokens: int | None = None
     ) -> AsyncIterator[tuple[int, RequestResult]]:
-        """Run past or prepared prompts through today's policy, yielding (index, result)."""
-        conversation = Conversation()
-        for index, prompt in enumerate(prompts):
-            result = await self.run(
-                prompt, max_tokens=max_tokens, conversation=conversation, tag="replay"
-            )
-            yield index, result
+        """Run past or prepared prompts through today's policy, yielding (index, result).
+
+        A string is a prompt of its own conversation; a tuple holds the turns of one conversation,
+        played in order. `index` counts every prompt played.
+        """
+        index = 0
+        for item in items:
+            conversation = Conversation()
+            for prompt in (item,) if isinstance(item, str) else item:
+                result = await self.run(
+                    prompt, max_tokens=max_tokens, conversation=conversation, tag="replay"
+                )
+                yield index, result
+                index += 1
+
+
+def _scanned(scanner: PiiScanner, turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
+    """`turns` with every missing scan done (a resumed conversation's turns have none yet)."""
+    return tuple(
+        replace(
+            turn,
+            prompt_scan=turn.prompt_scan or scanner.scan(turn.prompt),
+            answer_scan=turn.answer_scan or scanner.scan(turn.answer),
+        )
+        if turn.prompt_scan is None or turn.answer_scan is None
+        else turn
+        for turn in turns
+    )
+
+
+def _messages(
+    system: str, fitted: Fitted, prompt: str, pseudonymizer: Pseudonymizer | None
+) -> tuple[Message, ...]:
+    """The chat messages of one request: system prompt, the earlier turns that fit, the prompt.
+
+    With a pseudonymizer every earlier turn is redacted with the conversation's placeholders
+    (`prompt` is then already the redacted text).
+    """
+    messages = [Message("system", system)] if system else []
+    for turn in fitted.turns:
+        if pseudonymizer is not None and turn.prompt_scan and turn.answer_scan:
+            user = pseudonymizer.redact(turn.prompt_scan)
+            assistant = pseudonymizer.redact(turn.answer_scan)
+        else:
+            user, assistant = turn.prompt, turn.answer
+        messages += [Message("user", user), Message("assistant", assistant)]
+    messages.append(Message("user", prompt))
+    return tuple(messages)
 
 
 __all__ = [

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,9 +130,31 @@ class ReplaySummary:
         }
 
 
-def read_prompts(path: Path) -> list[str]:
-    """Prompts of a JSONL file (`{"prompt": ...}` per line); a bad line is named by its number."""
-    prompts: list[str] = []
+def read_scripts(path: Path) -> list[str | tuple[str, ...]]:
+    """Prompts of a JSONL file: `{"prompt": ...}` lines, each its own conversation, and
+    `{"turns": [...]}` lines, the prompts of one conversation in order (for `Dispatcher.replay`).
+    A bad line is named by its number."""
+    items: list[str | tuple[str, ...]] = []
+    for number, item in _objects(path):
+        turns = item.get("turns")
+        if isinstance(item.get("prompt"), str):
+            items.append(item["prompt"])
+        elif isinstance(turns, list) and turns and all(isinstance(t, str) for t in turns):
+            items.append(tuple(turns))
+        else:
+            raise SetupError(
+                f'{path}:{number}: expected {{"prompt": "..."}} or {{"turns": ["...", ...]}}'
+            )
+    return items
+
+
+def script_prompts(items: Sequence[str | tuple[str, ...]]) -> int:
+    """How many prompts `items` play in all."""
+    return sum(1 if isinstance(item, str) else len(item) for item in items)
+
+
+def _objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The JSON objects of a JSONL file with their line numbers; blank lines are skipped."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -143,7 +166,16 @@ def read_prompts(path: Path) -> list[str]:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
             raise SetupError(f"{path}:{number}: not valid JSON: {exc.msg}") from None
-        if not isinstance(item, dict) or not isinstance(item.get("prompt"), str):
+        if not isinstance(item, dict):
+            raise SetupError(f"{path}:{number}: expected a JSON object")
+        yield number, item
+
+
+def read_prompts(path: Path) -> list[str]:
+    """Prompts of a JSONL file (`{"prompt": ...}` per line); a bad line is named by its number."""
+    prompts: list[str] = []
+    for number, item in _objects(path):
+        if not isinstance(item.get("prompt"), str):
             raise SetupError(f'{path}:{number}: expected an object {{"prompt": "..."}}')
         prompts.append(item["prompt"])
     return prompts

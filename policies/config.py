@@ -141,6 +141,11 @@ class PriceConfig(_Section):
     output_per_mtok: float = Field(ge=0.0)
 
 
+class ChatConfig(_Section):
+    system_prompt: str = ""
+    cloud_context_tokens: int = Field(default=128_000, ge=256, le=10_000_000)
+
+
 class UiConfig(_Section):
     theme: Literal["dark", "light"] = "dark"
     telemetry_hz: float = Field(default=1.0, gt=0.0, le=2.0)
@@ -192,6 +197,7 @@ class Config(_Section):
     local_cost: LocalCostConfig = LocalCostConfig()
     economics: EconomicsConfig = EconomicsConfig()
     prices: dict[str, PriceConfig] = Field(default_factory=dict)
+    chat: ChatConfig = ChatConfig()
     ui: UiConfig = UiConfig()
     metrics: MetricsConfig = MetricsConfig()
     tracing: TracingConfig = TracingConfig()

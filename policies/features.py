@@ -151,6 +151,14 @@ class Features:
     expected_output_tokens: int
     override: Override | None
     text: str = ""
+    #: Tokens that must reach the local model: system prompt + new prompt + answer reserve
+    #: (0 when unknown, as in traces recorded before conversations: it then always fits).
+    context_tokens: int = 0
+    #: 1-based numbers of earlier turns whose PII is counted in `pii_count` / `pii_types`.
+    pii_turns: tuple[int, ...] = ()
+    #: Earlier turns of the conversation, and how many of them the local context leaves out.
+    earlier_turns: int = 0
+    local_dropped_turns: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape stored in the trace. The prompt text is left out: traces are stored and
@@ -164,6 +172,10 @@ class Features:
             "signals": [signal.to_dict() for signal in self.signals],
             "expected_output_tokens": self.expected_output_tokens,
             "override": self.override,
+            "context_tokens": self.context_tokens,
+            "pii_turns": list(self.pii_turns),
+            "earlier_turns": self.earlier_turns,
+            "local_dropped_turns": self.local_dropped_turns,
         }
 
 
@@ -195,6 +207,10 @@ def features_from_dict(data: Mapping[str, Any], *, with_signals: bool = True) ->
         expected_output_tokens=int(data["expected_output_tokens"]),
         override=override,
         text=str(data.get("text", "")),
+        context_tokens=int(data.get("context_tokens", 0)),
+        pii_turns=tuple(int(turn) for turn in data.get("pii_turns", ())),
+        earlier_turns=int(data.get("earlier_turns", 0)),
+        local_dropped_turns=int(data.get("local_dropped_turns", 0)),
     )
 
 

@@ -3,14 +3,17 @@
 Rules, in order (the first that gives a verdict other than "pass" or "skip" decides):
 
 1. override     a /local or /cloud prefix (never against privacy, a blocked cloud, a spent budget)
-2. privacy      PII found: [pii] on_pii = local keeps it here, block refuses it, redact lets it pass
-3. budget       cloud spend at a [budget] cap: stay local
-4. local_ready  the local engine is not loaded yet: burst to the cloud
-5. local_queue  more requests waiting for the local engine than [router] max_queue_depth: burst
-6. local_cpu    the machine's CPU above [router] max_local_cpu: burst
-7. complexity   score at or above [router] complexity_threshold: cloud
-8. latency      a long answer local would not finish within [router] latency_target_s: cloud
-9. default      [router] default_tier
+2. privacy      PII found in the prompt or an earlier turn still in the context: [pii] on_pii =
+                local keeps it here, block refuses it, redact lets it pass
+3. context      the system prompt, the prompt and the answer reserve do not fit [local] n_ctx:
+                cloud, or blocked when the cloud is out of the question
+4. budget       cloud spend at a [budget] cap: stay local
+5. local_ready  the local engine is not loaded yet: burst to the cloud
+6. local_queue  more requests waiting for the local engine than [router] max_queue_depth: burst
+7. local_cpu    the machine's CPU above [router] max_local_cpu: burst
+8. complexity   score at or above [router] complexity_threshold: cloud
+9. latency      a long answer local would not finish within [router] latency_target_s: cloud
+10. default     [router] default_tier
 
 A rule that would send the prompt to an unusable cloud (no API key, breaker open) is "skip" and says
 why; the rules after the deciding one are still evaluated, so the trace shows every value against
@@ -36,6 +39,7 @@ RuleValue = float | int | bool | str | None
 RULE_NAMES = (
     "override",
     "privacy",
+    "context",
     "budget",
     "local_ready",
     "local_queue",
@@ -194,7 +198,18 @@ def _money(value: float) -> str:
 def _pii_phrase(features: Features) -> str:
     count = features.pii_count
     kinds = f" ({', '.join(features.pii_types)})" if features.pii_types else ""
-    return f"{count} PII entit{'y' if count == 1 else 'ies'}{kinds}"
+    turns = features.pii_turns
+    where = (
+        f", in turn{'s' if len(turns) > 1 else ''} {', '.join(map(str, turns))} of the context"
+        if turns
+        else ""
+    )
+    return f"{count} PII entit{'y' if count == 1 else 'ies'}{kinds}{where}"
+
+
+def _fits_local(features: Features, config: Config) -> bool:
+    # 0 means "not measured" (traces recorded before conversations): it always fitted then.
+    return features.context_tokens <= config.local.n_ctx
 
 
 def _budget_used(spend: float, cap: float) -> float:
@@ -227,6 +242,11 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
         return signals.cloud_blocker() or ("cloud budget used up" if budget_out else "")
 
     cloud_blocked = _cloud_blocked(features, signals, config)
+    fits_local = _fits_local(features, config)
+    n_ctx = config.local.n_ctx
+
+    def too_long() -> str:
+        return f"{features.context_tokens} tokens do not fit the local context of {n_ctx}"
 
     # 1. override
     override = features.override
@@ -234,6 +254,8 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
         yield "override", None, None, "pass", lambda: "no /local or /cloud prefix"
     elif has_pii and on_pii == "block":
         yield "override", override, None, "skip", lambda: f"/{override} ignored: pii.on_pii = block"
+    elif override == "local" and not fits_local:
+        yield "override", "local", None, "skip", lambda: f"/local ignored: {too_long()}"
     elif override == "local":
         yield "override", "local", None, "local", lambda: "/local prefix"
     elif cloud_blocked:
@@ -246,6 +268,14 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
     count = features.pii_count
     if not has_pii:
         yield "privacy", 0, 0, "pass", lambda: "no PII found"
+    elif on_pii == "local" and not fits_local:
+        yield (
+            "privacy",
+            count,
+            0,
+            "block",
+            lambda: f"{_pii_phrase(features)}: pii.on_pii = local, but {too_long()}",
+        )
     elif on_pii == "local":
         yield (
             "privacy",
@@ -265,7 +295,31 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
             lambda: f"{_pii_phrase(features)}: redacted if sent to the cloud",
         )
 
-    # 3. budget
+    # 3. context
+    tokens = features.context_tokens
+
+    def history() -> str:
+        dropped, earlier = features.local_dropped_turns, features.earlier_turns
+        if not dropped:
+            return ""
+        return f"; {dropped} of {earlier} earlier turns left out to fit {n_ctx:,} tokens"
+
+    if not tokens:
+        yield "context", tokens, n_ctx, "pass", lambda: "context size not measured"
+    elif fits_local:
+        yield (
+            "context",
+            tokens,
+            n_ctx,
+            "pass",
+            lambda: f"{tokens} tokens fit the local context{history()}",
+        )
+    elif cloud_blocked:
+        yield "context", tokens, n_ctx, "block", lambda: f"{too_long()}, and {cloud_blocker()}"
+    else:
+        yield "context", tokens, n_ctx, "cloud", too_long
+
+    # 4. budget
     used = max(day_used, month_used)
     used_value = round(used, 4) if math.isfinite(used) else 999.0
 
@@ -285,7 +339,7 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
             return name, value, threshold, "skip", lambda: f"{reason()}, but {cloud_blocker()}"
         return name, value, threshold, "cloud", reason
 
-    # 4-6. local load: burst to the cloud
+    # 5-7. local load: burst to the cloud
     if signals.local_ready:
         yield "local_ready", True, True, "pass", lambda: "local engine ready"
     else:
@@ -303,7 +357,7 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
     else:
         yield "local_cpu", cpu, max_cpu, "pass", lambda: f"CPU {cpu:.0f}% <= {max_cpu:.0f}%"
 
-    # 7. complexity
+    # 8. complexity
     score, limit = features.complexity, router.complexity_threshold
 
     def detail() -> str:
@@ -324,7 +378,7 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
             lambda: f"complexity {score:.2f} < {limit:.2f}{detail()}",
         )
 
-    # 8. latency
+    # 9. latency
     expected = features.expected_output_tokens
     tps = signals.local_tps if signals.local_tps else router.assumed_local_tps
     local_s = round(expected / tps, 2)
@@ -348,7 +402,7 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
     else:
         yield "latency", local_s, target_s, "pass", lambda: f"{estimate()} within target"
 
-    # 9. default
+    # 10. default
     default = router.default_tier
     if default == "cloud" and cloud_blocked:
         yield "default", "cloud", None, "local", lambda: f"default tier cloud: {cloud_blocker()}"
@@ -379,12 +433,15 @@ def decide_target(features: Features, signals: Signals, config: Config) -> Targe
     on_pii = config.pii.on_pii
     if has_pii and on_pii == "block":
         return "blocked"
+    fits_local = _fits_local(features, config)
     override = features.override
-    if override == "local":
+    if override == "local" and fits_local:
         return "local"
     cloud_blocked = _cloud_blocked(features, signals, config)
     if override == "cloud" and not cloud_blocked:
         return "cloud"
+    if not fits_local:
+        return "blocked" if cloud_blocked else "cloud"
     if cloud_blocked:
         # Privacy and the budget decide "local"; an unusable cloud leaves only local too.
         return "local"
@@ -424,7 +481,8 @@ def decide(features: Features, signals: Signals, config: Config) -> Decision:
         target, chain = "blocked", ()
     elif verdict == "cloud":
         target = "cloud"
-        chain = ("cloud",) if fired == "override" else ("cloud", "local")
+        # A forced cloud, or a context too long for the local model, has no local fallback.
+        chain = ("cloud",) if fired in ("override", "context") else ("cloud", "local")
     else:
         target = "local"
         forced = fired == "override"

@@ -7,7 +7,8 @@ so what-if scans read a twentieth of the text.
 Format, version 1: a JSON array
 `[1, chars, est_tokens, pii_count, [pii_types...], complexity, expected_output_tokens, override,
 local_queue_depth, local_cpu_pct, local_tps, local_ready, cloud_state, cloud_available,
-cloud_unavailable_reason, spend_today_usd, spend_month_usd]`.
+cloud_unavailable_reason, spend_today_usd, spend_month_usd, context_tokens]`; rows recorded
+before conversations lack the last element (context_tokens 0: the prompt fitted).
 The leading version number lets a later layout be told apart; a stored trace is a JSON object,
 so the first byte (`[` or `{`) tells the two apart as well.
 """
@@ -24,7 +25,7 @@ from policies.router import Decision, Signals
 INPUTS_VERSION = 1
 _OVERRIDES = (None, "local", "cloud")
 _CLOUD_STATES = ("closed", "open", "half_open")
-_LENGTH = 17
+_LENGTHS = (17, 18)
 
 
 def encode_inputs(decision: Decision) -> str:
@@ -49,6 +50,7 @@ def encode_inputs(decision: Decision) -> str:
             s.cloud_unavailable_reason,
             s.spend_today_usd,
             s.spend_month_usd,
+            f.context_tokens,
         ]
     ).decode("utf-8")
 
@@ -60,8 +62,9 @@ def decode_inputs(data: bytes | str) -> tuple[Features, Signals]:
     length or type, an unknown override or cloud state).
     """
     value: Any = orjson.loads(data)
-    if type(value) is not list or len(value) != _LENGTH or value[0] != INPUTS_VERSION:
+    if type(value) is not list or len(value) not in _LENGTHS or value[0] != INPUTS_VERSION:
         raise ValueError("not a version-1 router inputs array")
+    context_tokens = value[17] if len(value) > 17 else 0
     (
         _,
         chars,
@@ -80,13 +83,21 @@ def decode_inputs(data: bytes | str) -> tuple[Features, Signals]:
         reason,
         today,
         month,
-    ) = value
+    ) = value[:17]
     if override not in _OVERRIDES or state not in _CLOUD_STATES:
         raise ValueError(f"router inputs: bad override {override!r} or cloud state {state!r}")
     try:
         return (
             Features(
-                chars, est_tokens, pii_count, tuple(pii_types), complexity, (), expected, override
+                chars,
+                est_tokens,
+                pii_count,
+                tuple(pii_types),
+                complexity,
+                (),
+                expected,
+                override,
+                context_tokens=int(context_tokens),
             ),
             Signals(queue, cpu, tps, ready, state, available, reason, today, month),
         )

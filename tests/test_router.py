@@ -241,6 +241,10 @@ def test_the_trace_has_the_documented_json_shape() -> None:
         "signals",
         "expected_output_tokens",
         "override",
+        "context_tokens",
+        "pii_turns",
+        "earlier_turns",
+        "local_dropped_turns",
     }
     assert data["signals"] == Signals(local_tps=35.5, spend_month_usd=1.25).to_dict()
     assert signals_from_dict(data["signals"]) == Signals(local_tps=35.5, spend_month_usd=1.25)

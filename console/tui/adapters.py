@@ -51,6 +51,23 @@ def answer_meta(result: RequestResult) -> AnswerMeta:
     )
 
 
+def stored_turn_meta(tier: str) -> AnswerMeta:
+    """The badge of an answer reopened from a saved conversation (only its tier is kept)."""
+    return AnswerMeta(
+        badge=tier.upper() if tier in ("local", "cloud") else "LOCAL",
+        status="ok",
+        cost_usd=None,
+        cost_known=False,
+        gen_tps=None,
+        ttft_s=None,
+        latency_s=None,
+        tokens_out=None,
+        model="",
+        fired="",
+        error=None,
+    )
+
+
 def unfinished_meta(badge: str, error: str) -> AnswerMeta:
     """The badge of an answer whose worker ended without a result (cancelled, crashed)."""
     return AnswerMeta(

@@ -13,7 +13,7 @@ from textual.message import Message
 from console.tui.widgets.views import CloudView, LedgerView, LocalView, StatusView
 
 if TYPE_CHECKING:
-    from console.dispatch import DispatchEvent
+    from console.dispatch import Conversation, DispatchEvent
 
 
 class TelemetrySampled(Message):
@@ -49,3 +49,11 @@ class Dispatched(Message):
         super().__init__()
         self.answer_id = answer_id
         self.event = event
+
+
+class ConversationOpened(Message):
+    """A saved conversation, read back off the event loop, to continue in the chat."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        super().__init__()
+        self.conversation = conversation

@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
 from console.ledger import StoredRequest
+from console.outside_text import clean
 from console.tui.screens import TIER_STYLES, badge_style, money
 
 if TYPE_CHECKING:
@@ -58,6 +59,8 @@ class Trace:
     error: str | None
     fix: str | None
     sent_text: str | None
+    #: (role, text) of every message sent to the tier that answered, history included.
+    messages: tuple[tuple[str, str], ...] = ()
 
 
 def _show(value: object) -> str:
@@ -125,6 +128,7 @@ def trace_from_result(result: RequestResult) -> Trace:
         error=result.error,
         fix=result.fix,
         sent_text=result.sent_text,
+        messages=tuple((message.role, message.content) for message in result.messages),
     )
 
 
@@ -328,9 +332,14 @@ class InspectorScreen(ModalScreen[None]):
             text.append("\n")
         if trace.sent_text is not None:
             text.append("sent to the cloud, exactly:\n", style="bold magenta")
-            text.append(trace.sent_text)
+            text.append(clean(trace.sent_text))
         elif trace.tier == "local":
             text.append("nothing left this machine", style="green")
+        if len(trace.messages) > 1:
+            text.append(f"\n\nmessages sent ({len(trace.messages)}, history included):\n")
+            for role, content in trace.messages:
+                text.append(f"{role}: ", style="bold")
+                text.append(clean(content) + "\n")
         return text
 
     def action_copy_trace(self) -> None:

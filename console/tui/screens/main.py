@@ -27,9 +27,15 @@ from console.tui.adapters import (
     local_view,
     privacy_view,
     status_view,
+    stored_turn_meta,
     unfinished_meta,
 )
-from console.tui.messages import Dispatched, LedgerSummarized, TelemetrySampled
+from console.tui.messages import (
+    ConversationOpened,
+    Dispatched,
+    LedgerSummarized,
+    TelemetrySampled,
+)
 from console.tui.widgets.chat import AnswerView, ChatLog
 from console.tui.widgets.cloud_panel import CloudPanel
 from console.tui.widgets.ledger_panel import LedgerPanel
@@ -67,6 +73,8 @@ class MainScreen(Screen[None]):
         Binding("f6,l", "app.ledger", "Ledger"),
         Binding("f7,s", "toggle_sent", "Sent text"),
         Binding("f8", "next_panel", "Panel"),
+        Binding("ctrl+n", "new_conversation", "New chat", show=False),
+        Binding("ctrl+o", "open_conversation", "Chats", show=False),
     ]
 
     def __init__(self, *, sample: bool = True) -> None:
@@ -128,7 +136,25 @@ class MainScreen(Screen[None]):
         prompt_input = self.query_one(PromptInput)
         prompt_input.remember(prompt)
         prompt_input.value = ""
+        if prompt == "/system" or prompt.startswith("/system "):
+            self._set_system_prompt(prompt.removeprefix("/system").strip())
+            return
         await self.ask(prompt)
+
+    def _conversation_now(self) -> Conversation:
+        """The conversation the chat continues (a new, saved one at first)."""
+        from console.dispatch import Conversation
+
+        if self._conversation is None:
+            self._conversation = Conversation(saved=True)
+        return self._conversation
+
+    def _set_system_prompt(self, text: str) -> None:
+        """`/system TEXT` sets this conversation's system prompt; `/system` alone clears it."""
+        self._conversation_now().system_prompt = text or None
+        self.notify(
+            f"system prompt: {text}" if text else "system prompt: [chat] default", markup=False
+        )
 
     async def ask(self, prompt: str) -> AnswerView:
         """Show `prompt` in the chat and start answering it."""
@@ -145,11 +171,8 @@ class MainScreen(Screen[None]):
     async def run_ask(self, answer_id: int, prompt: str) -> None:
         """Consume the dispatcher's events; only posts messages."""
         await self.app.runtime_ready.wait()
-        from console.dispatch import Conversation
-
-        if self._conversation is None:
-            self._conversation = Conversation()
-        async for event in self.runtime.dispatcher.ask(prompt, conversation=self._conversation):
+        conversation = self._conversation_now()
+        async for event in self.runtime.dispatcher.ask(prompt, conversation=conversation):
             self.post_message(Dispatched(answer_id, event))
 
     async def on_dispatched(self, message: Dispatched) -> None:
@@ -171,7 +194,12 @@ class MainScreen(Screen[None]):
             view.set_progress(f"routed to {decision.target} by rule '{decision.fired}'…")
         elif isinstance(event, Attempt):
             redacted = " (redacted)" if event.redacted else ""
-            view.set_progress(f"{event.tier}: {event.label}{redacted}…")
+            left_out = (
+                f" · {event.dropped} earlier turns left out to fit {event.context_limit:,} tokens"
+                if event.dropped
+                else ""
+            )
+            view.set_progress(f"{event.tier}: {event.label}{redacted}…{left_out}")
         elif isinstance(event, FellBack):
             await view.restart()
             view.set_progress(f"⚠ {event.from_tier} failed ({event.error}) → {event.to_tier}…")
@@ -214,6 +242,49 @@ class MainScreen(Screen[None]):
         """Cancel the answer being generated (the ledger still records it, as cancelled)."""
         if self.generating:
             self.workers.cancel_group(self, "ask")
+
+    # -- conversations ---------------------------------------------------------------------
+    async def action_new_conversation(self) -> None:
+        """Start a new conversation: an empty chat, no history sent."""
+        if self.generating:
+            self.notify("Still answering: escape cancels it first.", severity="warning")
+            return
+        self._conversation = None
+        self.last_result = None
+        await self.query_one(ChatLog).remove_children()
+        self.notify("new conversation")
+
+    def action_open_conversation(self) -> None:
+        """Pick a saved conversation to continue."""
+        from console.tui.screens.conversations import ConversationsScreen
+
+        if self.generating:
+            self.notify("Still answering: escape cancels it first.", severity="warning")
+            return
+        self.app.push_screen(ConversationsScreen(), self._chosen)
+
+    def _chosen(self, conversation_id: str | None) -> None:
+        if conversation_id:
+            self.load_conversation(conversation_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="conversation")
+    def load_conversation(self, conversation_id: str) -> None:
+        """Read a saved conversation off the event loop; only posts a message."""
+        self.post_message(ConversationOpened(self.runtime.dispatcher.resume(conversation_id)))
+
+    async def on_conversation_opened(self, message: ConversationOpened) -> None:
+        """Show the reopened conversation's turns; the next prompt continues it."""
+        conversation = message.conversation
+        chat = self.query_one(ChatLog)
+        await chat.remove_children()
+        self._conversation = conversation
+        self.last_result = None
+        for turn in conversation.turns:
+            view = await chat.add_answer(self._next_answer_id, turn.prompt)
+            self._next_answer_id += 1
+            await view.append(turn.answer)
+            await view.finish(stored_turn_meta(turn.tier))
+        self.notify(f"continuing a conversation of {len(conversation.turns)} turns")
 
     # -- panels ----------------------------------------------------------------------------
     def action_next_panel(self) -> None:
