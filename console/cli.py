@@ -10,45 +10,25 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import math
+import signal
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from engines.base import EngineError, Tier
-from policies.config import Config, ConfigStore, SetupError
+from console.cli_context import CliContext
+from console.outside_text import as_text, for_stream
+from engines.base import EngineError, SwitchboardError, Tier
+from policies.config import SetupError
 
 if TYPE_CHECKING:
-    from console.dispatch import RequestResult
+    from console.dispatch import Done, RequestResult
     from console.runtime import Runtime
-    from policies.router import Signals
 
 T = TypeVar("T")
-
-
-@dataclass
-class CliContext:
-    """The global options, shared by every subcommand."""
-
-    config_path: Path | None
-    db_path: Path | None
-    demo_cloud: bool
-    _store: ConfigStore | None = None
-
-    @property
-    def store(self) -> ConfigStore:
-        """The configuration, loaded on first use (ConfigError surfaces as exit code 2)."""
-        if self._store is None:
-            self._store = ConfigStore.open(self.config_path)
-        return self._store
-
-    @property
-    def config(self) -> Config:
-        """The configuration in force."""
-        return self.store.config
 
 
 pass_cli = click.make_pass_decorator(CliContext)
@@ -90,6 +70,14 @@ def cli(
         run_tui(ctx.obj)
 
 
+class Stopped(Exception):
+    """SIGTERM or SIGHUP arrived during a command; its request was recorded as interrupted."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
 def run_with_runtime(
     cli_ctx: CliContext,
     body: Callable[[Runtime], Awaitable[T]],
@@ -97,21 +85,71 @@ def run_with_runtime(
     local: bool = True,
     pii: bool = True,
     cloud: bool = True,
+    create_ledger: bool = True,
 ) -> T:
-    """Build a Runtime, start the parts `body` needs, run it, and close everything."""
+    """Build a Runtime, start the parts `body` needs, run it, and close everything.
+
+    SIGTERM and SIGHUP (a closed terminal) cancel `body` as an interruption: the request in
+    flight is recorded with status `interrupted`, then `Stopped` is raised (exit 128+signum).
+    """
     from console.runtime import Runtime
 
     async def run() -> T:
-        runtime = Runtime(cli_ctx.store, cli_ctx.db_path, cli_ctx.demo_cloud)
+        runtime = Runtime(
+            cli_ctx.store, cli_ctx.db_path, cli_ctx.demo_cloud, create_ledger=create_ledger
+        )
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        received: list[int] = []
+
+        def stop(signum: int) -> None:
+            if not received and task is not None:
+                received.append(signum)
+                runtime.dispatcher.interrupt(signal.Signals(signum).name)
+                task.cancel()
+
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(signum, stop, signum)
         try:
             if runtime.ledger_error:
                 raise SetupError(runtime.ledger_error)
+            replayed = runtime.spool_replay.describe()
+            if replayed:
+                click.echo(f"switchboard: {replayed}", err=True)
             await runtime.start(local=local, pii=pii, cloud=cloud)
             return await body(runtime)
+        except asyncio.CancelledError:
+            if received:
+                raise Stopped(received[0]) from None
+            raise
         finally:
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                loop.remove_signal_handler(signum)
             await runtime.aclose()
 
     return asyncio.run(run())
+
+
+def finite(value: object) -> object:
+    """`value` with every non-finite float (inf, nan) replaced by None: JSON has no Infinity."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
+
+
+def echo_json(value: object, *, indent: int | None = 2) -> None:
+    """Print `value` as strict JSON (never Infinity or NaN)."""
+    click.echo(json.dumps(finite(value), indent=indent, allow_nan=False))
+
+
+def echo_outside(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """Print text from outside (answers, model names, error bodies): cleaned on a terminal."""
+    stream = sys.stderr if err else sys.stdout
+    click.echo(for_stream(text, stream), err=err, nl=nl)
 
 
 @cli.command()
@@ -123,7 +161,8 @@ def replay(cli_ctx: CliContext, file: Path, max_tokens: int | None, as_json: boo
     """Run the prompts of FILE.jsonl through today's policy and summarise the routing.
 
     Lines are `{"prompt": ...}` (a conversation of one prompt) or `{"turns": [...]}` (the prompts
-    of one conversation, each sent with the turns before it).
+    of one conversation, each sent with the turns before it). The whole file is checked before
+    anything runs. Rows the ledger refuses are kept in the spool (said on stderr).
     """
     from console.replay import ReplaySummary, read_scripts, script_prompts
 
@@ -132,55 +171,27 @@ def replay(cli_ctx: CliContext, file: Path, max_tokens: int | None, as_json: boo
 
     async def body(runtime: Runtime) -> ReplaySummary:
         summary = ReplaySummary()
+        waiting = runtime.spool.pending()
         async for index, result in runtime.dispatcher.replay(scripts, max_tokens=max_tokens):
             summary.add(result)
             if not as_json:
-                click.echo(summary.line(index, total, result))
+                echo_outside(summary.line(index, total, result))
+        spooled = runtime.spool.pending() - waiting
+        if spooled > 0:
+            echo_outside(
+                f"switchboard: the ledger refused {spooled} row(s) ({runtime.spool.last_error}); "
+                "they are kept in the spool and will be written by the next command that records "
+                "(not lost)",
+                err=True,
+            )
         return summary
 
     summary = run_with_runtime(cli_ctx, body)
     if as_json:
-        click.echo(json.dumps(summary.to_dict(), indent=2))
+        echo_json(summary.to_dict())
     else:
-        click.echo(summary.text())
+        echo_outside(summary.text())
     return 1 if summary.failed else 0
-
-
-def route_signals(config: Config, db_path: Path | None) -> Signals:
-    """Signals for a headless `route`: no engine is started, so local is taken as ready and idle.
-
-    CPU is this machine's, sampled briefly; the cloud is available when its key variable is set
-    (no network); spend comes from the ledger when one exists.
-    """
-    import os
-
-    import psutil
-
-    from console.ledger import default_db_path, open_for_report
-    from policies.router import Signals
-
-    key_env = config.cloud.api_key_env
-    unavailable = "" if os.environ.get(key_env) else f"no API key (${key_env} unset)"
-    today = month = 0.0
-    path = default_db_path(config.ledger.path, db_path)
-    if path.exists():
-        ledger = open_for_report(path)
-        try:
-            spend = ledger.spend()
-        finally:
-            ledger.close()
-        today, month = spend.today_usd, spend.month_usd
-    return Signals(
-        local_queue_depth=0,
-        local_cpu_pct=psutil.cpu_percent(interval=0.1),
-        local_tps=None,
-        local_ready=True,
-        cloud_state="closed",
-        cloud_available=not unavailable,
-        cloud_unavailable_reason=unavailable,
-        spend_today_usd=today,
-        spend_month_usd=month,
-    )
 
 
 def _show(value: object) -> str:
@@ -196,20 +207,32 @@ def _show(value: object) -> str:
 @click.option("--json", "as_json", is_flag=True, help="The decision and its trace as JSON.")
 @pass_cli
 def route(cli_ctx: CliContext, prompt: str, as_json: bool) -> None:
-    """Show where PROMPT would go and why (every rule's value and threshold); nothing is run."""
+    """Show where PROMPT would go and why (every rule's value and threshold); nothing is run.
+
+    It decides through the dispatcher's own `prepare()`, with the console's signals, except
+    that the local engine (not started here) is taken as ready and idle.
+    """
     from rich.console import Console
     from rich.table import Table
 
-    from policies.features import extract_features, split_override
-    from policies.pii import PiiScanner
-    from policies.router import decide
+    from console.dispatch import Prepared, check_prompt
 
-    config = cli_ctx.config
-    scan = PiiScanner(config.pii).scan(split_override(prompt)[1])
-    features = extract_features(prompt, [entity.type for entity in scan.entities])
-    decision = decide(features, route_signals(config, cli_ctx.db_path), config)
+    check_prompt(prompt)
+
+    async def body(runtime: Runtime) -> Prepared:
+        await asyncio.to_thread(runtime.scanner.load)
+        runtime.signals()  # starts the CPU sample the next call reads
+        await asyncio.sleep(0.1)
+        live = await asyncio.to_thread(runtime.signals)
+        signals = dataclasses.replace(live, local_ready=True, local_queue_depth=0, local_tps=None)
+        return await runtime.dispatcher.prepare(prompt, signals=signals)
+
+    prepared = run_with_runtime(
+        cli_ctx, body, local=False, pii=False, cloud=False, create_ledger=False
+    )
+    decision, features = prepared.decision, prepared.decision.features
     if as_json:
-        click.echo(json.dumps(decision.to_dict(), indent=2))
+        echo_json(decision.to_dict())
         return
     chain = " → ".join(decision.chain) or "none"
     redact = " (redacted for the cloud)" if decision.redact else ""
@@ -219,18 +242,23 @@ def route(cli_ctx: CliContext, prompt: str, as_json: bool) -> None:
     for rule in decision.rules:
         style = "bold" if rule.name == decision.fired else ("dim" if rule.verdict == "skip" else "")
         table.add_row(
-            rule.name, _show(rule.value), _show(rule.threshold), rule.verdict, rule.why, style=style
+            rule.name,
+            _show(rule.value),
+            _show(rule.threshold),
+            rule.verdict,
+            as_text(rule.why),
+            style=style,
         )
     signals = Table(title=f"complexity {features.complexity:.2f}")
     for column in ("signal", "value", "weight", "contribution", "why"):
         signals.add_column(column, overflow="fold")
-    for signal in features.signals:
+    for item in features.signals:
         signals.add_row(
-            signal.name,
-            f"{signal.value:.2f}",
-            f"{signal.weight:.2f}",
-            f"{signal.contribution:.2f}",
-            signal.why,
+            item.name,
+            f"{item.value:.2f}",
+            f"{item.weight:.2f}",
+            f"{item.contribution:.2f}",
+            as_text(item.why),
         )
     console = Console()
     console.print(table)
@@ -249,7 +277,9 @@ def route(cli_ctx: CliContext, prompt: str, as_json: bool) -> None:
 @pass_cli
 def ledger(cli_ctx: CliContext, since: str, as_json: bool, as_csv: bool) -> None:
     """Requests and cost by tier, savings, budget, top prompts, projection."""
-    from console.ledger import default_db_path, open_for_report
+    import sqlite3
+
+    from console.ledger import LedgerError, default_db_path, open_for_report
     from console.ledger_report import build_report, parse_since, render_text
 
     if as_json and as_csv:
@@ -265,10 +295,12 @@ def ledger(cli_ctx: CliContext, since: str, as_json: bool, as_csv: bool) -> None
     opened = open_for_report(path)
     try:
         report = build_report(opened, config, since)
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(f"{path}: cannot read the ledger: {exc} (move it aside)") from None
     finally:
         opened.close()
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
+        echo_json(report.to_dict())
     elif as_csv:
         click.echo(report.to_csv(), nl=False)
     else:
@@ -304,9 +336,10 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, str | int | float | bool]:
 @pass_cli
 def whatif(cli_ctx: CliContext, sets: tuple[str, ...], since: str, as_json: bool) -> None:
     """Re-decide the ledger's history under changed thresholds; no model is called."""
+    import sqlite3
     import time
 
-    from console.ledger import default_db_path, open_for_report
+    from console.ledger import LedgerError, default_db_path, open_for_report
     from console.ledger_report import parse_since
     from policies.config import with_changes
     from policies.whatif import whatif as run_whatif
@@ -324,10 +357,12 @@ def whatif(cli_ctx: CliContext, sets: tuple[str, ...], since: str, as_json: bool
     ledger = open_for_report(path)
     try:
         result = run_whatif(ledger.iter_history(since_ts=since_ts), base, changed)
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(f"{path}: cannot read the ledger: {exc} (move it aside)") from None
     finally:
         ledger.close()
     if as_json:
-        click.echo(json.dumps({"db": str(path), "set": list(sets), **result.to_dict()}, indent=2))
+        echo_json({"db": str(path), "set": list(sets), **result.to_dict()})
         return
     click.echo(f"{result.changed} of {result.total} requests change tier with {', '.join(sets)}")
     for before, after, count in result.transitions:
@@ -375,7 +410,7 @@ def _result_json(result: RequestResult) -> dict[str, object]:
         "chain": list(result.decision.chain),
         "fallback_path": list(result.fallback_path),
         "pii_types": list(result.pii_types),
-        "redacted": result.badge == "CLOUD·redacted",
+        "redacted": result.redacted,
         "usage": None
         if usage is None
         else {
@@ -428,16 +463,19 @@ def ask(
     """One prompt through the router (or a forced tier), recorded in the ledger.
 
     The answer streams to stdout; a summary line goes to stderr. With --conversation the prompt
-    is a turn of a saved conversation, whose id the summary line (and --json) gives.
+    is a turn of a saved conversation, whose id the summary line (and --json) gives. A row the
+    ledger refuses is kept in the spool (said on stderr); SIGTERM/SIGHUP record the request as
+    interrupted.
     """
     from console.conversations import ConversationError
-    from console.dispatch import Conversation, Done, FellBack, Token
+    from console.dispatch import Conversation, Done, FellBack, Token, check_prompt
     from engines.model import resolve_model
 
+    check_prompt(prompt)
     if tier != "cloud":
         resolve_model(cli_ctx.config.local.model)
 
-    async def body(runtime: Runtime) -> RequestResult:
+    async def body(runtime: Runtime) -> Done:
         if tier == "cloud" and runtime.cloud.key_missing:
             name = runtime.config().cloud.api_key_env
             raise SetupError(
@@ -456,30 +494,61 @@ def ask(
             prompt, force=tier, max_tokens=max_tokens, conversation=conversation
         ):
             if isinstance(event, Token) and not as_json:
-                click.echo(event.text, nl=False)
+                echo_outside(event.text, nl=False)
+                sys.stdout.flush()
             elif isinstance(event, FellBack):
-                click.echo(
+                echo_outside(
                     f"[{event.from_tier} failed: {event.error}; asking {event.to_tier}]", err=True
                 )
             elif isinstance(event, Done):
-                return event.result
+                return event
         raise EngineError("the dispatcher ended without a result")
 
-    result = run_with_runtime(cli_ctx, body, local=tier != "cloud", cloud=tier != "local")
+    done = run_with_runtime(cli_ctx, body, local=tier != "cloud", cloud=tier != "local")
+    result = done.result
     if as_json:
-        click.echo(json.dumps(_result_json(result), indent=2))
+        echo_json(_result_json(result) | {"recorded": done.recorded})
     elif result.answer:
         click.echo()
+    if done.recorded != "ledger":
+        echo_outside(f"switchboard: {_recorded_note(done)}", err=True)
     if result.status in ("failed", "blocked"):
-        fired = [rule.why for rule in result.decision.rules if rule.name == result.decision.fired]
-        reason = result.error or f"blocked: {fired[0] if fired else 'by policy'}"
-        click.echo(f"switchboard: {reason}{f' ({result.fix})' if result.fix else ''}", err=True)
+        reason = _overridden(result, tier) or result.error or _blocked_by(result)
+        fix = f" ({result.fix})" if result.fix else ""
+        echo_outside(f"switchboard: {reason}{fix}", err=True)
         return 1
     summary = _summary_line(result)
     if conversation_id is not None:
         summary += f" · conversation {result.conversation_id} turn {result.turn}"
-    click.echo(summary, err=True)
-    return 0
+    echo_outside(summary, err=True)
+    return 0 if done.recorded != "lost" else 1
+
+
+def _blocked_by(result: RequestResult) -> str:
+    """Why a request was blocked: the reason of the rule that fired."""
+    decision = result.decision
+    fired = [rule.why for rule in decision.rules if rule.name == decision.fired]
+    return f"blocked: {fired[0] if fired else 'by policy'}"
+
+
+def _recorded_note(done: Done) -> str:
+    """What happened to a request's row that did not go straight into the ledger."""
+    if done.recorded == "spool":
+        return (
+            f"the ledger refused this request's row ({done.record_error}); it is kept in the "
+            "spool and will be written by the next command that records (not lost)"
+        )
+    return f"this request's row could not be recorded: {done.record_error}"
+
+
+def _overridden(result: RequestResult, tier: Tier | None) -> str | None:
+    """Why a forced tier was not used: the rule that overrides `--local`/`--cloud`, if any."""
+    decision = result.decision
+    if tier is None or decision.target == tier or decision.target == "blocked":
+        return None
+    rule = next((r for r in decision.rules if r.name == decision.fired), None)
+    why = f": {rule.why}" if rule is not None and rule.why else ""
+    return f"rule {decision.fired} keeps this prompt {decision.target}, over --{tier}{why}"
 
 
 @cli.group()
@@ -543,7 +612,7 @@ def doctor(cli_ctx: CliContext, as_json: bool) -> int:
     checks = asyncio.run(run_checks(config, db_path, demo=cli_ctx.demo_cloud))
     ok = all(check.ok for check in checks)
     if as_json:
-        click.echo(json.dumps({"ok": ok, "checks": [check.to_dict() for check in checks]}))
+        echo_json({"ok": ok, "checks": [check.to_dict() for check in checks]}, indent=None)
     else:
         Console().print(checks_table(checks))
     return 0 if ok else 1
@@ -581,11 +650,13 @@ def pii(cli_ctx: CliContext, text: str | None, jsonl: bool) -> None:
     table = Table("type", "start", "end", "score", "text", title=f"{scan.count} PII entities")
     for entity in scan.entities:
         value = text[entity.start : entity.end]
-        table.add_row(entity.type, str(entity.start), str(entity.end), f"{entity.score:.2f}", value)
+        table.add_row(
+            entity.type, str(entity.start), str(entity.end), f"{entity.score:.2f}", as_text(value)
+        )
     console = Console()
     console.print(table)
     console.print("redacted:", style="bold")
-    console.print(redacted, markup=False, highlight=False)
+    console.print(as_text(redacted), highlight=False)
 
 
 def _register_commands() -> None:
@@ -603,12 +674,15 @@ _register_commands()
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"switchboard: {message}", err=True)
+    # Messages may quote outside text (an endpoint's error body, a file's content).
+    echo_outside(f"switchboard: {message}", err=True)
     sys.exit(code)
 
 
 def main() -> None:
     """Entry point of the `switchboard` console script."""
+    from console.dispatch import RefusedPrompt
+
     try:
         result = cli.main(prog_name="switchboard", standalone_mode=False)
     except click.exceptions.Abort:
@@ -616,10 +690,14 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except SetupError as exc:
-        _fail(str(exc), 2)
-    except EngineError as exc:
-        _fail(f"{exc}{f' ({exc.fix})' if exc.fix else ''}", 1)
+    except (SetupError, RefusedPrompt) as exc:
+        _fail(exc.one_line(), 2)
+    except SwitchboardError as exc:
+        _fail(exc.one_line(), 1)
+    except Stopped as exc:
+        _fail(
+            f"stopped by {exc}; the request in flight was recorded as interrupted", 128 + exc.signum
+        )
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     sys.exit(result if isinstance(result, int) else 0)

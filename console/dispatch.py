@@ -7,7 +7,9 @@ TUI consumes the same events in a worker and renders them. It owns three promise
   text whenever the scan found anything, and a prompt that privacy keeps local never reaches the
   cloud, even when the local engine is dead (it waits for the restart, or fails clearly).
 - Every request is written to the ledger exactly once, whether it succeeded, fell back, failed,
-  was blocked or was cancelled.
+  was blocked, cancelled or interrupted by a signal. A row the ledger refuses goes to the spool
+  (console.spool), and an intent line journaled before the first engine call lets the next
+  process record a request whose process was killed (status `interrupted`).
 - A failing tier falls back along the decision's chain without the user doing anything.
 """
 
@@ -21,10 +23,14 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from pathlib import Path
+from typing import Literal, Protocol
 
 from console.conversations import ConversationError, ConversationStore, StoredTurn, title_for
-from console.ledger import LedgerRecord, stored_prompt
+from console.ledger import Ledger, LedgerRecord, stored_prompt
+from console.observers import Observers
+from console.outcome import Outcome, Status, badge
+from console.spool import Kept, Spool, SpoolError
 from engines.base import (
     Cancelled,
     Chunk,
@@ -35,24 +41,95 @@ from engines.base import (
     Finished,
     GenerationRequest,
     Message,
+    SwitchboardError,
     Tier,
     Usage,
 )
+from engines.cloud import CloudEngine, estimate_tokens
+from engines.local import LocalEngine
 from policies.config import Config
 from policies.context import Fitted, Turn, fit, pii_turns, prompt_tokens
 from policies.features import extract_features, split_override
 from policies.pii import PiiScan, PiiScanner, Pseudonymizer
 from policies.prices import CostBreakdown, cloud_cost, counterfactual_cost, local_cost
-from policies.router import Decision, decide
+from policies.router import Decision, Signals, decide
 from policies.trace_inputs import encode_inputs
 
-if TYPE_CHECKING:
-    from console.runtime import Runtime
 
-Status = Literal["ok", "fallback", "failed", "cancelled", "blocked"]
+class Parts(Protocol):
+    """What the dispatcher uses of the running parts (console.runtime.Runtime provides it).
+
+    A protocol, so that the dispatcher does not import the runtime that builds it.
+    """
+
+    local: LocalEngine
+    cloud: CloudEngine
+    scanner: PiiScanner
+    spool: Spool
+    ledger: Ledger | None
+    ledger_path: Path
+    observers: Observers
+
+    def config(self) -> Config:
+        """The configuration in force."""
+        ...
+
+    def signals(self) -> Signals:
+        """The live signals the router reads."""
+        ...
+
+    def cloud_ready(self) -> bool:
+        """Whether the cloud tier has finished starting."""
+        ...
+
+    async def wait_cloud_ready(self) -> None:
+        """Wait for the cloud tier to finish starting."""
+        ...
+
+    async def wait_local_ready(self, timeout: float) -> float:
+        """Wait for the local engine to take requests again; the seconds waited."""
+        ...
+
 
 #: How long a prompt that privacy keeps local waits for a crashed engine to come back.
 LOCAL_RESTART_WAIT_S = 30.0
+
+
+class RefusedPrompt(SwitchboardError):
+    """A prompt refused before anything is sent or recorded: empty, blank, only `/local` or
+    `/cloud`, or not text at all."""
+
+
+class PreparationFailed(SwitchboardError):
+    """Scanning or routing the prompt failed; nothing was sent. The request is still recorded."""
+
+
+class Interrupted(EngineError):
+    """The process was told to stop (SIGTERM, SIGHUP) while the request ran."""
+
+    retryable_elsewhere = False
+
+
+def check_prompt(prompt: str) -> str:
+    """The text to answer of `prompt` (without its override).
+
+    RefusedPrompt when there is none, or when the prompt is not text (lone surrogates, which is
+    what undecodable bytes of a command line or a JSON "\\ud800" escape become).
+    """
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise RefusedPrompt(
+            f"the prompt is not valid text (a lone surrogate at character {exc.start})",
+            fix="give the prompt as UTF-8",
+        ) from None
+    text = split_override(prompt)[1]
+    if not text.strip():
+        raise RefusedPrompt(
+            "the prompt is empty: nothing to answer (not sent, not billed)",
+            fix="type a question after /local or /cloud" if prompt.strip() else "type a question",
+        )
+    return text
 
 
 @dataclass(frozen=True)
@@ -141,6 +218,8 @@ class RequestResult:
     sent_text: str | None
     model: str
     pii_types: tuple[str, ...]
+    #: Whether placeholders replaced PII in what was sent to the cloud.
+    redacted: bool
     #: The conversation this request belongs to, and its 1-based turn number in it.
     conversation_id: str = ""
     turn: int = 1
@@ -148,6 +227,11 @@ class RequestResult:
     messages: tuple[Message, ...] = ()
     #: Earlier turns left out of that request to fit the tier's context.
     context_dropped: int = 0
+
+    @property
+    def outcome(self) -> Outcome:
+        """Status, tier, path and redaction: what the badge is rendered from."""
+        return Outcome(self.status, self.tier, self.fallback_path, self.redacted)
 
     @property
     def savings_usd(self) -> float | None:
@@ -158,25 +242,21 @@ class RequestResult:
 
     @property
     def badge(self) -> str:
-        """The route label shown on the answer."""
-        if self.status == "blocked":
-            return "BLOCKED"
-        if self.status == "failed":
-            return "FAILED"
-        if self.status == "cancelled":
-            return "CANCELLED"
-        if len(self.fallback_path) > 1:
-            return "FALLBACK " + "→".join(self.fallback_path)
-        if self.tier == "cloud":
-            return "CLOUD·redacted" if self.sent_text is not None and self.pii_types else "CLOUD"
-        return "LOCAL"
+        """The route label shown on the answer (`console.outcome.badge`)."""
+        return badge(self.outcome).label
+
+
+#: Where the request's row went: the ledger, the spool (written later), or nowhere (both refused).
+RecordedIn = Kept | Literal["lost", "no ledger"]
 
 
 @dataclass(frozen=True)
 class Done:
-    """The request ended (in any status) and was recorded."""
+    """The request ended (in any status) and was recorded; `recorded` says where."""
 
     result: RequestResult
+    recorded: RecordedIn = "ledger"
+    record_error: str | None = None
 
 
 DispatchEvent = Waiting | Scanned | Routed | Attempt | Token | FellBack | Done
@@ -203,12 +283,14 @@ class Conversation:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class Prepared:
     """A prompt scanned, redacted and routed, before any engine is asked.
 
-    `history` is the conversation's turns at that moment, their scans filled in.
+    `text` is the prompt without its override; `history` the conversation's turns at that
+    moment, their scans filled in.
     """
 
+    text: str
     scan: PiiScan
     redacted: str
     decision: Decision
@@ -226,101 +308,49 @@ class _Attempting:
         self.finished: Finished | None = None
         self.sent_text: str | None = None
         self.queue_s = 0.0
-        self.error: EngineError | None = None
+        self.error: SwitchboardError | None = None
         self.messages: tuple[Message, ...] = ()
         self.dropped = 0
+        self.redacted = False
+        #: What the last attempt sent and what it streamed (engine text, before restoring
+        #: placeholders): tokens a server bills even when the stream never finishes.
+        self.attempt_sent = ""
+        self.attempt_streamed: list[str] = []
 
 
 class Dispatcher:
     """Runs prompts through PII -> route -> engines -> ledger for one Runtime."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Parts) -> None:
         self._runtime = runtime
         self._store: ConversationStore | None = None
+        self._interrupted_by: str | None = None
 
-    async def route(self, prompt: str) -> Decision:
-        """The decision for `prompt` under today's policy; nothing is executed or recorded."""
-        text = split_override(prompt)[1]
-        prepared = await self._prepare(prompt, text, None, Conversation(), self._runtime.config())
-        return prepared.decision
+    def interrupt(self, reason: str) -> None:
+        """Mark the requests cancelled from now on as interrupted by `reason` (e.g. "SIGTERM").
 
-    async def ask(
+        The caller then cancels the task consuming `ask()`; its row gets status `interrupted`.
+        """
+        self._interrupted_by = reason
+
+    async def prepare(
         self,
         prompt: str,
         *,
         force: Tier | None = None,
-        max_tokens: int | None = None,
         conversation: Conversation | None = None,
-        tag: str = "",
-    ) -> AsyncIterator[DispatchEvent]:
-        """Run one prompt, yielding events as it goes; the last event is always `Done`.
+        max_tokens: int | None = None,
+        signals: Signals | None = None,
+    ) -> Prepared:
+        """Scan for PII, redact and route `prompt`: everything before an engine is asked.
 
-        Cancelling the consuming task cancels the generation; the request is still recorded.
+        `ask`, the CLI's `route` and the console all decide through this one path. `signals`
+        replaces the live ones (a headless `route` has no engine running). RefusedPrompt for a
+        prompt with nothing to answer.
         """
+        text = check_prompt(prompt)
         conversation = conversation or Conversation()
         config = self._runtime.config()
-        request_id = uuid.uuid4().hex
-        tracer = self._runtime.observers.tracer
-        tracer.begin(request_id)
-        started = time.perf_counter()
-        text = split_override(prompt)[1]
-        # Scanning and routing run as their own task so that a cancel arriving meanwhile can
-        # let them finish: the ledger row of a cancelled request still carries its decision.
-        preparing = asyncio.ensure_future(
-            self._prepare(prompt, text, force, conversation, config, max_tokens)
-        )
-        state = _Attempting()
-        prepared: _Prepared | None = None
-        status: Status = "failed"
-        try:
-            if not self._runtime.scanner.ready:
-                yield Waiting("PII analyzer loading")
-            prepared = await asyncio.shield(preparing)
-            yield Scanned(prepared.scan, prepared.redacted)
-            yield Routed(prepared.decision)
-            if prepared.decision.target == "blocked":
-                status = "blocked"
-            else:
-                async with aclosing(
-                    self._walk_chain(prepared, text, conversation, max_tokens, state)
-                ) as events:
-                    async for event in events:
-                        yield event
-                if state.finished is not None:
-                    status = "fallback" if len(state.path) > 1 else "ok"
-        except (asyncio.CancelledError, GeneratorExit):
-            state.error = Cancelled("cancelled by the user")
-            prepared = prepared or await preparing
-            cancelled = self._result(
-                request_id, prompt, prepared, state, "cancelled", started, conversation
-            )
-            with tracer.span("ledger.write"):
-                self._record_now(cancelled, conversation, prepared.redacted, tag)
-            self._runtime.observers.on_result(cancelled)
-            raise
-        result = self._result(request_id, prompt, prepared, state, status, started, conversation)
-        with tracer.span("ledger.write"):
-            await asyncio.to_thread(self._record_now, result, conversation, prepared.redacted, tag)
-        self._runtime.observers.on_result(result)
-        if result.answer and result.status in ("ok", "fallback"):
-            # The answer is history for the next turn, whichever tier gives it.
-            answer_scan = await asyncio.to_thread(self._runtime.scanner.scan, result.answer)
-            turn = Turn(text, result.answer, result.tier, prepared.scan, answer_scan)
-            conversation.turns.append(turn)
-            if conversation.saved:
-                await asyncio.to_thread(self._save_turn, result, conversation, prepared, turn)
-        yield Done(result)
-
-    async def _prepare(
-        self,
-        prompt: str,
-        text: str,
-        force: Tier | None,
-        conversation: Conversation,
-        config: Config,
-        max_tokens: int | None = None,
-    ) -> _Prepared:
-        """Scan for PII, redact, and route: everything before an engine is asked."""
         tracer = self._runtime.observers.tracer
         started = time.perf_counter()
         with tracer.span("pii.scan"):
@@ -356,10 +386,12 @@ class Dispatcher:
             )
             if force is not None:
                 features = replace(features, override=force)
-            # Signals read the ledger and psutil: off the event loop, like the scan.
-            signals = await asyncio.to_thread(self._runtime.signals)
+            if signals is None:
+                # Signals read the ledger and psutil: off the event loop, like the scan.
+                signals = await asyncio.to_thread(self._runtime.signals)
             decision = decide(features, signals, config)
-        return _Prepared(
+        return Prepared(
+            text=text,
             scan=scan,
             redacted=redacted,
             decision=decision,
@@ -368,10 +400,101 @@ class Dispatcher:
             history=history,
         )
 
+    async def ask(
+        self,
+        prompt: str,
+        *,
+        force: Tier | None = None,
+        max_tokens: int | None = None,
+        conversation: Conversation | None = None,
+        tag: str = "",
+    ) -> AsyncIterator[DispatchEvent]:
+        """Run one prompt, yielding events as it goes; the last event is always `Done`.
+
+        Raises RefusedPrompt (before anything is sent or recorded) for a prompt with nothing to
+        answer. Cancelling the consuming task cancels the generation; the request is still
+        recorded (`cancelled`, or `interrupted` after `interrupt()`).
+        """
+        check_prompt(prompt)
+        conversation = conversation or Conversation()
+        request_id = uuid.uuid4().hex
+        tracer = self._runtime.observers.tracer
+        tracer.begin(request_id)
+        started = time.perf_counter()
+        # Scanning and routing run as their own task so that a cancel arriving meanwhile can
+        # let them finish: the ledger row of a cancelled request still carries its decision.
+        preparing = asyncio.ensure_future(
+            self.prepare(prompt, force=force, conversation=conversation, max_tokens=max_tokens)
+        )
+        state = _Attempting()
+        prepared: Prepared | None = None
+        status: Status = "failed"
+        try:
+            if not self._runtime.scanner.ready:
+                yield Waiting("PII analyzer loading")
+            try:
+                prepared = await asyncio.shield(preparing)
+            except Exception as exc:  # recorded as failed below, never lost
+                prepared = _unprepared(prompt, exc, state)
+            else:
+                yield Scanned(prepared.scan, prepared.redacted)
+                yield Routed(prepared.decision)
+            if state.error is not None:
+                status = "failed"
+            elif prepared.decision.target == "blocked":
+                status = "blocked"
+            else:
+                intent = self._result(
+                    request_id, prompt, prepared, state, "interrupted", started, conversation
+                )
+                await asyncio.to_thread(
+                    self._runtime.spool.intend, self._row(intent, conversation, prepared, tag)
+                )
+                async with aclosing(
+                    self._walk_chain(prepared, conversation, max_tokens, state)
+                ) as events:
+                    async for event in events:
+                        yield event
+                if state.finished is not None:
+                    status = "fallback" if len(state.path) > 1 else "ok"
+        except (asyncio.CancelledError, GeneratorExit):
+            reason = self._interrupted_by
+            stopped: Status = "interrupted" if reason else "cancelled"
+            state.error = (
+                Interrupted(f"interrupted by {reason}")
+                if reason
+                else Cancelled("cancelled by the user")
+            )
+            if prepared is None:
+                try:
+                    prepared = await preparing
+                except Exception as exc:
+                    prepared = _unprepared(prompt, exc, state)
+            cancelled = self._result(
+                request_id, prompt, prepared, state, stopped, started, conversation
+            )
+            with tracer.span("ledger.write"):
+                self._record_now(cancelled, conversation, prepared, tag)
+            self._runtime.observers.on_result(cancelled)
+            raise
+        result = self._result(request_id, prompt, prepared, state, status, started, conversation)
+        with tracer.span("ledger.write"):
+            recorded, error = await asyncio.to_thread(
+                self._record_now, result, conversation, prepared, tag
+            )
+        self._runtime.observers.on_result(result)
+        if result.answer and result.status in ("ok", "fallback"):
+            # The answer is history for the next turn, whichever tier gives it.
+            answer_scan = await asyncio.to_thread(self._runtime.scanner.scan, result.answer)
+            turn = Turn(prepared.text, result.answer, result.tier, prepared.scan, answer_scan)
+            conversation.turns.append(turn)
+            if conversation.saved:
+                await asyncio.to_thread(self._save_turn, result, conversation, prepared, turn)
+        yield Done(result, recorded, error)
+
     async def _walk_chain(
         self,
-        prepared: _Prepared,
-        text: str,
+        prepared: Prepared,
         conversation: Conversation,
         max_tokens: int | None,
         state: _Attempting,
@@ -384,13 +507,15 @@ class Dispatcher:
                 # The router never chains the cloud after PII unless redaction is allowed;
                 # refuse anyway, so that no routing mistake can send PII out.
                 state.error = EngineUnavailable(
-                    "privacy keeps this prompt local", fix='set [pii] on_pii = "redact" to allow it'
+                    f"privacy keeps this prompt local (rule {decision.fired}: "
+                    f"{', '.join(decision.features.pii_types)} found)",
+                    fix='set [pii] on_pii = "redact" to allow it redacted',
                 )
                 continue
             state.path.append(tier)
             try:
                 async with aclosing(
-                    self._attempt(tier, text, prepared, conversation, max_tokens, state)
+                    self._attempt(tier, prepared, conversation, max_tokens, state)
                 ) as events:
                     async for event in events:
                         yield event
@@ -408,7 +533,7 @@ class Dispatcher:
                     state.queue_s += waited
                     try:
                         async with aclosing(
-                            self._attempt(tier, text, prepared, conversation, max_tokens, state)
+                            self._attempt(tier, prepared, conversation, max_tokens, state)
                         ) as events:
                             async for event in events:
                                 yield event
@@ -423,8 +548,7 @@ class Dispatcher:
     async def _attempt(
         self,
         tier: Tier,
-        text: str,
-        prepared: _Prepared,
+        prepared: Prepared,
         conversation: Conversation,
         max_tokens: int | None,
         state: _Attempting,
@@ -448,6 +572,7 @@ class Dispatcher:
             temperature = config.cloud.temperature
             limit = config.chat.cloud_context_tokens
         system = conversation.system(config)
+        text = prepared.text
         fitted = fit(prepared.history, system, text, limit, cap)
         send_redacted = tier == "cloud" and (
             prepared.scan.count > 0 or any(turn.pii_types for turn in fitted.turns)
@@ -458,6 +583,9 @@ class Dispatcher:
         )
         state.sent_text = sent if tier == "cloud" else None
         state.messages, state.dropped = messages, fitted.dropped
+        state.redacted = send_redacted
+        state.attempt_sent = "".join(message.content for message in messages)
+        state.attempt_streamed = []
         yield Attempt(tier, engine.label, send_redacted, len(fitted.turns), fitted.dropped, limit)
         request = GenerationRequest(messages=messages, max_tokens=cap, temperature=temperature)
         # Made after the history was redacted: it knows every placeholder the request holds.
@@ -466,6 +594,7 @@ class Dispatcher:
             async with aclosing(engine.stream(request)) as stream:
                 async for event in stream:
                     if isinstance(event, Chunk):
+                        state.attempt_streamed.append(event.text)
                         piece = restorer.feed(event.text) if restorer else event.text
                         if piece:
                             state.answer.append(piece)
@@ -482,32 +611,45 @@ class Dispatcher:
         self,
         request_id: str,
         prompt: str,
-        prepared: _Prepared,
+        prepared: Prepared,
         state: _Attempting,
         status: Status,
         started: float,
         conversation: Conversation,
     ) -> RequestResult:
         decision, scan = prepared.decision, prepared.scan
-        runtime = self._runtime
-        config = runtime.config()
+        config = self._runtime.config()
         finished = state.finished
-        tier: Tier | Literal["none"] = state.path[-1] if state.path and finished else "none"
         latency = time.perf_counter() - started
-        usage = finished.usage if finished else None
+        tier: Tier | Literal["none"] = "none"
+        usage: Usage | None = None
+        if finished is not None:
+            tier, usage = state.path[-1], finished.usage
+        elif state.path and state.attempt_streamed:
+            # The stream stopped (cancel, signal, crash) after tokens came: the server bills
+            # them, so the row carries them, estimated, on the tier that produced them.
+            tier = state.path[-1]
+            usage = Usage(
+                prompt_tokens=estimate_tokens(state.attempt_sent),
+                completion_tokens=estimate_tokens("".join(state.attempt_streamed)),
+                estimated=True,
+            )
         cost: CostBreakdown | None = None
         counterfactual: float | None = None
-        if finished is not None and usage is not None and tier != "none":
+        if usage is not None and tier != "none":
             tokens = (usage.prompt_tokens, usage.completion_tokens)
             if tier == "cloud":
                 cost = cloud_cost(config.cloud.model, *tokens, config.prices)
-            else:
+            elif finished is not None:
                 cost = local_cost(
                     finished.cpu_seconds or 0.0, finished.total_s, config.local_cost, *tokens
                 )
+            else:
+                cost = local_cost(0.0, latency, config.local_cost, *tokens)
             what_if_cloud = counterfactual_cost(*tokens, config)
             counterfactual = what_if_cloud.total_usd if what_if_cloud.known else None
         error = state.error
+        failed = status != "ok" and error is not None
         ttft = finished.ttft_s if finished else None
         return RequestResult(
             request_id=request_id,
@@ -517,9 +659,9 @@ class Dispatcher:
             tier=tier,
             fallback_path=tuple(state.path),
             status=status,
-            error=None if status == "ok" or error is None else str(error),
-            error_class=None if status == "ok" or error is None else type(error).__name__,
-            fix=(error.fix or None) if error is not None and status != "ok" else None,
+            error=str(error) if failed else None,
+            error_class=type(error).__name__ if failed else None,
+            fix=(error.fix or None) if failed and error is not None else None,
             usage=usage,
             ttft_s=ttft,
             latency_s=latency,
@@ -536,6 +678,7 @@ class Dispatcher:
             sent_text=state.sent_text,
             model=self._model_label(tier, finished),
             pii_types=scan.types,
+            redacted=state.redacted and tier == "cloud",
             conversation_id=conversation.session,
             turn=len(prepared.history) + 1,
             messages=state.messages,
@@ -544,59 +687,66 @@ class Dispatcher:
 
     def _model_label(self, tier: Tier | Literal["none"], finished: Finished | None) -> str:
         """The model that answered; the demo endpoint says what it is and what it is priced as."""
-        if finished is None:
+        if tier == "none":
             return ""
         if tier == "cloud" and self._runtime.cloud.demo:
             return f"demo endpoint (priced as {self._runtime.config().cloud.model})"
-        return finished.model
+        if finished is not None:
+            return finished.model
+        return self._runtime.config().cloud.model if tier == "cloud" else self._runtime.local.label
 
-    def _record_now(
-        self, result: RequestResult, conversation: Conversation, redacted: str, tag: str
-    ) -> None:
-        ledger = self._runtime.ledger
-        if ledger is None:
-            return
+    def _row(
+        self, result: RequestResult, conversation: Conversation, prepared: Prepared, tag: str
+    ) -> LedgerRecord:
+        """The ledger row of `result`."""
         config = self._runtime.config()
         usage = result.usage
-        finished_cpu = result.cost.cpu_seconds if result.cost is not None else None
-        ledger.record(
-            LedgerRecord(
-                ts=time.time(),
-                session=conversation.session + (f":{tag}" if tag else ""),
-                request_id=result.request_id,
-                prompt_hash=hashlib.sha256(result.prompt.encode()).hexdigest(),
-                prompt_text=stored_prompt(config.ledger.store_prompts, result.prompt, redacted),
-                decision_json=json.dumps(result.decision.to_dict()),
-                routed_tier=result.decision.target
-                if result.decision.target != "blocked"
-                else "none",
-                tier=result.tier,
-                fallback_path=">".join(result.fallback_path)
-                if len(result.fallback_path) > 1
-                else "",
-                fired_rule=result.decision.fired,
-                model=result.model,
-                tokens_in=usage.prompt_tokens if usage else 0,
-                tokens_out=usage.completion_tokens if usage else 0,
-                usage_estimated=usage.estimated if usage else False,
-                ttft_s=result.ttft_s,
-                latency_s=result.latency_s,
-                tokens_per_s=result.gen_tps,
-                cpu_seconds=finished_cpu or 0.0,
-                cost_usd=result.cost.total_usd if result.cost is not None else 0.0,
-                counterfactual_usd=result.counterfactual_usd,
-                cost_known=result.cost.known if result.cost is not None else True,
-                status=result.status,
-                error_class=result.error_class
-                or ("Blocked" if result.status == "blocked" else None),
-                redacted=result.sent_text is not None and bool(result.pii_types),
-                pii_count=len(result.pii_types),
-                inputs_json=encode_inputs(result.decision),
-            )
+        cpu = result.cost.cpu_seconds if result.cost is not None else None
+        decision = result.decision
+        return LedgerRecord(
+            ts=time.time(),
+            session=conversation.session + (f":{tag}" if tag else ""),
+            request_id=result.request_id,
+            prompt_hash=hashlib.sha256(result.prompt.encode("utf-8", "surrogatepass")).hexdigest(),
+            prompt_text=stored_prompt(
+                config.ledger.store_prompts, result.prompt, prepared.redacted
+            ),
+            decision_json=json.dumps(decision.to_dict()),
+            routed_tier=decision.target if decision.target != "blocked" else "none",
+            tier=result.tier,
+            fallback_path=">".join(result.fallback_path) if len(result.fallback_path) > 1 else "",
+            fired_rule=decision.fired,
+            model=result.model,
+            tokens_in=usage.prompt_tokens if usage else 0,
+            tokens_out=usage.completion_tokens if usage else 0,
+            usage_estimated=usage.estimated if usage else False,
+            ttft_s=result.ttft_s,
+            latency_s=result.latency_s,
+            tokens_per_s=result.gen_tps,
+            cpu_seconds=cpu or 0.0,
+            cost_usd=result.cost.total_usd if result.cost is not None else 0.0,
+            counterfactual_usd=result.counterfactual_usd,
+            cost_known=result.cost.known if result.cost is not None else True,
+            status=result.status,
+            error_class=result.error_class or ("Blocked" if result.status == "blocked" else None),
+            redacted=result.redacted,
+            pii_count=len(result.pii_types),
+            inputs_json=encode_inputs(decision) if decision.rules else None,
         )
 
+    def _record_now(
+        self, result: RequestResult, conversation: Conversation, prepared: Prepared, tag: str
+    ) -> tuple[RecordedIn, str | None]:
+        """Write the row: to the ledger, else to the spool; where it went and why not the ledger."""
+        spool = self._runtime.spool
+        try:
+            kept = spool.record(self._row(result, conversation, prepared, tag))
+        except SpoolError as exc:
+            return "lost", str(exc)
+        return kept, spool.last_error if kept == "spool" else None
+
     def _save_turn(
-        self, result: RequestResult, conversation: Conversation, prepared: _Prepared, turn: Turn
+        self, result: RequestResult, conversation: Conversation, prepared: Prepared, turn: Turn
     ) -> None:
         """Write an answered turn to the conversation tables, its text as `store_prompts` says."""
         store = self.conversation_store()
@@ -662,27 +812,31 @@ class Dispatcher:
         tag: str = "",
     ) -> RequestResult:
         """Run one prompt to the end and return its result."""
-        result: RequestResult | None = None
+        return (
+            await self.run_done(
+                prompt, force=force, max_tokens=max_tokens, conversation=conversation, tag=tag
+            )
+        ).result
+
+    async def run_done(
+        self,
+        prompt: str,
+        *,
+        force: Tier | None = None,
+        max_tokens: int | None = None,
+        conversation: Conversation | None = None,
+        tag: str = "",
+    ) -> Done:
+        """Run one prompt to the end; its `Done` (the result and where its row went)."""
+        done: Done | None = None
         async for event in self.ask(
             prompt, force=force, max_tokens=max_tokens, conversation=conversation, tag=tag
         ):
             if isinstance(event, Done):
-                result = event.result
-        assert result is not None
-        return result
-
-    async def compare(
-        self, prompt: str, max_tokens: int | None = None
-    ) -> tuple[RequestResult, RequestResult]:
-        """Send one prompt to both tiers (one after the other, so they don't share the CPU)."""
-        conversation = Conversation()
-        local = await self.run(
-            prompt, force="local", max_tokens=max_tokens, conversation=conversation, tag="compare"
-        )
-        cloud = await self.run(
-            prompt, force="cloud", max_tokens=max_tokens, conversation=conversation, tag="compare"
-        )
-        return local, cloud
+                done = event
+        if done is None:
+            raise SwitchboardError("the dispatcher ended without a result")
+        return done
 
     async def replay(
         self, items: Sequence[str | tuple[str, ...]], max_tokens: int | None = None
@@ -696,9 +850,12 @@ class Dispatcher:
         for item in items:
             conversation = Conversation()
             for prompt in (item,) if isinstance(item, str) else item:
-                result = await self.run(
-                    prompt, max_tokens=max_tokens, conversation=conversation, tag="replay"
-                )
+                try:
+                    result = await self.run(
+                        prompt, max_tokens=max_tokens, conversation=conversation, tag="replay"
+                    )
+                except RefusedPrompt:
+                    continue  # nothing to answer: not sent, not billed, not counted
                 yield index, result
                 index += 1
 
@@ -737,6 +894,37 @@ def _messages(
     return tuple(messages)
 
 
+def _unprepared(prompt: str, exc: Exception, state: _Attempting) -> Prepared:
+    """What is known of a prompt whose scan or routing failed: no entities, no decision."""
+    first_line = next(iter(str(exc).splitlines()), "")
+    if len(first_line) > 160:
+        first_line = first_line[:159] + "…"
+    state.error = PreparationFailed(
+        f"could not prepare the prompt: {type(exc).__name__}: {first_line}",
+        fix="shorten the prompt, or see console.log"
+        if len(prompt) > 100_000
+        else "see console.log",
+    )
+    features = extract_features(prompt[:10_000], [])
+    decision = Decision(
+        target="blocked",
+        chain=(),
+        fired="unprepared",
+        rules=(),
+        features=features,
+        signals=Signals(),
+        redact=False,
+    )
+    return Prepared(
+        text=prompt,
+        scan=PiiScan(text=prompt, entities=()),
+        redacted="",
+        decision=decision,
+        pii_ms=0.0,
+        route_ms=0.0,
+    )
+
+
 __all__ = [
     "Attempt",
     "Conversation",
@@ -744,10 +932,16 @@ __all__ = [
     "Dispatcher",
     "Done",
     "FellBack",
+    "Interrupted",
+    "PreparationFailed",
+    "Prepared",
+    "RecordedIn",
+    "RefusedPrompt",
     "RequestResult",
     "Routed",
     "Scanned",
     "Timings",
     "Token",
     "Waiting",
+    "check_prompt",
 ]

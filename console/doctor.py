@@ -3,7 +3,8 @@
 `run_checks` looks at the model file, whether llama.cpp can load it (in a child process, so a
 bad file cannot take the doctor down), the cloud endpoint (GET /models with a short timeout, or
 the demo endpoint with --demo-cloud), the API key (present or not, never shown), the proxy in
-effect and the ledger database. Each result is a frozen `Check`; the CLI renders them.
+effect, the ledger database and the rows waiting in its spool (console.spool). Each result is a
+frozen `Check`; the CLI renders them.
 """
 
 from __future__ import annotations
@@ -168,6 +169,30 @@ def check_database(path: Path) -> Check:
     return Check(name, True, f"{path} (will be created)")
 
 
+def check_spool(db_path: Path, root: Path | None = None) -> Check:
+    """Rows waiting in the spool for this ledger (they are safe; the next recorder writes them)."""
+    from console.spool import Spool
+
+    spool = Spool(db_path, None, root)
+    pending = spool.pending()
+    if not pending:
+        return Check("ledger spool", True, f"empty ({spool.directory})")
+    detail = (
+        f"{pending} row(s) waiting in {spool.directory}: kept safe, they are written to the "
+        "ledger by the next command that records (ask, replay, the console)"
+    )
+    if db_path.exists() and not (
+        os.access(db_path, os.W_OK) and os.access(db_path.parent, os.W_OK)
+    ):
+        return Check(
+            "ledger spool",
+            False,
+            detail,
+            "make the ledger writable, then run any recording command",
+        )
+    return Check("ledger spool", True, detail)
+
+
 async def _cloud_checks(
     config: Config, demo: bool, environ: Mapping[str, str] | None
 ) -> list[Check]:
@@ -211,7 +236,7 @@ async def run_checks(
     local, cloud = await asyncio.gather(
         check_local_engine(model_path, load_timeout_s), _cloud_checks(config, demo, environ)
     )
-    return [model, local, *cloud, check_database(db_path)]
+    return [model, local, *cloud, check_database(db_path), check_spool(db_path)]
 
 
 def checks_table(checks: list[Check]) -> Table:

@@ -31,11 +31,11 @@ from typing import Any, Literal, NamedTuple
 import platformdirs
 import sqlite_utils
 
+from console.outcome import Outcome, Status
 from policies.config import SetupError
 from policies.prices import Spend, local_day_bounds
 
 RoutedTier = Literal["local", "cloud", "none"]
-Status = Literal["ok", "fallback", "failed", "cancelled", "blocked"]
 StorePrompts = Literal["full", "redacted", "none"]
 
 SCHEMA_VERSION = 3
@@ -43,7 +43,7 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 #: Files up to this size get a full `PRAGMA quick_check` when opened.
 QUICK_CHECK_MAX_BYTES = 16 * 1024 * 1024
 _TIERS = frozenset(("local", "cloud", "none"))
-_STATUSES = frozenset(("ok", "fallback", "failed", "cancelled", "blocked"))
+_STATUSES = frozenset(("ok", "fallback", "failed", "cancelled", "blocked", "interrupted"))
 _RETRY_MIN_S = 0.5
 _RETRY_MAX_S = 30.0
 
@@ -132,6 +132,19 @@ class LedgerRecord:
 @dataclass(frozen=True, slots=True)
 class StoredRequest(LedgerRecord):
     """A recorded request read back (replay, inspector): every column."""
+
+    @property
+    def outcome(self) -> Outcome:
+        """How it ended, as the dispatcher's result said (`console.outcome.badge` renders it)."""
+        path = tuple(self.fallback_path.split(">")) if self.fallback_path else (self.tier,)
+        return Outcome(self.status, self.tier, path, self.redacted)
+
+
+class Inserted(NamedTuple):
+    """What one `Ledger.insert` did: rows written, and rows whose request_id was already there."""
+
+    inserted: int
+    ignored: int
 
 
 class HistoryRow(NamedTuple):
@@ -435,7 +448,6 @@ class Ledger:
         """Use `Ledger.open`."""
         self.path = path
         self.read_only = read_only
-        self.db = sqlite_utils.Database(conn)
         self._conn = conn
         self._lock = threading.RLock()
         self._pending: deque[tuple[Any, ...]] = deque()
@@ -624,21 +636,41 @@ class Ledger:
                 self.dropped += 1
             self._pending.append(row)
 
+    def insert(self, recs: Iterable[LedgerRecord]) -> Inserted:
+        """Write `recs` in one transaction, now, or raise (sqlite3.Error, OSError, ValueError).
+
+        The durable path (console.spool) calls this: a refused write raises instead of queueing
+        in memory, so the caller can journal the rows. A request_id already recorded is not
+        written again; `Inserted.ignored` counts those, so a replay can tell the two apart.
+        """
+        rows = [_row_of(rec) for rec in recs]
+        with self._lock:
+            inserted = self._commit(rows)
+            self.ignored += len(rows) - len(inserted)
+            if len(inserted) == len(rows):
+                self.last_error = None
+        return Inserted(inserted=len(inserted), ignored=len(rows) - len(inserted))
+
+    def _commit(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Insert `rows` and their rollup in one transaction; the rows actually inserted."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            inserted = self._insert(rows)
+            conn.executemany(_UPSERT_ROLLUP, _rollup_rows(inserted))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return inserted
+
     def _write(self, batch: list[tuple[Any, ...]]) -> bool:
         rows = [*self._pending, *batch]
         if not rows:
             return True
-        conn = self._conn
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                inserted = self._insert(rows)
-                conn.executemany(_UPSERT_ROLLUP, _rollup_rows(inserted))
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+            inserted = self._commit(rows)
         except Exception as exc:  # recording must never break a request
             self._enqueue(batch)
             self.last_error = f"{self.path}: {type(exc).__name__}: {exc}"
@@ -782,7 +814,17 @@ class Ledger:
 
 
 def open_for_report(path: Path) -> Ledger:
-    """Open a ledger for reading: read-write when the file may be written, else read-only."""
-    if path.exists() and not os.access(path, os.W_OK):
+    """Open a ledger: read-write when the file may be written, else read-only.
+
+    Recording opens it this way too: a read-only ledger still gives today's spend, so budgets
+    stay enforced from what the file holds, and the rows it refuses go to the spool
+    (console.spool) until a process may write them.
+    """
+    if path.exists() and not _writable(path):
         return Ledger.open(path, read_only=True)
     return Ledger.open(path)
+
+
+def _writable(path: Path) -> bool:
+    """Whether SQLite in WAL mode can write `path`: the file and its directory (-wal, -shm)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)

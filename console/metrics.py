@@ -267,18 +267,23 @@ class Metrics:
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise SetupError(
-                    f"{where}: port {port} on {host} is busy (another process listens there); "
-                    'choose another port, or listen = "" to turn metrics off'
+                    f"{where}: port {port} on {host} is busy (another process, perhaps another "
+                    "switchboard, listens there): no metrics from this process; choose another "
+                    'port, or listen = "" to turn metrics off'
                 ) from None
             if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
                 raise SetupError(
-                    f"{where}: {host} is not an address of this machine; use 127.0.0.1"
+                    f"{where}: {host} is not an address of this machine: no metrics from this "
+                    "process; use 127.0.0.1"
                 ) from None
             if exc.errno == errno.EACCES:
                 raise SetupError(
-                    f"{where}: port {port} needs privileges; choose a port above 1023"
+                    f"{where}: port {port} needs privileges: no metrics from this process; "
+                    "choose a port above 1023"
                 ) from None
-            raise SetupError(f"{where}: cannot listen: {exc.strerror or exc}") from None
+            raise SetupError(
+                f"{where}: cannot listen ({exc.strerror or exc}): no metrics from this process"
+            ) from None
 
     def close(self) -> None:
         """Stop serving /metrics."""

@@ -9,10 +9,12 @@ error is logged once and the request goes on.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from console.tracing import NO_TRACER, Tracer
+from policies.config import SetupError
 
 if TYPE_CHECKING:
     from console.dispatch import RequestResult
@@ -60,10 +62,21 @@ class Observers:
                 log.exception("closing %s failed", type(observer).__name__)
 
 
+def warn(message: str) -> None:
+    """One line on stderr (the CLI's user sees it) and in the console's log file.
+
+    Logged at INFO: a CLI has no log handler, and Python would print a WARNING a second time.
+    """
+    log.info("warning: %s", message)
+    sys.stderr.write(f"switchboard: warning: {message}\n")
+    sys.stderr.flush()
+
+
 def observe(runtime: Runtime) -> Observers:
     """The observers `[metrics]` and `[tracing]` ask for, started.
 
-    Raises SetupError with one clear line for a port that is busy or cannot be bound.
+    A metrics port that is busy or cannot be bound is one warning line, and this process goes
+    on without metrics: the console usually holds the port while `ask` runs beside it.
     """
     config = runtime.config()
     observers: list[RequestObserver] = []
@@ -71,16 +84,14 @@ def observe(runtime: Runtime) -> Observers:
     if config.metrics.listen:
         from console.metrics import serve_metrics
 
-        observers.append(serve_metrics(runtime, config.metrics.listen))
+        try:
+            observers.append(serve_metrics(runtime, config.metrics.listen))
+        except SetupError as exc:
+            warn(str(exc))
     if config.tracing.otlp_endpoint:
         from console.otlp import OtlpTracer
 
-        try:
-            otlp = OtlpTracer(config.tracing)
-        except BaseException:
-            for started in observers:
-                started.close()
-            raise
+        otlp = OtlpTracer(config.tracing)
         observers.append(otlp)
         tracer = otlp
     return Observers(observers, tracer)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from console.dispatch import RequestResult
+from console.dispatch import RefusedPrompt, RequestResult, check_prompt
 from policies.config import SetupError
 
 
@@ -29,7 +29,7 @@ class ReplaySummary:
     @property
     def failed(self) -> int:
         """Requests that got no answer (blocked prompts are not failures)."""
-        return sum(1 for r in self.results if r.status in ("failed", "cancelled"))
+        return sum(1 for r in self.results if r.status in ("failed", "cancelled", "interrupted"))
 
     @property
     def by_tier(self) -> Counter[str]:
@@ -44,7 +44,7 @@ class ReplaySummary:
     @property
     def redacted(self) -> int:
         """Requests sent to the cloud with placeholders instead of PII."""
-        return sum(1 for r in self.results if r.badge == "CLOUD·redacted")
+        return sum(1 for r in self.results if r.redacted)
 
     @property
     def kept_local_for_privacy(self) -> int:
@@ -133,14 +133,17 @@ class ReplaySummary:
 def read_scripts(path: Path) -> list[str | tuple[str, ...]]:
     """Prompts of a JSONL file: `{"prompt": ...}` lines, each its own conversation, and
     `{"turns": [...]}` lines, the prompts of one conversation in order (for `Dispatcher.replay`).
-    A bad line is named by its number."""
+
+    The whole file is checked before anything runs; the first bad line stops it with one line
+    naming `path:line` (see `_objects`), as does a prompt with nothing to answer or that is not
+    text (a lone surrogate)."""
     items: list[str | tuple[str, ...]] = []
     for number, item in _objects(path):
         turns = item.get("turns")
         if isinstance(item.get("prompt"), str):
-            items.append(item["prompt"])
+            items.append(_checked(path, number, item["prompt"]))
         elif isinstance(turns, list) and turns and all(isinstance(t, str) for t in turns):
-            items.append(tuple(turns))
+            items.append(tuple(_checked(path, number, turn) for turn in turns))
         else:
             raise SetupError(
                 f'{path}:{number}: expected {{"prompt": "..."}} or {{"turns": ["...", ...]}}'
@@ -153,13 +156,30 @@ def script_prompts(items: Sequence[str | tuple[str, ...]]) -> int:
     return sum(1 if isinstance(item, str) else len(item) for item in items)
 
 
-def _objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The JSON objects of a JSONL file with their line numbers; blank lines are skipped."""
+def _checked(path: Path, number: int, prompt: str) -> str:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        check_prompt(prompt)
+    except RefusedPrompt as exc:
+        raise SetupError(f"{path}:{number}: {exc}") from None
+    return prompt
+
+
+def _objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The JSON objects of a JSONL file with their line numbers; blank lines are skipped.
+
+    A line that is not UTF-8 or not JSON stops it with one line naming `path:line`.
+    """
+    try:
+        data = path.read_bytes()
     except OSError as exc:
         raise SetupError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    for number, line in enumerate(lines, start=1):
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SetupError(
+                f"{path}:{number}: not valid UTF-8 (byte {exc.start + 1} of the line)"
+            ) from None
         if not line.strip():
             continue
         try:
@@ -177,5 +197,5 @@ def read_prompts(path: Path) -> list[str]:
     for number, item in _objects(path):
         if not isinstance(item.get("prompt"), str):
             raise SetupError(f'{path}:{number}: expected an object {{"prompt": "..."}}')
-        prompts.append(item["prompt"])
+        prompts.append(_checked(path, number, item["prompt"]))
     return prompts

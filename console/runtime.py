@@ -16,8 +16,9 @@ from pathlib import Path
 import psutil
 
 from console.dispatch import Dispatcher
-from console.ledger import Ledger, default_db_path
+from console.ledger import Ledger, default_db_path, open_for_report
 from console.observers import Observers, observe
+from console.spool import Spool, SpoolReplay
 from engines.breaker import BreakerSnapshot
 from engines.cloud import CloudEngine
 from engines.demo import DemoServer
@@ -54,8 +55,14 @@ class Runtime:
     """Builds and owns every part the dispatcher needs."""
 
     def __init__(
-        self, store: ConfigStore, db_path: Path | None = None, demo_cloud: bool = False
+        self,
+        store: ConfigStore,
+        db_path: Path | None = None,
+        demo_cloud: bool = False,
+        *,
+        create_ledger: bool = True,
     ) -> None:
+        """`create_ledger=False` (a `route`, which records nothing) leaves a missing file alone."""
         self.store = store
         self._config = store.config
         self._checked_config_at = time.monotonic()
@@ -71,27 +78,26 @@ class Runtime:
         self.scanner = PiiScanner(self._config.pii)
         self.pii_error: str | None = None
         self.local_error: str | None = None
-        self.ledger_path: Path | None = None
+        self.ledger_path: Path = default_db_path(self._config.ledger.path, db_path)
         self.ledger: Ledger | None = None
         self.ledger_error: str | None = None
         try:
-            self.ledger_path = default_db_path(self._config.ledger.path, db_path)
-            self.ledger = Ledger.open(self.ledger_path)
+            # Read-only when the file cannot be written: spend (budgets) still comes from it.
+            if create_ledger or self.ledger_path.exists():
+                self.ledger = open_for_report(self.ledger_path)
         except SetupError as exc:
             self.ledger_error = str(exc)
+        #: Rows the ledger cannot take go here; journals of earlier processes are written now.
+        self.spool = Spool(self.ledger_path, self.ledger)
+        self.spool_replay: SpoolReplay = self.spool.replay()
         self.sampler = TelemetrySampler(self.local)
         self.dispatcher = Dispatcher(self)
         self._cloud_ready = asyncio.Event()
         self._cloud_error: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._processes: dict[int, psutil.Process] = {}
-        # Metrics and tracing ([metrics], [tracing]); a busy metrics port raises SetupError.
-        try:
-            self.observers: Observers = observe(self)
-        except SetupError:
-            if self.ledger is not None:
-                self.ledger.close()
-            raise
+        # Metrics and tracing ([metrics], [tracing]): no-ops unless configured.
+        self.observers: Observers = observe(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self, *, local: bool = True, pii: bool = True, cloud: bool = True) -> None:
@@ -142,6 +148,7 @@ class Runtime:
         if self.demo is not None:
             await self.demo.stop()
         if self.ledger is not None:
+            self.spool.replay()
             self.ledger.close()
         self.observers.close()
 
@@ -258,7 +265,7 @@ class Runtime:
             cloud_ready=self.cloud_ready(),
             cloud_error=self._cloud_error,
             ledger_path=self.ledger_path,
-            ledger_error=self.ledger_error or (self.ledger.last_error if self.ledger else None),
-            ledger_pending=self.ledger.pending if self.ledger else 0,
+            ledger_error=self.ledger_error or self.spool.last_error,
+            ledger_pending=self.spool.pending(),
             config_error=self.config_error,
         )

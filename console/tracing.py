@@ -102,7 +102,7 @@ def request_attributes(result: RequestResult) -> dict[str, AttributeValue]:
         "switchboard.fallback_path": ">".join(result.fallback_path),
         "switchboard.pii.count": decision.features.pii_count,
         "switchboard.pii.types": ",".join(result.pii_types),
-        "switchboard.redacted": result.sent_text is not None and bool(result.pii_types),
+        "switchboard.redacted": result.redacted,
         "switchboard.latency_s": result.latency_s,
         "switchboard.pii_ms": result.timings.pii_ms,
         "switchboard.route_ms": result.timings.route_ms,

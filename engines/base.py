@@ -86,14 +86,31 @@ class Engine(Protocol):
         ...
 
 
-class EngineError(Exception):
+class SwitchboardError(Exception):
+    """The root of every error Switchboard reports to its user: a message and how to fix it.
+
+    It lives here, in the lowest layer, so that engines' errors and the configuration's errors
+    (policies.config.SetupError) share it without engines importing policies. The CLI prints
+    `message (fix)` on one line; the console shows the fix under the message.
+    """
+
+    def __init__(self, message: str, *, fix: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def one_line(self) -> str:
+        """The message and its fix, as the CLI prints them."""
+        return f"{self}{f' ({self.fix})' if self.fix else ''}"
+
+
+class EngineError(SwitchboardError):
     """An engine could not answer. `fix` tells the user what to do, when there is something."""
 
     retryable_elsewhere: bool = True
 
     def __init__(self, message: str, *, fix: str = "", partial: str = "") -> None:
-        super().__init__(message)
-        self.fix = fix
+        super().__init__(message, fix=fix)
         #: Text already streamed to the user before the failure.
         self.partial = partial
 

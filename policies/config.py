@@ -19,6 +19,8 @@ import tomlkit
 import tomlkit.exceptions
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from engines.base import SwitchboardError
+
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
 
@@ -92,6 +94,7 @@ DEFAULT_PII_ENTITIES = (
     "IP_ADDRESS",
     "US_DRIVER_LICENSE",
     "STREET_ADDRESS",
+    "SECRET",
 )
 
 
@@ -101,6 +104,7 @@ class PiiConfig(_Section):
     allow_list: tuple[str, ...] = ()
     deny_list: tuple[str, ...] = ()
     on_pii: Literal["local", "redact", "block"] = "local"
+    on_secret: Literal["redact", "block"] = "redact"
     recognizers: tuple[RecognizerConfig, ...] = ()
 
 
@@ -207,7 +211,7 @@ class Config(_Section):
 EDITABLE_SECTIONS = ("router", "pii", "budget", "breaker", "local", "local_cost")
 
 
-class SetupError(Exception):
+class SetupError(SwitchboardError):
     """A mistake in the user's setup (config, model file, database file).
 
     The CLI prints its message as one line and exits with code 2; the TUI shows it with its fix.

@@ -1,30 +1,27 @@
-"""Recognizers that close the gaps plain Presidio leaves, and a lean offline spaCy engine.
+"""Finders that close the gaps plain Presidio leaves, and a lean offline spaCy engine.
 
 Importing this module is cheap: the `find_*` functions and the name rules are plain Python, and
-spaCy, Presidio and tldextract are imported only by `build_recognizers()` and `lean_nlp_engine()`
-(called from `PiiScanner.load()`, in a background thread), so the console's first frame does not
-wait for them. Leaks are measured on bench/data/pii_eval.jsonl, see bench/pii_quality.py:
+spaCy, Presidio, tldextract and detect-secrets are imported only by `build_recognizers()`,
+`finders()` and `lean_nlp_engine()` (called from `PiiScanner.load()`, in a background thread),
+so the console's first frame does not wait for them. They add to Presidio's own recognizers
+(recall by union, see policies/pii.py); leaks are measured by bench/pii_quality.py:
 - `find_street_addresses` (StreetAddressRecognizer): Presidio has no street-address recognizer.
-  Regexes for US/UK/AU ("1842 West Cedar Lane, Apt 3B, Portland, OR 97205", across lines too),
-  German street-first ("Friedrichstraße 123, 10117 Berlin"), French ("9 Rue de la Paix, 75002
-  Paris") and PO boxes.
-- `find_card_numbers` (CardNumberRecognizer): 13-19 digits in any 4/4/4/4 or 4/6/5 grouping,
-  Luhn-checked; Presidio's regex misses Amex grouping and 2-series Mastercards.
-- `find_driver_licenses` (DriverLicenseRecognizer): US state formats, accepted only near
-  "driver's license"/"DL" words (Presidio's version flags "p99", "Q3", "S3").
-- `find_phone_shapes` (PhoneShapeRecognizer): phone numbers by shape, next to Presidio's
-  numbering-plan validation.
-- `find_names` (NameGazetteerRecognizer): a first name followed by a surname, both from the US
-  census lists of the `names` package, in any letter case (spaCy's small model misses lower-case
-  names); in lower case neither word may be an everyday English word (pii_english_words.txt:
-  "long story" is no one, "john smith" is someone).
-- `refine_people`: PERSON spans from every source, checked against the text around them: a
-  leading command word is dropped ("Compare Redis"), two-word places go ("Virginia Beach"), a
-  single word needs context (a cue like "tell"/"Dr"/"dear", a verb like "says", a strong name
-  joined by "and", or another identifier in the prompt when it is not a place: see
-  policies/pii_places.py), and names joined to a strong one by "and"/"or" are added.
+  US/UK/AU/IE number-first streets, European street-first forms with postcode and town (German,
+  Nordic, Dutch, Polish, Czech, Hungarian, Italian, Spanish, French), APO/DPO/FPO, Vietnamese
+  and Chinese forms, PO boxes; each span grows over unit parts and locality lines.
+- `find_card_numbers` (CardNumberRecognizer): 12-19 digits grouped by spaces, dashes or dots,
+  Luhn-checked; numbers outside the big networks' prefixes need a card word nearby.
+- `find_ssns` (SsnShapeRecognizer): SSNs with spaces or no separators next to SSN words.
+- `find_driver_licenses` (DriverLicenseRecognizer): US state formats near licence words.
+- `find_phone_shapes` (PhoneShapeRecognizer) and the windowed libphonenumber recognizer over
+  PHONE_REGIONS: international forms, North American groups, local formats near phone words.
+- `find_names` (NameGazetteerRecognizer): US census first names and surnames in any letter case
+  (not everyday English words: pii_english_words.txt), and names after "tell", "dear", "ping";
+  policies/names.py adds the world gazetteer and the context rules.
+- `refine_people`: single-word PERSON spans need context (a cue, a verb of saying, a strong name
+  joined by "and", or another identifier in the prompt); names joined to a strong one are added.
 - Presidio's e-mail recognizer with tldextract pinned to its bundled public-suffix snapshot, so
-  the first scan never tries to download the list; its IP recognizer minus loopback addresses.
+  the first scan never tries to download the list.
 - `lean_nlp_engine`: only spaCy's `ner` component (it has its own tok2vec in en_core_web_sm),
   lower-case text as "lemmas" for Presidio's context words, and a recased copy of the text for NER
   (known first names and words after "my name is", "tell", "cc"... capitalised, same length, so
@@ -158,7 +155,8 @@ _ADDRESS_PATTERNS = (
     (
         re.compile(
             r"\b\d{1,4}(?:[ \t]*(?:bis|ter))?,?[ \t]+(?i:rue|avenue|boulevard|bd|place|chemin|allée"
-            r"|impasse|quai|cours)[ \t]+(?:[\w'’\-]+[ \t]+){0,4}?[\w'’\-]+,?[ \t]*\n?[ \t]*\d{5}"
+            r"|impasse|quai|cours)[ \t]+(?:[\w'’\-]+[ \t]+){0,4}?[\w'’\-]+(?:,[ \t]*[^\n,]{1,16})?"
+            r",?[ \t]*\n?[ \t]*\d{5}"
             r"[ \t]+[A-Z][\w\-]+"
         ),
         0.7,
@@ -167,17 +165,100 @@ _ADDRESS_PATTERNS = (
 )
 
 
+_CAPWORD = r"[^\W\d_a-z][^\W\d_]*(?:['’\-][^\W\d_]+)*\.?"
+_POSTCODE_INTL = (
+    r"(?:[A-Z]{1,2}-)?\d{4,6}(?:[ \t]?[A-Z]{2}\b)?|\d{3}[ \t]\d{2}|\d{2}-\d{3}"
+    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}|[A-Z]\d{2}[ \t]?[A-Z0-9]{4}"
+)
+_CITYWORD = r"[^\W\d_a-z][^\W\d_]*(?:['’\-][^\W\d_]+)*"
+_CITY = rf"{_CITYWORD}(?:[ \t]+(?:{_CITYWORD}|\d{{1,2}}\b))*(?:[ \t]+\([A-Z]{{2}}\))?"
+# "Birkenweg 12, Wohnung 4\n80331 München", "ul. Krasińskiego 89/49\n85-599 Inowrocław",
+# "Kossuth utca 233.\nH-3678 Békéscsaba": a street name, a house number, at most two short unit
+# parts, then a postcode and a town (required: it is what makes "Python 3" no address).
+_STREET_FIRST = re.compile(
+    r"(?:\b(?:ul\.|pl\.|al\.|os\.|avenue|rue|via|viale|piazza|calle|carrer|rua|strada|allée"
+    r"|chemin|boulevard|bd\.?|place|quai|cours|impasse)[ \t]+)?"
+    rf"(?:{_CAPWORD}[ \t]+){{0,3}}{_CAPWORD}"
+    r"(?:[ \t]+(?:utca|út|tér|körút|krt\.|u\.|sor|köz|gatan|vägen|gata|vej|veien|straße|strasse"
+    r"|weg|laan|straat|ulice|náměstí|třída|ulica|aleja))?"
+    r",?[ \t]+\d{1,5}[a-zA-Z]?(?:/\d{1,5}[a-zA-Z]?)*\.?"
+    r"(?:,?[ \t]+(?:[^\W\d_]{1,12}\.?[ \t]*)?\d{1,4}[º°.]?(?:[ \t]?[A-Z]\b)?\.?"
+    r"(?:[ \t]+(?:em|lgh|int|m)\.?[ \t]*\d{1,4}\.?)?){0,2}"
+    r"(?:,[ \t]*[^\n,]{1,16}?){0,2}?(?:,[ \t]*|[ \t]*\n[ \t]*)"
+    rf"(?:{_POSTCODE_INTL}),?[ \t]+{_CITY}"
+)
+_STREET_FIRST_NO_NUMBER = re.compile(
+    r"\b(?i:avenue|rue|boulevard|allée|place|chemin|via|piazza|calle)[ \t]+"
+    rf"(?:{_CAPWORD}[ \t]+){{0,3}}{_CAPWORD}[ \t]*\n[ \t]*\d{{4,5}}[ \t]+{_CITY}"
+)
+_MILITARY = re.compile(
+    r"\b(?:PSC|Unit|CMR|UPR)[ \t]+\d{1,5},?[ \t]+Box[ \t]+\d{1,5},?[ \t]+(?:APO|DPO|FPO)[ \t]+"
+    r"(?:AE|AP|AA)[ \t]+\d{5}(?:-\d{4})?|\bUSS[ \t]+[A-Z][\w ]{2,30}?,?[ \t]+FPO[ \t]+(?:AE|AP|AA)"
+    r"[ \t]+\d{5}(?:-\d{4})?"
+)
+_VIETNAMESE = re.compile(
+    r"(?:\bSố[ \t]+[\d/]+[ \t]+[^\n,]{0,50}?|"
+    rf"{_CAPWORD}(?:[ \t]+{_CAPWORD}){{0,3}}[ \t]+\d{{1,4}}[A-Za-z]?)"
+    r"(?:,?[ \t]*(?:Phường|Quận|Huyện|Xã|Thị trấn|tỉnh|Tỉnh|TP\.|Thành phố)"
+    rf"(?:[ \t]+(?:{_CITYWORD}|\d{{1,6}})\.?)+){{1,4}}"
+)
+_CHINESE = re.compile(
+    r"[\u4e00-\u9fff]{1,6}(?:省|市|自治区)[\u4e00-\u9fff\w]*?(?:路|街|道|巷|号|座|室|楼|村)"
+    r"[\u4e00-\u9fff\w]*(?:[ \t]*\d{6})?"
+)
+_UNIT_BEFORE = re.compile(
+    r"(?:\b(?:Flat|Apt\.?|Apartment|Unit|Suite|Plot|Lot|Room|Studio)[ \t]+[\w\-]+"
+    r"|\b\d{1,4}/\d{1,4})"
+    r",?[ \t]*$"
+)
+# A segment after an address: a unit, a postcode, a town ("Dublin 2", "Victoria Island").
+_SEGMENT_AFTER = re.compile(
+    rf"(?:,[ \t]*|[ \t]*\n[ \t]*)((?:{_POSTCODE_INTL})(?:,?[ \t]+{_CITY})?|{_CITY}"
+    rf"(?:,?[ \t]+(?:{_POSTCODE_INTL}))?)(?=[ \t]*(?:[,.;:!?)\]]|—|\n|$)|[ \t]+[a-z])"
+)
+
+
+def _extend_address(text: str, start: int, end: int) -> tuple[int, int]:
+    """An address span grown over a unit before it and up to three locality parts after it."""
+    before = _UNIT_BEFORE.search(text[max(0, start - 24) : start])
+    if before is not None:
+        start = max(0, start - 24) + before.start()
+    for _ in range(3):
+        match = _SEGMENT_AFTER.match(text, end)
+        if match is None or len(match.group(1)) > 40:
+            break
+        words = match.group(1).split()
+        # A sentence ("Write the courier note") is not a town: all words capitalised or codes.
+        if any(w[0].islower() for w in words) or match.group(1).casefold() in english_words():
+            break
+        end = match.end()
+    return start, end
+
+
 def find_street_addresses(text: str) -> list[Hit]:
-    """Street addresses (STREET_ADDRESS); a unit or locality, when present, raises the score."""
+    """Street addresses (STREET_ADDRESS) of many countries, the whole span: unit, street, town.
+
+    US/UK/AU/IE number-first streets, European street-first forms with a postcode and town
+    (German, Nordic, Dutch, Polish, Czech, Hungarian, Italian, Spanish, French), military
+    APO/DPO/FPO, Vietnamese (Phường/Quận...) and Chinese (省/市...路/号) addresses; each found
+    span grows over a unit part before it ("Flat 4, ") and locality parts after it.
+    """
     results: list[Hit] = []
     for pattern, score in _ADDRESS_PATTERNS:
         for match in pattern.finditer(text):
             bonus = 0.25 if ("\n" in match.group() or "," in match.group()) else 0.0
-            results.append((*match.span(), score + bonus))
+            results.append((*_extend_address(text, *match.span()), score + bonus))
+    for pattern in (_STREET_FIRST, _STREET_FIRST_NO_NUMBER, _MILITARY, _VIETNAMESE, _CHINESE):
+        for match in pattern.finditer(text):
+            results.append((*_extend_address(text, *match.span()), 0.7))
     return results
 
 
-_CARD_CANDIDATE = re.compile(r"(?<![\d\-])(?:\d[ \-]?){12,18}\d(?![\d\-])")
+_CARD_CANDIDATE = re.compile(r"(?<![\d\-.])(?:\d[ \-.]?){11,18}\d(?![\d\-]|\.\d)")
+_CARD_CONTEXT = re.compile(
+    r"(?i)\b(?:card|cc|credit|debit|visa|mastercard|maestro|amex|jcb|discover|diners|pan"
+    r"|charged?|payment|paid|expir\w*|cvv|cvc)\b"
+)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -192,15 +273,73 @@ def luhn_valid(digits: str) -> bool:
 
 
 def find_card_numbers(text: str) -> list[Hit]:
-    """Payment card numbers (CREDIT_CARD): 13-19 digits, any grouping, Luhn-checked.
+    """Payment card numbers (CREDIT_CARD): 12-19 digits grouped by spaces, dashes or dots, Luhn.
 
-    Only numbers that start like a card network's (2-6) count.
+    A number starting like the big networks' (2-6) with 13+ digits counts anywhere; any other
+    Luhn-valid run (12-digit Maestro, 15-digit JCB starting 1800/2131) needs a card word nearby.
+    One kind of separator per number: "2026.11.28" style dates and versions are not cards.
     """
     results: list[Hit] = []
     for match in _CARD_CANDIDATE.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if digits[0] in "23456" and luhn_valid(digits):
+        value = match.group()
+        separators = set(re.sub(r"\d", "", value))
+        if len(separators) > 1:
+            continue
+        digits = re.sub(r"\D", "", value)
+        if not luhn_valid(digits) or len(set(digits)) < 2:
+            continue
+        if separators == {"."} and len(value.split(".")) < 3:
+            continue
+        window = text[max(0, match.start() - 40) : match.end() + 20]
+        if (digits[0] in "23456" and len(digits) >= 13) or _CARD_CONTEXT.search(window):
             results.append((*match.span(), 0.9))
+    return results
+
+
+#: Regions given to libphonenumber, beyond Presidio's defaults: where our users are.
+PHONE_REGIONS = (
+    "US", "GB", "IE", "DE", "FR", "IN", "CA", "AU", "NL", "BE", "ES", "PT", "IT", "CH", "AT",
+    "PL", "CZ", "HU", "SE", "NO", "FI", "DK", "VN", "CN", "NG", "GH", "BR",
+)  # fmt: skip
+# A run of digits and the separators phone numbers are written with.
+_PHONE_WINDOW = re.compile(r"[+(]?\d[\d \t()./\-–+]*\d\)?")
+
+
+def _plain_number_run(text: str, window: re.Match[str]) -> bool:
+    """A digit run that stands alone like a phone number: 7+ digits, no dots (versions, IPs),
+    not glued to letters, dots, dashes or colons (hashes, host names, ports, timestamps)."""
+    value = window.group()
+    before = text[window.start() - 1] if window.start() else " "
+    after = text[window.end()] if window.end() < len(text) else " "
+    return (
+        sum(c.isdigit() for c in value) >= 7
+        and "." not in value
+        and not (before.isalnum() or before in ".:_-/")
+        and not (after.isalnum() or after in ".:_-/")
+    )
+
+
+_SSN_SHAPE = re.compile(r"(?<![\d\-])(\d{3})([ \-]?)(\d{2})\2(\d{4})(?![\d\-])")
+_SSN_CONTEXT = re.compile(r"(?i)\b(?:ssn|ssns|social security|social|ss#|payroll|tax id|tin)\b")
+
+
+def find_ssns(text: str) -> list[Hit]:
+    """US_SSN written with spaces or without separators, next to SSN words (also dashed).
+
+    Nine digits are common in ops text (ids, byte counts): without dashes an SSN needs a cue
+    ("SSN", "social security", "payroll") within the line; area 000/666/9xx, group 00 and serial
+    0000 are never issued.
+    """
+    results: list[Hit] = []
+    for match in _SSN_SHAPE.finditer(text):
+        area, _, group, serial = match.groups()
+        if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
+            continue
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        line_end = text.find("\n", match.end())
+        line = text[line_start : line_end if line_end != -1 else len(text)]
+        if _SSN_CONTEXT.search(line) or _SSN_CONTEXT.search(text[: match.start()][-80:]):
+            results.append((*match.span(), 0.8))
     return results
 
 
@@ -210,17 +349,21 @@ _PHONE_INTERNATIONAL = re.compile(
 _PHONE_NANP = re.compile(
     r"(?<![\w.])(?:\+?1[ \t.\-]?)?\(?\d{3}\)?[ \t.\-]\d{3}[ \t.\-]\d{4}(?![\w])"
 )
-_PHONE_NATIONAL = re.compile(r"(?<![\w.])\(?\d[\d \t.\-()]{5,16}\d(?![\w])")
+_PHONE_NATIONAL = re.compile(r"(?<![\w.])\(?\d[\d \t.\-()/]{5,18}\d(?![\w])")
 _PHONE_CONTEXT = re.compile(
-    r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|fax|pager|whatsapp|sms|reach|ring|dial)\b"
+    r"(?i)\b(?:phone|phones|tel|telephone|mobile|cell|call|callback|call-back|fax|pager|whatsapp"
+    r"|sms|reach|ring|dial|answering|office|line|number|extension|hotline|landline|contact)\b"
 )
+_DATE_OR_TIME = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}|\d{2}/\d{2}/\d{2,4}\b")
 
 
 def find_phone_shapes(text: str) -> list[Hit]:
-    """PHONE_NUMBER by shape, for numbers python-phonenumbers rejects as invalid.
+    """PHONE_NUMBER by shape, for numbers python-phonenumbers rejects or cannot place.
 
-    Complements Presidio's PhoneRecognizer (which validates numbering plans): "+<country> ..."
-    forms, North American 3-3-4 groups, and any 7-13 digit run right after "tel", "call me"...
+    Complements the libphonenumber recognizers: "+<country> ..." forms, North American 3-3-4
+    groups, and local formats (groups of two to four digits, a bracketed area code) within a few
+    words after "call", "phone", "office", "answering"..., or anywhere in a text that talks about
+    phones when the number is written like one (a leading 0 or bracket, three groups or more).
     """
     results: list[Hit] = []
     for pattern, low, high, score in (
@@ -230,10 +373,15 @@ def find_phone_shapes(text: str) -> list[Hit]:
         for match in pattern.finditer(text):
             if low <= sum(c.isdigit() for c in match.group()) <= high:
                 results.append((*match.span(), score))
+    talks_phone = _PHONE_CONTEXT.search(text) is not None
     for match in _PHONE_NATIONAL.finditer(text):
-        if not 7 <= sum(c.isdigit() for c in match.group()) <= 13:
+        value = match.group()
+        if not 7 <= sum(c.isdigit() for c in value) <= 13 or _DATE_OR_TIME.search(value):
             continue
-        if _PHONE_CONTEXT.search(text[max(0, match.start() - 30) : match.start()]):
+        groups = re.findall(r"\d+", value)
+        near = _PHONE_CONTEXT.search(text[max(0, match.start() - 40) : match.start()])
+        shaped = len(groups) >= 3 and (value[0] in "0(") and max(map(len, groups)) <= 4
+        if (near and len(groups) >= 2) or (talks_phone and shaped):
             results.append((*match.span(), 0.6))
     return results
 
@@ -276,7 +424,7 @@ def _census_names(filename: str, limit: int) -> frozenset[str]:
 
 
 # Everyday words that are also census names: never name evidence on their own.
-_COMMON_WORDS = frozenset(
+COMMON_WORDS = frozenset(
     re.findall(
         r"\S+",
         """
@@ -317,7 +465,7 @@ def first_names() -> frozenset[str]:
 
     "Georgia", "Jordan" or "Austin" still start a name when a census surname follows them.
     """
-    return frozenset(w for w in census_first_names() - _COMMON_WORDS if not is_place(w))
+    return frozenset(w for w in census_first_names() - COMMON_WORDS if not is_place(w))
 
 
 @cache
@@ -329,19 +477,19 @@ def frequent_first_names() -> frozenset[str]:
     """
     return (
         _census_names("dist.male.first", 800) | _census_names("dist.female.first", 1500)
-    ) - _COMMON_WORDS
+    ) - COMMON_WORDS
 
 
 @cache
 def frequent_last_names() -> frozenset[str]:
     """The 10,000 most frequent lower-cased census surnames, less everyday words."""
-    return _census_names("dist.all.last", 10_000) - _COMMON_WORDS
+    return _census_names("dist.all.last", 10_000) - COMMON_WORDS
 
 
 @cache
 def last_names() -> frozenset[str]:
     """The 30,000 most frequent lower-cased US census surnames, less everyday words."""
-    return census_last_names() - _COMMON_WORDS
+    return census_last_names() - COMMON_WORDS
 
 
 _NAME_PART = re.compile(r"[A-Z][a-zà-ÿ'’\-]+|[A-Z]\.|[a-zà-ÿ]{1,3}")
@@ -355,7 +503,7 @@ def _tokens(text: str) -> Iterator[re.Match[str]]:
 # Phrases after which the next word or two are a name, whatever their case ("reply to ioannis").
 _NAME_TRIGGERS = re.compile(
     r"(?i)\b(?:my name is|name is|name:|dear|hi|hello|hey|thanks,|thank you,|tell|ask for"
-    r"|reply to|cc|loop in|forward (?:this|it) to|regards,|colleague|signed"
+    r"|reply to|cc|loop in|ping|remind|paged|forward (?:this|it) to|regards,|colleague|signed"
     r"|(?:mr|mrs|ms|dr|mme|herr|frau)\.?)[ \t]+"
     r"([^\W\d_](?:[^\W\d_]|['’\-])+)(?:[ \t]+([^\W\d_](?:[^\W\d_]|['’\-])+))?"
 )
@@ -387,9 +535,30 @@ def _name_word(word: str | None) -> bool:
     # "tell stories" is no one: a lower-case everyday word after a trigger is not a name.
     return (
         folded not in stop_words()
-        and folded not in _COMMON_WORDS
+        and folded not in COMMON_WORDS
         and folded not in _NOT_NAMES
         and not (word.islower() and folded in english_words())
+    )
+
+
+def _trigger_name(word: str | None) -> bool:
+    """A word after "hi", "tell", "dear"... that is a name: capitalised, or a known name.
+
+    "hi corrupt", "hi uv": a lower-case word after a greeting is a name only when it is one of
+    the census or world gazetteer names ("hi ioannis").
+    """
+    if not word or not _name_word(word):
+        return False
+    if not word.islower():
+        return True
+    from policies.names import fold, world_first_names, world_last_names
+
+    folded = fold(word)
+    return len(folded) > 2 and (
+        folded in census_first_names()
+        or folded in census_last_names()
+        or folded in world_first_names()
+        or folded in world_last_names()
     )
 
 
@@ -454,6 +623,8 @@ def find_names(text: str) -> list[Hit]:
                     and next_word[0].isupper()
                     and _NAME_PART.fullmatch(next_word) is not None
                     and not is_place(next_word)
+                    # "Jasper Reports", "Mason Jar": an English word is no unknown surname.
+                    and next_word.casefold() not in english_words()
                 )
             ):
                 score = 0.8 if word.istitle() else 0.6
@@ -464,9 +635,9 @@ def find_names(text: str) -> list[Hit]:
     for match in _PERSON_NOUNS.finditer(text):
         results.append((*match.span(1), 0.6))
     for match in _NAME_TRIGGERS.finditer(text):
-        if not _name_word(match.group(1)):
+        if not _trigger_name(match.group(1)):
             continue
-        end = match.end(2) if _name_word(match.group(2)) else match.end(1)
+        end = match.end(2) if _trigger_name(match.group(2)) else match.end(1)
         results.append((match.start(1), end, 0.6))
     for match in _NAME_FIELDS.finditer(text):
         results.append((*match.span(1), 0.6))
@@ -478,15 +649,44 @@ def plausible_person(span: str) -> bool:
 
     The small model calls many capitalised technical words persons ("Docker", "GiB",
     "heapq.heappush", an imperative "Convert" opening a sentence). A name is made of capitalised
-    words (particles like "de" allowed); a one-word name must be a census first name or surname.
+    words in any script ("Dvořáková", "Nguyễn"; particles like "de" allowed), or is written all
+    in lower case ("lisa montgomery"); a one-word name must be a known first name or surname
+    (US census or the world gazetteer of policies/names.py).
     """
+    from policies.names import fold, world_first_names, world_last_names
+
     parts = span.split()
-    if not parts or not all(_NAME_PART.fullmatch(part) for part in parts):
+    if not parts:
+        return False
+    lower = all(part.islower() and _UNICODE_WORD.fullmatch(part) for part in parts)
+    if not lower and not all(_capitalised(part) or part in _PARTICLES for part in parts):
         return False
     if len(parts) == 1:
-        folded = parts[0].casefold()
-        return folded in first_names() or folded in last_names()
+        folded = fold(parts[0])
+        return (
+            folded in first_names()
+            or folded in last_names()
+            or (
+                (folded in world_first_names() or folded in world_last_names())
+                and folded not in english_words()
+            )
+        )
     return True
+
+
+_UNICODE_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’\-])*")
+
+
+def _capitalised(word: str) -> bool:
+    """'Dvořáková', "O'Driscoll", 'J.' yes; 'GiB', 'DNS', 'heapq.heappush' no."""
+    if re.fullmatch(r"[^\W\d_a-z]\.", word):
+        return True
+    return (
+        _UNICODE_WORD.fullmatch(word) is not None
+        and word[0].isupper()
+        and (len(word) == 1 or not word[1:].replace("'", "").replace("’", "").isupper())
+        and sum(c.isupper() for c in word) <= 3
+    )
 
 
 _COORDINATED = re.compile(
@@ -517,10 +717,11 @@ _CUE_BEFORE = re.compile(
     r"|holder)[\"']?[ \t]*[:=][ \t]*[\"'])[ \t]*$"
 )
 # What just after a single word makes it a name: a verb of saying, asking or agreeing.
+# Lower case only: "Jasper Reports" is a product, "Jasper reports" a person speaking.
 _CUE_AFTER = re.compile(
-    r"(?i)[ \t]+(?:says|said|asked|asks|wants|wanted|told|tells|thinks|thought|wrote|writes"
+    r"[ \t]+(?:says|said|asked|asks|wants|wanted|told|tells|thinks|thought|wrote|writes"
     r"|mentioned|mentions|agreed|agrees|reported|reports|approved|approves|suggested|suggests"
-    r"|emailed|replied|confirmed|confirms|joined|signed|is out|will be out)\b"
+    r"|emailed|replied|confirmed|confirms|joined|signed|is out|will be out|here)\b"
 )
 
 
@@ -631,74 +832,122 @@ def recase_for_ner(text: str) -> str:
         previous_was_first = is_first
     for match in _NAME_TRIGGERS.finditer(text):
         for group in (1, 2):
-            if _name_word(match.group(group)):
+            if _trigger_name(match.group(group)):
                 chars[match.start(group)] = chars[match.start(group)].upper()
     return "".join(chars)
+
+
+#: One of Switchboard's finders: its name (as a recognizer) and a plain function of the text.
+Finder = tuple[str, Callable[[str], list[Hit]]]
+
+
+def finders() -> dict[str, list[Finder]]:
+    """Switchboard's own finders by entity type, run beside Presidio's recognizers.
+
+    They run outside Presidio's AnalyzerEngine on purpose: the engine keeps one result per span
+    and type, so a finder's name span would be lost behind spaCy's identical one and then be
+    judged by the NER filters instead of its own evidence.
+    """
+    from policies import names, secrets
+
+    return {
+        "PHONE_NUMBER": [("PhoneShapeRecognizer", find_phone_shapes)],
+        "CREDIT_CARD": [("CardNumberRecognizer", find_card_numbers)],
+        "US_SSN": [("SsnShapeRecognizer", find_ssns)],
+        "US_DRIVER_LICENSE": [("DriverLicenseRecognizer", find_driver_licenses)],
+        "STREET_ADDRESS": [("StreetAddressRecognizer", find_street_addresses)],
+        "PERSON": [
+            ("NameGazetteerRecognizer", find_names),
+            ("ContextNameRecognizer", names.find_context_names),
+        ],
+        "SECRET": [("SecretRecognizer", secrets.find_secrets)],
+    }
 
 
 def build_recognizers() -> dict[str, list[EntityRecognizer]]:
     """Switchboard's Presidio recognizers by entity type (imports Presidio and tldextract).
 
     - EMAIL_ADDRESS: Presidio's, its domains checked against tldextract's bundled suffix snapshot
-      (the first scan never tries to download the list);
-    - IP_ADDRESS: Presidio's, minus loopback and unspecified addresses (they identify no one);
-    - PHONE_NUMBER, CREDIT_CARD, US_DRIVER_LICENSE, STREET_ADDRESS, PERSON: the `find_*`
-      functions of this module. The census lists and word lists are read here, not in a scan.
+      (the first scan never tries to download the list); it replaces Presidio's own;
+    - PHONE_NUMBER: libphonenumber over PHONE_REGIONS, beside Presidio's default regions.
+    The name and word lists and detect-secrets' plugins are loaded here, not in a scan.
     """
-    from presidio_analyzer import LocalRecognizer, RecognizerResult
-    from presidio_analyzer.nlp_engine import NlpArtifacts
-    from presidio_analyzer.predefined_recognizers import EmailRecognizer, IpRecognizer
+    from presidio_analyzer import AnalysisExplanation, RecognizerResult
+    from presidio_analyzer.predefined_recognizers import EmailRecognizer, PhoneRecognizer
 
-    class FinderRecognizer(LocalRecognizer):
-        """One entity type, its spans found by a plain function of the text."""
-
-        def __init__(self, entity: str, name: str, finder: Callable[[str], list[Hit]]) -> None:
-            self.entity = entity
-            self.finder = finder
-            self.recognizer_name = name
-            super().__init__(supported_entities=[entity], name=name)
-
-        def load(self) -> None:
-            """Nothing to load: patterns and lists are ready before the recognizer is built."""
-
-        def analyze(
-            self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-        ) -> list[RecognizerResult]:
-            """The finder's spans as Presidio results."""
-            metadata = {
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.recognizer_name,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-            }
-            return [
-                RecognizerResult(self.entity, start, end, score, recognition_metadata=metadata)
-                for start, end, score in self.finder(text)
-            ]
+    from policies import names, secrets
 
     class OfflineEmailRecognizer(EmailRecognizer):
         def validate_result(self, pattern_text: str) -> bool:
             return registrable_domain(pattern_text)
 
-    class PublicIpRecognizer(IpRecognizer):
-        def invalidate_result(self, pattern_text: str) -> bool:
-            return anonymous_ip(pattern_text)
+    class WindowedPhoneRecognizer(PhoneRecognizer):
+        """Presidio's PhoneRecognizer run only around runs of digits, for many regions.
+
+        libphonenumber's matcher walks the whole text once per region (it was most of a scan's
+        time with 30 regions); a phone number lies inside a run of digits and separators, so
+        the matcher runs on each such run with a few characters around it, for Presidio's own
+        regions (the bench checks every number plain Presidio finds is still found). For the
+        other regions of PHONE_REGIONS, the run itself is parsed and validated once per region.
+        """
+
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> Any:
+            import phonenumbers
+
+            results = []
+            leniency = 1 if self.leniency is None else self.leniency
+            for window in _PHONE_WINDOW.finditer(text):
+                if sum(c.isdigit() for c in window.group()) < 5:
+                    continue
+                start = max(0, window.start() - 3)
+                piece = text[start : window.end() + 3]
+                # A number in international form reads the same from every region.
+                international = window.group().startswith("+")
+                regions = PhoneRecognizer.DEFAULT_SUPPORTED_REGIONS
+                for region in regions[:1] if international else regions:
+                    for match in phonenumbers.PhoneNumberMatcher(piece, region, leniency=leniency):
+                        results.append(self._result(start + match.start, start + match.end, region))
+                if international or not _plain_number_run(text, window):
+                    continue
+                number = window.group().rstrip(")")
+                for region in PHONE_REGIONS:
+                    if region in regions:
+                        continue
+                    try:
+                        parsed = phonenumbers.parse(number, region)
+                    except phonenumbers.NumberParseException:
+                        continue
+                    if phonenumbers.is_valid_number(parsed):
+                        results.append(self._result(window.start(), window.end(), region))
+                        break
+            return results
+
+        def _result(self, start: int, end: int, region: str) -> RecognizerResult:
+            return RecognizerResult(
+                entity_type="PHONE_NUMBER",
+                start=start,
+                end=end,
+                score=self.SCORE,
+                # The context enhancer writes its supporting word in here.
+                analysis_explanation=AnalysisExplanation(
+                    recognizer="PhoneRecognizer",
+                    original_score=self.SCORE,
+                    textual_explanation=f"{region} phone number (libphonenumber)",
+                ),
+                recognition_metadata={
+                    RecognizerResult.RECOGNIZER_NAME_KEY: "PhoneRecognizer",
+                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                },
+            )
 
     registrable_domain("warm.up@example.com")
     first_names(), last_names(), frequent_first_names(), frequent_last_names()
     english_words(), stop_words()
+    names.load()
+    secrets.load()
     return {
         "EMAIL_ADDRESS": [OfflineEmailRecognizer()],
-        "IP_ADDRESS": [PublicIpRecognizer()],
-        "PHONE_NUMBER": [
-            FinderRecognizer("PHONE_NUMBER", "PhoneShapeRecognizer", find_phone_shapes)
-        ],
-        "CREDIT_CARD": [FinderRecognizer("CREDIT_CARD", "CardNumberRecognizer", find_card_numbers)],
-        "US_DRIVER_LICENSE": [
-            FinderRecognizer("US_DRIVER_LICENSE", "DriverLicenseRecognizer", find_driver_licenses)
-        ],
-        "STREET_ADDRESS": [
-            FinderRecognizer("STREET_ADDRESS", "StreetAddressRecognizer", find_street_addresses)
-        ],
-        "PERSON": [FinderRecognizer("PERSON", "NameGazetteerRecognizer", find_names)],
+        "PHONE_NUMBER": [WindowedPhoneRecognizer(name="PhoneRecognizer")],
     }
 
 
@@ -712,7 +961,7 @@ def lean_nlp_engine(model_name: str = SPACY_MODEL) -> NlpEngine:
     import spacy
     from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
     from spacy.language import Language
-    from spacy.tokens import Doc, Span
+    from spacy.tokens import Doc
 
     class LeanSpacyNlpEngine(SpacyNlpEngine):
         def __init__(self) -> None:
@@ -734,11 +983,8 @@ def lean_nlp_engine(model_name: str = SPACY_MODEL) -> NlpEngine:
             for text in texts:
                 yield text, self.process_text(str(text), "en")
 
-        def _get_entities(self, doc: Doc) -> list[Span]:
-            return [ent for ent in doc.ents if ent.label_ != "PERSON" or plausible_person(ent.text)]
-
         def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
-            kept = self._get_entities(doc)
+            kept = list(doc.ents)
             entities, scores = self._get_updated_entities(
                 kept, [float(self.ner_model_configuration.default_score or 0.85)] * len(kept)
             )

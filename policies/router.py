@@ -212,6 +212,20 @@ def _fits_local(features: Features, config: Config) -> bool:
     return features.context_tokens <= config.local.n_ctx
 
 
+def _on_pii(features: Features, config: Config) -> str:
+    """`[pii] on_pii`, except "block" when a secret was found and `[pii] on_secret` = block."""
+    if config.pii.on_secret == "block" and "SECRET" in features.pii_types:
+        return "block"
+    return config.pii.on_pii
+
+
+def _block_setting(features: Features, config: Config) -> str:
+    """The setting that blocks: on_secret for a secret, else on_pii."""
+    if config.pii.on_secret == "block" and "SECRET" in features.pii_types:
+        return "pii.on_secret = block"
+    return "pii.on_pii = block"
+
+
 def _budget_used(spend: float, cap: float) -> float:
     # A cap of 0 means "no cloud spend at all": it is used up before the first cent.
     if cap <= 0.0:
@@ -229,7 +243,7 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
     The why is a thunk because `decide` words a rule differently once another rule has decided.
     """
     router = config.router
-    on_pii = config.pii.on_pii
+    on_pii = _on_pii(features, config)
     has_pii = features.pii_count > 0
     budget = config.budget
     day_used = _budget_used(signals.spend_today_usd, budget.daily_usd)
@@ -253,7 +267,13 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
     if override is None:
         yield "override", None, None, "pass", lambda: "no /local or /cloud prefix"
     elif has_pii and on_pii == "block":
-        yield "override", override, None, "skip", lambda: f"/{override} ignored: pii.on_pii = block"
+        yield (
+            "override",
+            override,
+            None,
+            "skip",
+            lambda: f"/{override} ignored: {_block_setting(features, config)}",
+        )
     elif override == "local" and not fits_local:
         yield "override", "local", None, "skip", lambda: f"/local ignored: {too_long()}"
     elif override == "local":
@@ -285,7 +305,13 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
             lambda: f"{_pii_phrase(features)}: pii.on_pii = local keeps it on this machine",
         )
     elif on_pii == "block":
-        yield "privacy", count, 0, "block", lambda: f"{_pii_phrase(features)}: pii.on_pii = block"
+        yield (
+            "privacy",
+            count,
+            0,
+            "block",
+            lambda: f"{_pii_phrase(features)}: {_block_setting(features, config)}",
+        )
     else:
         yield (
             "privacy",
@@ -412,7 +438,7 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
 
 def _cloud_blocked(features: Features, signals: Signals, config: Config) -> bool:
     """Whether the cloud is out of the question: privacy, a spent budget or an unusable cloud."""
-    if features.pii_count > 0 and config.pii.on_pii != "redact":
+    if features.pii_count > 0 and _on_pii(features, config) != "redact":
         return True
     budget = config.budget
     if (
@@ -430,7 +456,7 @@ def decide_target(features: Features, signals: Signals, config: Config) -> Targe
     rows twice); tests check it against `decide` over a grid of every rule's edge cases.
     """
     has_pii = features.pii_count > 0
-    on_pii = config.pii.on_pii
+    on_pii = _on_pii(features, config)
     if has_pii and on_pii == "block":
         return "blocked"
     fits_local = _fits_local(features, config)
@@ -495,5 +521,7 @@ def decide(features: Features, signals: Signals, config: Config) -> Decision:
         rules=tuple(rules),
         features=features,
         signals=signals,
-        redact=features.pii_count > 0 and config.pii.on_pii == "redact" and "cloud" in chain,
+        redact=features.pii_count > 0
+        and _on_pii(features, config) == "redact"
+        and "cloud" in chain,
     )

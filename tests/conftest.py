@@ -12,6 +12,14 @@ if TYPE_CHECKING:
     from engines.demo import DemoServer
 
 
+@pytest.fixture(autouse=True)
+def private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own state directory (the ledger spool lives there), never the user's."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state
+
+
 @pytest.fixture(scope="session")
 def bundled_model_path() -> Path:
     """The bundled Gemma 3 270M GGUF, assembled into the user cache on first use (no network)."""

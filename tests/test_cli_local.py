@@ -102,7 +102,11 @@ def test_ask_cloud_on_the_demo_endpoint_is_recorded(tmp_path: Path) -> None:
     assert result["cost_usd"] > 0 and result["fired"] == "override"
     ledger = switchboard("--db", str(tmp_path / "ledger.sqlite"), "ledger", "--json", cwd=tmp_path)
     assert ledger.returncode == 0, ledger.stderr
-    assert "cloud" in ledger.stdout
+    report = json.loads(ledger.stdout)
+    assert report["requests"] == 1
+    by_tier = {row["tier"]: row for row in report["by_tier"]}
+    assert by_tier["cloud"]["requests"] == 1
+    assert by_tier["cloud"]["cost_usd"] == pytest.approx(result["cost_usd"])
 
 
 def test_bench_threads_json_sweeps_every_logical_core(

@@ -8,6 +8,7 @@ the chain, and every request is written to the ledger exactly once whatever happ
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -22,15 +23,18 @@ from console.dispatch import (
     DispatchEvent,
     Done,
     FellBack,
+    RefusedPrompt,
     RequestResult,
     Routed,
     Scanned,
     Token,
     Waiting,
 )
+from console.ledger import Ledger
 from console.runtime import Runtime
 from engines.demo import DemoServer, free_port
 from policies.config import ConfigStore
+from policies.router import Decision
 
 CONFIG = """\
 # test config
@@ -91,7 +95,9 @@ async def _collect(
 
 
 def _rows(runtime: Runtime) -> list[tuple[object, ...]]:
+    """The ledger's rows; each request was written once (nothing was dropped as a duplicate)."""
     assert runtime.ledger is not None
+    assert runtime.ledger.ignored == 0
     return runtime.ledger.execute(
         "SELECT request_id, tier, status, fallback_path, redacted, pii_count FROM requests"
     )
@@ -149,9 +155,11 @@ async def test_privacy_waits_for_a_killed_engine_instead_of_using_the_cloud(
     assert all(a.tier == "local" for a in seen if isinstance(a, Attempt))
     assert not any(isinstance(e, FellBack) for e in seen)
     # The stream broke after tokens were shown: no retry duplicates them, the request fails
-    # clearly, and it is still recorded once.
+    # clearly, and it is still recorded once, with the tokens that streamed (estimated).
     assert result.status == "failed" and result.error_class == "EngineCrashed"
-    assert _rows(runtime)[0][1:3] == ("none", "failed")
+    assert _rows(runtime)[0][1:3] == ("local", "failed")
+    assert result.usage is not None and result.usage.estimated
+    assert result.usage.completion_tokens > 0
     # The engine restarts by itself and the next private prompt is answered locally.
     _, again = await _collect(runtime, PII_PROMPT)
     assert again.tier == "local" and again.status == "ok"
@@ -257,7 +265,9 @@ async def test_cancel_while_the_analyzer_loads_is_recorded_with_its_decision(
                 seen.append(event)
 
         task = asyncio.create_task(consume())
+        deadline = asyncio.get_running_loop().time() + 60
         while not seen:
+            assert asyncio.get_running_loop().time() < deadline, "no event from the dispatcher"
             await asyncio.sleep(0.01)
         assert isinstance(seen[0], Waiting) and "PII" in seen[0].what
         task.cancel()
@@ -269,3 +279,145 @@ async def test_cancel_while_the_analyzer_loads_is_recorded_with_its_decision(
         assert trace["fired"] == "privacy"
     finally:
         await runtime.aclose()
+
+
+async def test_a_wrong_decision_still_cannot_send_pii_to_the_cloud(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import console.dispatch as dispatch
+    from policies.router import decide
+
+    def wrong(*args: object, **kwargs: object) -> Decision:
+        decision = decide(*args, **kwargs)  # type: ignore[arg-type]
+        return dataclasses.replace(decision, target="cloud", chain=("cloud",), redact=False)
+
+    monkeypatch.setattr(dispatch, "decide", wrong)
+    events, result = await _collect(runtime, PII_PROMPT)
+    assert result.decision.chain == ("cloud",)
+    assert not any(isinstance(e, Attempt) for e in events)
+    assert result.status == "failed" and result.sent_text is None and result.tier == "none"
+    assert result.error is not None and "privacy keeps this prompt local" in result.error
+    assert [row[:5] for row in _rows(runtime)] == [(result.request_id, "none", "failed", "", 0)]
+
+
+async def test_one_entity_in_redact_mode_is_redacted(
+    tmp_path: Path, openai_server: DemoServer
+) -> None:
+    runtime = await _runtime(tmp_path, openai_server.base_url, on_pii="redact")
+    try:
+        prompt = "/cloud Write a thank-you note to maria.gonzalez@example.com."
+        events, result = await _collect(runtime, prompt)
+        scanned = next(e for e in events if isinstance(e, Scanned))
+        assert scanned.scan.count == 1 and scanned.scan.types == ("EMAIL_ADDRESS",)
+        assert result.tier == "cloud" and result.redacted and result.badge == "CLOUD·redacted"
+        assert result.sent_text is not None and "example.com" not in result.sent_text
+        assert "<EMAIL_ADDRESS_1>" in result.sent_text
+        assert _rows(runtime)[0][4:] == (1, 1)
+    finally:
+        await runtime.aclose()
+
+
+async def test_a_private_prompt_waits_for_an_engine_killed_before_its_first_token(
+    runtime: Runtime,
+) -> None:
+    seen: list[DispatchEvent] = []
+    killed_pid: int | None = None
+    async for event in runtime.dispatcher.ask(PII_PROMPT):
+        seen.append(event)
+        if isinstance(event, Attempt) and killed_pid is None:
+            # Attempt comes before the engine is asked: no token exists yet.
+            killed_pid = runtime.local.pid
+            assert killed_pid is not None
+            os.kill(killed_pid, signal.SIGKILL)
+    result = seen[-1].result  # type: ignore[union-attr]
+    waits = [e for e in seen if isinstance(e, Waiting)]
+    assert [w.what for w in waits] == ["local engine restarting"]
+    assert [a.tier for a in seen if isinstance(a, Attempt)] == ["local", "local"]
+    assert result.status == "ok" and result.tier == "local" and result.answer
+    assert runtime.local.pid != killed_pid
+    assert [row[:5] for row in _rows(runtime)] == [(result.request_id, "local", "ok", "", 0)]
+
+
+async def test_a_cancelled_cloud_stream_is_billed_for_what_streamed(runtime: Runtime) -> None:
+    tokens = 0
+
+    async def consume() -> None:
+        nonlocal tokens
+        prompt = "Count from one to three hundred, in words."
+        async for event in runtime.dispatcher.ask(prompt, force="cloud", max_tokens=200):
+            if isinstance(event, Token):
+                tokens += 1
+
+    task = asyncio.create_task(consume())
+    deadline = asyncio.get_running_loop().time() + 120
+    while tokens < 4:
+        assert asyncio.get_running_loop().time() < deadline, "the cloud never streamed"
+        await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert runtime.ledger is not None
+    rows = runtime.ledger.execute(
+        "SELECT tier, status, tokens_out, usage_estimated, cost_usd FROM requests"
+    )
+    assert len(rows) == 1
+    tier, status, tokens_out, estimated, cost = rows[0]
+    assert (tier, status, estimated) == ("cloud", "cancelled", 1)
+    assert tokens_out > 0 and cost > 0
+    assert runtime.ledger.spend().today_usd == pytest.approx(cost)
+
+
+async def test_a_failure_while_preparing_is_recorded(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(text: str) -> object:
+        raise RuntimeError("analyzer crashed\nwith a second line")
+
+    monkeypatch.setattr(runtime.scanner, "scan", crash)
+    events, result = await _collect(runtime, "Name three primary colours.")
+    assert [type(e) for e in events] == [Done]
+    assert result.status == "failed" and result.error_class == "PreparationFailed"
+    assert result.error == "could not prepare the prompt: RuntimeError: analyzer crashed"
+    assert _rows(runtime) == [(result.request_id, "none", "failed", "", 0, 0)]
+
+
+async def test_an_empty_prompt_is_refused_before_anything_is_recorded(runtime: Runtime) -> None:
+    for prompt in ("", "  ", "/local", "/cloud \n"):
+        with pytest.raises(RefusedPrompt, match="empty"):
+            await _collect(runtime, prompt)
+    assert _rows(runtime) == []
+
+
+async def test_rows_a_read_only_ledger_refuses_survive_quitting_and_are_written_later(
+    tmp_path: Path, openai_server: DemoServer
+) -> None:
+    db = tmp_path / "ledger.sqlite"
+    Ledger.open(db).close()
+    runtime = await _runtime(tmp_path, openai_server.base_url)
+    assert runtime.ledger is not None
+    runtime.ledger.close()
+    # As `open_for_report` opens a file this user cannot write.
+    runtime.ledger = runtime.spool.ledger = Ledger.open(db, read_only=True)
+    try:
+        done = await runtime.dispatcher.run_done("Say hello.", max_tokens=4)
+        assert done.recorded == "spool" and done.record_error
+        assert runtime.status().ledger_pending == 1
+    finally:
+        await runtime.aclose()
+    # The next process (here: the next Runtime) writes it, once.
+    again = await _runtime(tmp_path, openai_server.base_url)
+    try:
+        assert (again.spool_replay.inserted, again.spool_replay.ignored) == (1, 0)
+        assert [row[0] for row in _rows(again)] == [done.result.request_id]
+        assert again.status().ledger_pending == 0
+    finally:
+        await again.aclose()
+
+
+async def test_a_megabyte_prompt_fails_in_one_line_and_is_recorded(runtime: Runtime) -> None:
+    events, result = await _collect(runtime, "word " * 210_000)
+    assert result.status == "failed" and result.error is not None
+    assert "\n" not in result.error and len(result.error) < 300, result.error
+    assert result.fix
+    assert not any(isinstance(e, Attempt) and e.tier == "cloud" for e in events)
+    assert [row[2] for row in _rows(runtime)] == ["failed"]

@@ -97,6 +97,7 @@ async def test_run_checks_reports_a_dead_endpoint_and_a_bad_model(tmp_path: Path
         "API key",
         "proxy",
         "database",
+        "ledger spool",
     ]
     assert not checks["model file"].ok and "missing.gguf" in checks["model file"].detail
     assert not checks["local engine"].ok
@@ -141,3 +142,19 @@ def test_doctor_with_a_broken_config_is_one_line_exit_2(tmp_path: Path, bad: str
     result = switchboard("--config", str(config), "doctor")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "config.toml:2" in result.stderr
+
+
+def test_the_spool_check_counts_the_rows_waiting_for_the_ledger(tmp_path: Path) -> None:
+    from console.doctor import check_spool
+    from console.spool import Spool
+    from tests.test_spool import make_record
+
+    db = tmp_path / "ledger.sqlite"
+    empty = check_spool(db)
+    assert empty.ok and empty.detail.startswith("empty")
+    spool = Spool(db, None)
+    assert spool.record(make_record()) == "spool"
+    assert spool.record(make_record()) == "spool"
+    waiting = check_spool(db)
+    assert waiting.ok and waiting.detail.startswith("2 row(s) waiting in ")
+    assert "next command that records" in waiting.detail

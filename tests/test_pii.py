@@ -387,6 +387,8 @@ NO_NETWORK_SCRIPT = textwrap.dedent(
     scanner = PiiScanner(PiiConfig(entities=PiiConfig().entities + ("URL",)))
     scan = scanner.scan("Mail ops@contoso.co.uk or see https://status.example.org, Ann Lee")
     print("types", ",".join(scan.types))
+    secret = scanner.scan("export GITHUB_TOKEN=ghp_4fT9kQz2LmN8pR1sV6wX3yB7cD0eF5gH2jK9")
+    print("secret", ",".join(secret.types))
     print("attempts", len(attempts))
     try:
         socket.create_connection(("127.0.0.1", 9))
@@ -408,6 +410,7 @@ def test_first_load_and_scan_make_no_network_call() -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "types EMAIL_ADDRESS,PERSON,URL" in lines
+    assert "secret SECRET" in lines
     assert "attempts 0" in lines
     assert "blocker_works True" in lines
 

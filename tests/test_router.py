@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -323,60 +322,3 @@ def test_route_command_prints_the_trace_and_runs_nothing(tmp_path: Path) -> None
     assert data["rules"][0]["verdict"] == "skip"
     assert data["signals"]["cloud_available"] is True
     assert not (tmp_path / "none.sqlite").exists()
-
-
-def test_route_signals_come_from_the_environment_and_the_ledger(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from console.cli import route_signals
-    from console.ledger import Ledger, LedgerRecord
-
-    cfg = config()
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    db = tmp_path / "ledger.sqlite"
-    offline = route_signals(cfg, db)
-    assert offline.cloud_unavailable_reason == "no API key ($OPENAI_API_KEY unset)"
-    assert (offline.cloud_available, offline.local_ready, offline.local_queue_depth) == (
-        False,
-        True,
-        0,
-    )
-    assert 0.0 <= offline.local_cpu_pct <= 100.0
-    assert not db.exists()
-
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
-    ledger = Ledger.open(db)
-    decision = route(SIMPLE)
-    ledger.record(
-        LedgerRecord(
-            ts=time.time(),
-            session="s",
-            request_id="r1",
-            prompt_hash="0" * 64,
-            prompt_text=None,
-            decision_json=json.dumps(decision.to_dict()),
-            routed_tier="cloud",
-            tier="cloud",
-            fallback_path="",
-            fired_rule="default",
-            model="m",
-            tokens_in=1,
-            tokens_out=1,
-            usage_estimated=False,
-            ttft_s=None,
-            latency_s=1.0,
-            tokens_per_s=None,
-            cpu_seconds=0.0,
-            cost_usd=0.25,
-            counterfactual_usd=0.25,
-            cost_known=True,
-            status="ok",
-            error_class=None,
-            redacted=False,
-            pii_count=0,
-        )
-    )
-    ledger.close()
-    online = route_signals(cfg, db)
-    assert (online.cloud_available, online.cloud_unavailable_reason) == (True, "")
-    assert (online.spend_today_usd, online.spend_month_usd) == (0.25, 0.25)

@@ -32,27 +32,35 @@ class Figures:
         self.figures = figures
 
 
-def spin(seconds: float, tid: list[int]) -> None:
+def spin(seconds: float, tid: list[int], warmed: threading.Event) -> None:
+    """Burn `seconds` of this thread's own CPU time; `warmed` is set after the first third."""
     tid.append(threading.get_native_id())
-    end = time.process_time() + seconds
-    while time.process_time() < end:
-        pass
+    start = time.thread_time()
+    while (used := time.thread_time() - start) < seconds:
+        if used >= seconds / 3:
+            warmed.set()
 
 
 def test_a_busy_thread_shows_up_with_its_cpu_share() -> None:
     sampler = TelemetrySampler(Figures(FIGURES))
     sampler.sample()
     tid: list[int] = []
-    worker = threading.Thread(target=spin, args=(0.3, tid))
+    warmed = threading.Event()
+    worker = threading.Thread(target=spin, args=(0.3, tid, warmed))
     worker.start()
-    time.sleep(0.15)
+    # Sample once the thread has really burnt CPU (however loaded the machine is), while it
+    # still runs; no wall-clock guess.
+    assert warmed.wait(60), "the busy thread never ran"
     snapshot = sampler.sample()
     worker.join()
     busy = {t.tid: t for t in snapshot.threads}
     assert tid[0] in busy
-    assert busy[tid[0]].cpu_pct > 30
+    # The only thread that did anything since the first sample is the busiest one.
+    assert busy[tid[0]].cpu_pct > 0
+    assert busy[tid[0]].cpu_pct == max(t.cpu_pct for t in snapshot.threads)
     assert str(tid[0]) in busy[tid[0]].name
-    assert snapshot.process_cpu_pct is not None and snapshot.process_cpu_pct > 30
+    assert snapshot.process_cpu_pct is not None
+    assert snapshot.process_cpu_pct >= busy[tid[0]].cpu_pct * 0.9
     assert snapshot.rss_bytes is not None and snapshot.rss_bytes > 10 << 20
     assert len(snapshot.per_core_pct) == psutil.cpu_count(logical=True)
     assert all(0.0 <= pct <= 100.0 for pct in snapshot.per_core_pct)

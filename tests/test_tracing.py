@@ -291,6 +291,7 @@ def test_failed_attempt_is_an_error_span_beside_the_one_that_answered(
                 sent_text="Explain the outage.",
                 model="stub-model",
                 pii_types=(),
+                redacted=False,
             )
         )
 

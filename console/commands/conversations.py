@@ -18,7 +18,7 @@ import click
 from console.outside_text import for_stream
 
 if TYPE_CHECKING:
-    from console.cli import CliContext
+    from console.cli_context import CliContext
     from console.conversations import ConversationStore
 
 

@@ -10,7 +10,7 @@ import click
 from policies.config import SetupError
 
 if TYPE_CHECKING:
-    from console.cli import CliContext
+    from console.cli_context import CliContext
 
 
 @click.command("report")

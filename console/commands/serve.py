@@ -19,7 +19,7 @@ import click
 from policies.config import SetupError
 
 if TYPE_CHECKING:
-    from console.cli import CliContext
+    from console.cli_context import CliContext
 
 LOOPBACK = frozenset(("127.0.0.1", "localhost", "::1"))
 

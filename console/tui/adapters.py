@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from console.ledger_report import build_report
+from console.outcome import Outcome, badge
 from console.tui.widgets.views import (
     AnswerMeta,
     CloudView,
@@ -36,7 +37,7 @@ def answer_meta(result: RequestResult) -> AnswerMeta:
     """The badge of a finished request."""
     cost = result.cost
     return AnswerMeta(
-        badge=result.badge,
+        badge=badge(result.outcome),
         status=result.status,
         cost_usd=cost.total_usd if cost is not None else None,
         cost_known=cost.known if cost is not None else True,
@@ -53,8 +54,9 @@ def answer_meta(result: RequestResult) -> AnswerMeta:
 
 def stored_turn_meta(tier: str) -> AnswerMeta:
     """The badge of an answer reopened from a saved conversation (only its tier is kept)."""
+    answered: Literal["local", "cloud"] = "cloud" if tier == "cloud" else "local"
     return AnswerMeta(
-        badge=tier.upper() if tier in ("local", "cloud") else "LOCAL",
+        badge=badge(Outcome("ok", answered, (answered,), redacted=False)),
         status="ok",
         cost_usd=None,
         cost_known=False,
@@ -68,11 +70,11 @@ def stored_turn_meta(tier: str) -> AnswerMeta:
     )
 
 
-def unfinished_meta(badge: str, error: str) -> AnswerMeta:
+def unfinished_meta(status: Literal["cancelled", "failed"], error: str) -> AnswerMeta:
     """The badge of an answer whose worker ended without a result (cancelled, crashed)."""
     return AnswerMeta(
-        badge=badge,
-        status=badge.lower(),
+        badge=badge(Outcome(status, "none", (), redacted=False)),
+        status=status,
         cost_usd=None,
         cost_known=False,
         gen_tps=None,
@@ -194,6 +196,6 @@ def ledger_view(runtime: Runtime, config: Config) -> LedgerView:
         budget_used_fraction=report.budget.daily_fraction,
         budget_warn=report.budget.warning,
         budget_exhausted=report.budget.exhausted,
-        pending=ledger.pending,
-        error=ledger.last_error,
+        pending=runtime.spool.pending(),
+        error=runtime.spool.last_error or ledger.last_error,
     )

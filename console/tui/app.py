@@ -24,11 +24,10 @@ from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from console.tui.screens.main import MainScreen
-from engines.base import EngineError
-from policies.config import SetupError
+from engines.base import SwitchboardError
 
 if TYPE_CHECKING:
-    from console.cli import CliContext
+    from console.cli_context import CliContext
     from console.runtime import Runtime
 
 log = logging.getLogger("switchboard.tui")
@@ -264,8 +263,8 @@ class SwitchboardApp(App[None]):
         if event.state != WorkerState.ERROR:
             return
         error = event.worker.error
-        fix = getattr(error, "fix", "") if isinstance(error, EngineError | SetupError) else ""
-        if not isinstance(error, EngineError | SetupError):
+        fix = error.fix if isinstance(error, SwitchboardError) else ""
+        if not isinstance(error, SwitchboardError):
             log.error("worker %s failed", event.worker.name, exc_info=error)
             where = f" (details in {self.log_path})" if self.log_path else ""
             fix = f"unexpected error{where}"

@@ -128,7 +128,7 @@ async def test_local_answer_streams_with_badge_and_panels(runtime: Runtime) -> N
     async with app.run_test(size=(140, 44)) as pilot:
         before = len(ledger_rows(runtime))
         view = await answered(pilot, await ask(pilot, "/local What is the capital of France?"))
-        assert view.meta is not None and view.meta.badge == "LOCAL", view.meta
+        assert view.meta is not None and view.meta.badge.label == "LOCAL", view.meta
         assert view.text.strip()
         badge = rendered(view.query_one(".badge"))
         assert "LOCAL" in badge and "tok/s" in badge and "ttft" in badge
@@ -192,7 +192,7 @@ async def test_cloud_answer_through_the_loopback_server(runtime: Runtime) -> Non
     app = app_over(runtime)
     async with app.run_test(size=(140, 44)) as pilot:
         view = await answered(pilot, await ask(pilot, "/cloud Name one primary colour."))
-        assert view.meta is not None and view.meta.badge == "CLOUD", view.meta
+        assert view.meta is not None and view.meta.badge.label == "CLOUD", view.meta
         assert view.result is not None and view.result.sent_text == "Name one primary colour."
         assert view.text.strip()
         cloud = app.main.query_one(CloudPanel)
@@ -212,7 +212,7 @@ async def test_cancel_mid_generation_keeps_the_app_and_records(runtime: Runtime,
         assert view.meta is None, "the answer ended before it could be cancelled"
         await pilot.press(key)
         await answered(pilot, view)
-        assert view.meta is not None and view.meta.badge == "CANCELLED"
+        assert view.meta is not None and view.meta.badge.label == "CANCELLED"
         assert app.is_running and not app.main.generating
         await until(
             pilot,
@@ -220,7 +220,7 @@ async def test_cancel_mid_generation_keeps_the_app_and_records(runtime: Runtime,
             "the cancelled request in the ledger",
         )
         again = await answered(pilot, await ask(pilot, "/local Say yes."))
-        assert again.meta is not None and again.meta.badge == "LOCAL"
+        assert again.meta is not None and again.meta.badge.label == "LOCAL"
 
 
 async def test_engine_killed_mid_answer_falls_back_to_cloud(runtime: Runtime) -> None:
@@ -232,7 +232,7 @@ async def test_engine_killed_mid_answer_falls_back_to_cloud(runtime: Runtime) ->
         assert pid is not None and view.meta is None
         os.kill(pid, signal.SIGKILL)
         await answered(pilot, view)
-        assert view.meta is not None and view.meta.badge == "FALLBACK local→cloud", view.meta
+        assert view.meta is not None and view.meta.badge.label == "FALLBACK local→cloud", view.meta
         assert view.result is not None and view.result.status == "fallback"
         assert view.text == view.result.answer and view.text.strip()
         rows = [row for row in ledger_rows(runtime) if row[0] == view.result.request_id]
@@ -267,7 +267,7 @@ async def test_pii_prompt_fills_the_privacy_panel_and_reveals_sent_text(runtime:
     async with app.run_test(size=(140, 44)) as pilot:
         panel = app.main.query_one(PrivacyPanel)
         kept = await answered(pilot, await ask(pilot, PII_PROMPT))
-        assert kept.meta is not None and kept.meta.badge == "LOCAL", kept.meta
+        assert kept.meta is not None and kept.meta.badge.label == "LOCAL", kept.meta
         assert kept.result is not None and kept.result.sent_text is None
         text = rendered(panel)
         assert "PERSON" in text and "EMAIL_ADDRESS" in text
@@ -275,7 +275,7 @@ async def test_pii_prompt_fills_the_privacy_panel_and_reveals_sent_text(runtime:
 
         runtime.set_config({"pii.on_pii": "redact"})
         view = await answered(pilot, await ask(pilot, "/cloud " + PII_PROMPT))
-        assert view.meta is not None and view.meta.badge == "CLOUD·redacted", view.meta
+        assert view.meta is not None and view.meta.badge.label == "CLOUD·redacted", view.meta
         text = rendered(panel)
         assert "sent to cloud redacted" in text and "Maria" not in text
         await pilot.press("f7")

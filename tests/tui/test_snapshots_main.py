@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from console.outcome import Outcome, badge
 from console.runtime import Runtime
 from console.tui.app import SwitchboardApp, create_app
 from console.tui.widgets.chat import ChatLog
@@ -86,9 +87,11 @@ STATUS = StatusView(
 
 
 def meta(
-    badge: str, cost: float, tps: float, ttft: float, tokens: int, model: str, rule: str
+    shown: Outcome, cost: float, tps: float, ttft: float, tokens: int, model: str, rule: str
 ) -> AnswerMeta:
-    return AnswerMeta(badge, "ok", cost, True, tps, ttft, ttft * 4, tokens, model, rule)
+    return AnswerMeta(
+        badge(shown), shown.status, cost, True, tps, ttft, ttft * 4, tokens, model, rule
+    )
 
 
 async def feed(pilot: Pilot[None]) -> None:
@@ -105,14 +108,30 @@ async def feed(pilot: Pilot[None]) -> None:
     first = await chat.add_answer(0, "What is the capital of France?")
     await first.append("The capital of France is **Paris**.")
     await first.finish(
-        meta("LOCAL", 0.0000008, 38.4, 0.21, 9, "gemma-3-270m-q4_k_m.gguf", "default")
+        meta(
+            Outcome("ok", "local", ("local",), redacted=False),
+            0.0000008,
+            38.4,
+            0.21,
+            9,
+            "gemma-3-270m-q4_k_m.gguf",
+            "default",
+        )
     )
     second = await chat.add_answer(
         1, "Please write a short apology to Maria Gonzalez at maria@example.com."
     )
     await second.append("Dear Maria,\n\n- we are sorry for the delay\n- your refund is on its way")
     await second.finish(
-        meta("FALLBACK local→cloud", 0.00031, 55.0, 0.4, 40, "gpt-4o-mini", "privacy")
+        meta(
+            Outcome("fallback", "cloud", ("local", "cloud"), redacted=False),
+            0.00031,
+            55.0,
+            0.4,
+            40,
+            "gpt-4o-mini",
+            "privacy",
+        )
     )
     await pilot.pause()
 

@@ -74,6 +74,7 @@ def redacted_cloud_answer() -> RequestResult:
         sent_text=SENT,
         model="gpt-4o-mini",
         pii_types=("EMAIL_ADDRESS", "PERSON"),
+        redacted=True,
     )
 
 

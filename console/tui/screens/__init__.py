@@ -6,13 +6,33 @@ Each screen reaches the headless core through the app's `runtime` attribute
 
 from __future__ import annotations
 
+import asyncio
 import math
-from typing import TYPE_CHECKING, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, cast
 
 from textual.app import App
 
+from console.outcome import Badge, BadgeKind
+
 if TYPE_CHECKING:
     from console.runtime import Runtime
+
+
+class ConsoleHost(Protocol):
+    """What the main screen reads of the app hosting it (console.tui.app.SwitchboardApp).
+
+    A protocol, so that the screen does not import the app that imports it.
+    """
+
+    runtime: Runtime
+    runtime_ready: asyncio.Event
+    log_path: Path | None
+
+
+def host_of(app: App[object]) -> ConsoleHost:
+    """`app` as the console host of the main screen."""
+    return cast("ConsoleHost", app)
 
 
 def runtime_of(app: App[object]) -> Runtime:
@@ -23,27 +43,25 @@ def runtime_of(app: App[object]) -> Runtime:
     return cast("Runtime", runtime)
 
 
-#: Rich styles of the answer badges; the help screen explains them.
-BADGE_STYLES: dict[str, str] = {
-    "LOCAL": "bold black on green",
-    "CLOUD": "bold white on blue",
-    "CLOUD·redacted": "bold white on magenta",
-    "FALLBACK local→cloud": "bold black on yellow",
-    "FAILED": "bold white on red",
-    "BLOCKED": "bold white on dark_red",
-    "CANCELLED": "bold black on grey70",
+#: Rich styles of the answer badges, by kind; the help screen explains them.
+BADGE_STYLES: dict[BadgeKind, str] = {
+    "local": "bold black on green",
+    "cloud": "bold white on blue",
+    "redacted": "bold white on magenta",
+    "fallback": "bold black on yellow",
+    "failed": "bold white on red",
+    "blocked": "bold white on dark_red",
+    "cancelled": "bold black on grey70",
+    "interrupted": "bold black on grey70",
 }
 
 #: Rich styles of the tiers, wherever a tier name is shown.
 TIER_STYLES: dict[str, str] = {"local": "green", "cloud": "blue", "none": "red"}
 
 
-def badge_style(badge: str) -> str:
-    """The style of `badge`; unknown badges (a future FALLBACK cloud→local) by their first word."""
-    if badge in BADGE_STYLES:
-        return BADGE_STYLES[badge]
-    first = badge.split(" ")[0].split("·")[0]
-    return next((style for name, style in BADGE_STYLES.items() if name.startswith(first)), "bold")
+def badge_style(shown: Badge) -> str:
+    """The style of a badge, from its kind (never from its label)."""
+    return BADGE_STYLES[shown.kind]
 
 
 def money(usd: float | None) -> str:
@@ -68,4 +86,13 @@ def one_line(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
 
 
-__all__ = ["BADGE_STYLES", "TIER_STYLES", "badge_style", "money", "one_line", "runtime_of"]
+__all__ = [
+    "BADGE_STYLES",
+    "TIER_STYLES",
+    "ConsoleHost",
+    "badge_style",
+    "host_of",
+    "money",
+    "one_line",
+    "runtime_of",
+]

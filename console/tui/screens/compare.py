@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
+from console.outcome import badge
 from console.tui.screens import badge_style, money, runtime_of
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def result_table(result: RequestResult) -> Table:
     table = Table.grid(padding=(0, 1))
     table.add_column(style="dim")
     table.add_column()
-    table.add_row("route", Text(result.badge, style=badge_style(result.badge)))
+    table.add_row("route", Text(result.badge, style=badge_style(badge(result.outcome))))
     if result.model:
         # One line, so the figures of both panes stay level with each other.
         table.add_row("model", Text(result.model, no_wrap=True, overflow="ellipsis"))

@@ -14,16 +14,35 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from console.outcome import Badge, Outcome, badge
 from console.tui.screens import BADGE_STYLES
 
 #: What each badge on an answer means, in the order a user meets them.
-BADGE_MEANINGS: tuple[tuple[str, str], ...] = (
-    ("LOCAL", "answered by the llama.cpp model on this machine; nothing left it"),
-    ("CLOUD", "answered by the cloud endpoint; the prompt had no PII"),
-    ("CLOUD·redacted", "sent to the cloud with placeholders for the PII, restored here"),
-    ("FALLBACK local→cloud", "the first tier failed before answering; the next one answered"),
-    ("FAILED", "every tier in the chain failed; the error and its fix are shown"),
-    ("BLOCKED", 'PII found and [pii] on_pii = "block": nothing was sent anywhere'),
+BADGE_MEANINGS: tuple[tuple[Badge, str], ...] = (
+    (
+        badge(Outcome("ok", "local", ("local",), redacted=False)),
+        "answered by the llama.cpp model on this machine; nothing left it",
+    ),
+    (
+        badge(Outcome("ok", "cloud", ("cloud",), redacted=False)),
+        "answered by the cloud endpoint; the prompt had no PII",
+    ),
+    (
+        badge(Outcome("ok", "cloud", ("cloud",), redacted=True)),
+        "sent to the cloud with placeholders for the PII, restored here",
+    ),
+    (
+        badge(Outcome("fallback", "cloud", ("local", "cloud"), redacted=False)),
+        "the first tier failed before answering; the next one answered",
+    ),
+    (
+        badge(Outcome("failed", "none", (), redacted=False)),
+        "every tier in the chain failed; the error and its fix are shown",
+    ),
+    (
+        badge(Outcome("blocked", "none", (), redacted=False)),
+        'PII found and [pii] on_pii = "block": nothing was sent anywhere',
+    ),
 )
 
 
@@ -67,8 +86,8 @@ def _badges_table() -> Table:
     table = Table(title="Badges", title_justify="left", title_style="bold", expand=True, box=None)
     table.add_column("badge", width=22, no_wrap=True)
     table.add_column("means", ratio=1)
-    for badge, meaning in BADGE_MEANINGS:
-        table.add_row(Text(f" {badge} ", style=BADGE_STYLES[badge]), meaning)
+    for shown, meaning in BADGE_MEANINGS:
+        table.add_row(Text(f" {shown.label} ", style=BADGE_STYLES[shown.kind]), meaning)
     return table
 
 

@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
 from console.ledger import StoredRequest
+from console.outcome import Badge, badge
 from console.outside_text import clean
 from console.tui.screens import TIER_STYLES, badge_style, money
 
@@ -45,7 +46,7 @@ class Trace:
 
     request_id: str
     prompt: str
-    badge: str
+    badge: Badge
     status: str
     tier: str
     model: str
@@ -107,7 +108,7 @@ def trace_from_result(result: RequestResult) -> Trace:
     return Trace(
         request_id=result.request_id,
         prompt=result.prompt,
-        badge=result.badge,
+        badge=badge(result.outcome),
         status=result.status,
         tier=result.tier,
         model=result.model,
@@ -186,7 +187,7 @@ def trace_from_stored(stored: StoredRequest) -> Trace:
     return Trace(
         request_id=stored.request_id,
         prompt=stored.prompt_text or f"(prompt not kept; sha256 {stored.prompt_hash[:12]}…)",
-        badge=stored_badge(stored),
+        badge=badge(stored.outcome),
         status=stored.status,
         tier=stored.tier,
         model=stored.model,
@@ -201,17 +202,6 @@ def trace_from_stored(stored: StoredRequest) -> Trace:
         fix=None,
         sent_text=None,
     )
-
-
-def stored_badge(stored: StoredRequest) -> str:
-    """The badge a stored request had when it was answered."""
-    if stored.status in ("blocked", "failed", "cancelled"):
-        return stored.status.upper()
-    if stored.fallback_path:
-        return "FALLBACK " + stored.fallback_path.replace(">", "→")
-    if stored.tier == "cloud":
-        return "CLOUD·redacted" if stored.redacted else "CLOUD"
-    return "LOCAL"
 
 
 def _ms(value: float | None) -> str:
@@ -283,7 +273,7 @@ class InspectorScreen(ModalScreen[None]):
     def _head(self) -> Text:
         trace = self.trace
         text = Text()
-        text.append(f" {trace.badge} ", style=badge_style(trace.badge))
+        text.append(f" {trace.badge.label} ", style=badge_style(trace.badge))
         text.append(f"  {trace.status}")
         if trace.model:
             text.append(f" · {trace.model}", style="dim")

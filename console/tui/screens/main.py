@@ -36,6 +36,7 @@ from console.tui.messages import (
     LedgerSummarized,
     TelemetrySampled,
 )
+from console.tui.screens import host_of
 from console.tui.widgets.chat import AnswerView, ChatLog
 from console.tui.widgets.cloud_panel import CloudPanel
 from console.tui.widgets.ledger_panel import LedgerPanel
@@ -48,7 +49,6 @@ from console.tui.widgets.status_line import StatusLine
 if TYPE_CHECKING:
     from console.dispatch import Conversation, RequestResult
     from console.runtime import Runtime
-    from console.tui.app import SwitchboardApp
     from policies.pii import PiiScan
 
 #: Points of tokens/s history the sparkline keeps.
@@ -59,8 +59,6 @@ LEDGER_REFRESH_S = 15.0
 
 class MainScreen(Screen[None]):
     """Chat on the left, panels on the right (or in tabs below the chat on narrow terminals)."""
-
-    app: SwitchboardApp
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
 
@@ -91,7 +89,7 @@ class MainScreen(Screen[None]):
     @property
     def runtime(self) -> Runtime:
         """The headless core this screen drives."""
-        return self.app.runtime
+        return host_of(self.app).runtime
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -161,7 +159,7 @@ class MainScreen(Screen[None]):
         answer_id = self._next_answer_id
         self._next_answer_id += 1
         view = await self.query_one(ChatLog).add_answer(answer_id, prompt)
-        ready = self.app.runtime_ready.is_set()
+        ready = host_of(self.app).runtime_ready.is_set()
         view.set_progress("scanning for PII…" if ready else "waiting: console starting…")
         self._asking = answer_id
         self.run_ask(answer_id, prompt)
@@ -170,7 +168,7 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, exit_on_error=False, group="ask")
     async def run_ask(self, answer_id: int, prompt: str) -> None:
         """Consume the dispatcher's events; only posts messages."""
-        await self.app.runtime_ready.wait()
+        await host_of(self.app).runtime_ready.wait()
         conversation = self._conversation_now()
         async for event in self.runtime.dispatcher.ask(prompt, conversation=conversation):
             self.post_message(Dispatched(answer_id, event))
@@ -233,9 +231,9 @@ class MainScreen(Screen[None]):
         if view is None or view.meta is not None:
             return
         if event.state == WorkerState.CANCELLED:
-            await view.finish(unfinished_meta("CANCELLED", "cancelled by you"))
+            await view.finish(unfinished_meta("cancelled", "cancelled by you"))
         else:
-            await view.finish(unfinished_meta("FAILED", str(worker.error)))
+            await view.finish(unfinished_meta("failed", str(worker.error)))
         self.summarize_ledger()
 
     def action_cancel(self) -> None:
@@ -329,7 +327,7 @@ class MainScreen(Screen[None]):
                 TelemetrySampled(
                     local_view(snapshot, runtime, tuple(self._tps_history)),
                     cloud_view(runtime.cloud_health(), runtime, config),
-                    status_view(runtime.status(), self.app.log_path),
+                    status_view(runtime.status(), host_of(self.app).log_path),
                 )
             )
             self._stop_sampling.wait(1.0 / config.ui.telemetry_hz)

@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Input, Label, ProgressBar, Select, Static
 
+from console.outcome import badge
 from console.tui.screens import TIER_STYLES, badge_style, money, one_line, runtime_of
 from policies.config import SetupError
 
@@ -181,7 +182,7 @@ class ReplayScreen(ModalScreen[None]):
             table.add_row(
                 str(index + 1),
                 one_line(result.prompt, PROMPT_WIDTH),
-                Text(result.badge, style=badge_style(result.badge)),
+                Text(result.badge, style=badge_style(badge(result.outcome))),
                 Text(result.decision.fired, style=TIER_STYLES.get(result.decision.target, "")),
                 money(result.cost.total_usd) if result.cost and result.cost.known else "—",
                 key=str(index),

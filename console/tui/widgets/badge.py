@@ -5,24 +5,28 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
+from console.outcome import BadgeKind
 from console.tui.widgets.formatting import seconds, tps, usd
 from console.tui.widgets.views import AnswerMeta
 
+_STYLES: dict[BadgeKind, str] = {
+    "local": "bold $text-success on $success-muted",
+    "cloud": "bold $text-accent on $accent-muted",
+    "redacted": "bold $text-warning on $warning-muted",
+    "fallback": "bold $text-warning on $warning-muted",
+}
 
-def badge_style(badge: str) -> str:
-    """Colour of a badge: local calm, cloud accent, fallback warm, failure hot."""
-    if badge.startswith(("FAILED", "BLOCKED", "CANCELLED")):
-        return "bold $text-error on $error-muted"
-    if badge.startswith("FALLBACK") or "redacted" in badge:
-        return "bold $text-warning on $warning-muted"
-    if badge.startswith("CLOUD"):
-        return "bold $text-accent on $accent-muted"
-    return "bold $text-success on $success-muted"
+
+def badge_style(kind: BadgeKind) -> str:
+    """Colour of a badge: local calm, cloud accent, fallback or redaction warm, failure hot."""
+    return _STYLES.get(kind, "bold $text-error on $error-muted")
 
 
 def render_badge(meta: AnswerMeta) -> Content:
     """One line: the badge, then the figures that exist for this answer."""
-    parts: list[Content | str | tuple[str, str]] = [(f" {meta.badge} ", badge_style(meta.badge))]
+    parts: list[Content | str | tuple[str, str]] = [
+        (f" {meta.badge.label} ", badge_style(meta.badge.kind))
+    ]
     figures = [usd(meta.cost_usd, meta.cost_known)]
     if meta.gen_tps is not None:
         figures.append(tps(meta.gen_tps))

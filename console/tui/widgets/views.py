@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from console.outcome import Badge
+
 
 @dataclass(frozen=True)
 class ThreadLoad:
@@ -97,7 +99,7 @@ class LedgerView:
 class AnswerMeta:
     """What the badge under an answer says."""
 
-    badge: str
+    badge: Badge
     status: str
     cost_usd: float | None
     cost_known: bool
