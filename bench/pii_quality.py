@@ -212,6 +212,14 @@ def main() -> None:
             f"{'':<14}{kind:<18}{pct(theirs.rate(None, kind)):>20}{pct(ours.rate(None, kind)):>20}"
         )
     print(f"{'':<14}{'ALL':<18}{pct(theirs.rate()):>20}{pct(ours.rate()):>20}")
+    worse = [
+        f"{source}/{kind}"
+        for source, kind in sorted(ours.labeled)
+        if ours.leaked[(source, kind)] > theirs.leaked[(source, kind)]
+    ]
+    print(f"(source, type) pairs where ours leaks more than plain: {', '.join(worse) or 'none'}")
+    over = [s for s in sources if ours.rate(s)[0] * 10 > ours.rate(s)[1]]
+    print(f"sources over the 10% target: {', '.join(over) or 'none'}")
     print()
     print(f"{'clean source':<18}{'plain altered':>20}{'ours altered':>20}")
     for source in CLEAN_SOURCES:

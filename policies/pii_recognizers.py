@@ -301,22 +301,12 @@ PHONE_REGIONS = (
     "US", "GB", "IE", "DE", "FR", "IN", "CA", "AU", "NL", "BE", "ES", "PT", "IT", "CH", "AT",
     "PL", "CZ", "HU", "SE", "NO", "FI", "DK", "VN", "CN", "NG", "GH", "BR",
 )  # fmt: skip
+#: Every region the phone matcher reads national numbers for: Presidio's defaults, then ours.
+PHONE_MATCHER_REGIONS = tuple(
+    dict.fromkeys(["US", "GB", "DE", "FR", "IL", "IN", "CA", "BR", *PHONE_REGIONS])
+)
 # A run of digits and the separators phone numbers are written with.
 _PHONE_WINDOW = re.compile(r"[+(]?\d[\d \t()./\-–+]*\d\)?")
-
-
-def _plain_number_run(text: str, window: re.Match[str]) -> bool:
-    """A digit run that stands alone like a phone number: 7+ digits, no dots (versions, IPs),
-    not glued to letters, dots, dashes or colons (hashes, host names, ports, timestamps)."""
-    value = window.group()
-    before = text[window.start() - 1] if window.start() else " "
-    after = text[window.end()] if window.end() < len(text) else " "
-    return (
-        sum(c.isdigit() for c in value) >= 7
-        and "." not in value
-        and not (before.isalnum() or before in ".:_-/")
-        and not (after.isalnum() or after in ".:_-/")
-    )
 
 
 _SSN_SHAPE = re.compile(r"(?<![\d\-])(\d{3})([ \-]?)(\d{2})\2(\d{4})(?![\d\-])")
@@ -887,8 +877,9 @@ def build_recognizers() -> dict[str, list[EntityRecognizer]]:
         libphonenumber's matcher walks the whole text once per region (it was most of a scan's
         time with 30 regions); a phone number lies inside a run of digits and separators, so
         the matcher runs on each such run with a few characters around it, for Presidio's own
-        regions (the bench checks every number plain Presidio finds is still found). For the
-        other regions of PHONE_REGIONS, the run itself is parsed and validated once per region.
+        regions and PHONE_REGIONS (the bench checks every number plain Presidio finds is still
+        found). A direct parse of the run per extra region was tried for speed on long prompts:
+        it lost numbers the matcher's inner-match search finds, so the matcher stays.
         """
 
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> Any:
@@ -903,22 +894,19 @@ def build_recognizers() -> dict[str, list[EntityRecognizer]]:
                 piece = text[start : window.end() + 3]
                 # A number in international form reads the same from every region.
                 international = window.group().startswith("+")
-                regions = PhoneRecognizer.DEFAULT_SUPPORTED_REGIONS
-                for region in regions[:1] if international else regions:
+                regions = PHONE_MATCHER_REGIONS[:1] if international else PHONE_MATCHER_REGIONS
+                first_digit = window.start() + next(
+                    i for i, c in enumerate(window.group()) if c.isdigit()
+                )
+                for region in regions:
+                    whole = False
                     for match in phonenumbers.PhoneNumberMatcher(piece, region, leniency=leniency):
                         results.append(self._result(start + match.start, start + match.end, region))
-                if international or not _plain_number_run(text, window):
-                    continue
-                number = window.group().rstrip(")")
-                for region in PHONE_REGIONS:
-                    if region in regions:
-                        continue
-                    try:
-                        parsed = phonenumbers.parse(number, region)
-                    except phonenumbers.NumberParseException:
-                        continue
-                    if phonenumbers.is_valid_number(parsed):
-                        results.append(self._result(window.start(), window.end(), region))
+                        whole = whole or (
+                            start + match.start <= first_digit and start + match.end >= window.end()
+                        )
+                    # Once one region reads the whole run as a number, the others add nothing.
+                    if whole:
                         break
             return results
 
