@@ -11,6 +11,10 @@ Score = killed / (killed + survived). Mutants that time out count as killed (the
 pass), as cosmic-ray counts them; incompetent ones (the mutant cannot even be imported) are
 shown apart and left out of the score. Survivors are listed with their diff line.
 
+Mutants inside type annotations (`int | None` -> `int * None`) are left out before sampling:
+every module here has `from __future__ import annotations`, so annotations are never evaluated
+and such a mutant is equivalent to the original; no test can kill it.
+
     python bench/mutation.py                          # every module, 6 mutants each, seed 9
     python bench/mutation.py --module console/dispatch.py --max-mutants 20 --seed 1
 
@@ -20,6 +24,7 @@ Last line: `mutation_score X`.
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import random
 import shutil
@@ -57,6 +62,7 @@ class ModuleRun:
     module: str
     total: int = 0
     sampled: int = 0
+    in_annotations: int = 0
     killed: int = 0
     survived: int = 0
     incompetent: int = 0
@@ -87,6 +93,28 @@ def _copy_tree(target: Path) -> None:
         if source.is_file():
             (target / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / relative)
+
+
+def _annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(start, end) positions (line, column) of every annotation in `source`."""
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        annotations: list[ast.expr | None] = []
+        if isinstance(node, ast.arg | ast.AnnAssign):
+            annotations.append(node.annotation)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            annotations.append(node.returns)
+        for annotation in annotations:
+            if annotation is not None and annotation.end_lineno is not None:
+                start = (annotation.lineno, annotation.col_offset)
+                spans.append((start, (annotation.end_lineno, annotation.end_col_offset or 0)))
+    return spans
+
+
+def _in_annotation(
+    position: tuple[int, int], spans: list[tuple[tuple[int, int], tuple[int, int]]]
+) -> bool:
+    return any(start <= position < end for start, end in spans)
 
 
 def _test_command(module: str) -> str:
@@ -145,10 +173,17 @@ def run_module(module: str, max_mutants: int, seed: int, timeout_s: float) -> Mo
         )
         if init.returncode != 0:
             raise SystemExit(f"cosmic-ray init failed for {module}: {init.stderr[-2000:]}")
+        spans = _annotation_spans((work / module).read_text(encoding="utf-8"))
         with use_db(str(session), WorkDB.Mode.open) as db:
             items = list(db.work_items)
             result.total = len(items)
-            chosen = random.Random(f"{seed}:{module}").sample(items, min(max_mutants, len(items)))
+            live = [
+                item
+                for item in items
+                if not any(_in_annotation(tuple(m.start_pos), spans) for m in item.mutations)
+            ]
+            result.in_annotations = len(items) - len(live)
+            chosen = random.Random(f"{seed}:{module}").sample(live, min(max_mutants, len(live)))
             keep = {item.job_id for item in chosen}
             db.set_multiple_results(
                 [item.job_id for item in items if item.job_id not in keep],
@@ -197,15 +232,16 @@ def main() -> None:
     modules = args.module or list(MODULE_TESTS)
     runs = [run_module(m, args.max_mutants, args.seed, args.timeout) for m in modules]
     print(
-        f"{'module':<22} {'mutants':>7} {'sampled':>7} {'killed':>6} {'survived':>8} "
-        f"{'incompetent':>11} {'score':>6} {'seconds':>8}"
+        f"{'module':<22} {'mutants':>7} {'in annot.':>9} {'sampled':>7} {'killed':>6} "
+        f"{'survived':>8} {'incompetent':>11} {'score':>6} {'seconds':>8}"
     )
     for run in runs:
         score = "-" if run.score is None else f"{run.score:.2f}"
         if not run.baseline_ok:
             score = "no baseline"
         print(
-            f"{run.module:<22} {run.total:>7} {run.sampled:>7} {run.killed:>6} "
+            f"{run.module:<22} {run.total:>7} {run.in_annotations:>9} {run.sampled:>7} "
+            f"{run.killed:>6} "
             f"{run.survived:>8} {run.incompetent:>11} {score:>6} {run.seconds:>8.0f}"
         )
     survivors = [line for run in runs for line in run.survivors]

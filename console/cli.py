@@ -662,10 +662,12 @@ def pii(cli_ctx: CliContext, text: str | None, jsonl: bool) -> None:
 def _register_commands() -> None:
     """Commands that live in their own modules (console/commands/)."""
     from console.commands.conversations import conversations
+    from console.commands.demo import demo
     from console.commands.report import report_command
     from console.commands.serve import serve_command
 
     cli.add_command(conversations)
+    cli.add_command(demo)
     cli.add_command(report_command)
     cli.add_command(serve_command)
 

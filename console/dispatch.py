@@ -247,7 +247,7 @@ class RequestResult:
 
 
 #: Where the request's row went: the ledger, the spool (written later), or nowhere (both refused).
-RecordedIn = Kept | Literal["lost", "no ledger"]
+RecordedIn = Kept | Literal["lost"]
 
 
 @dataclass(frozen=True)

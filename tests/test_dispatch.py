@@ -228,6 +228,11 @@ async def test_blocked_prompt_is_recorded(tmp_path: Path, openai_server: DemoSer
         assert not any(isinstance(e, Attempt) for e in events)
         assert result.status == "blocked" and result.badge == "BLOCKED"
         assert _rows(runtime)[0][1:3] == ("none", "blocked")
+        assert runtime.ledger is not None
+        # Nothing ran: no tokens, no CPU, no cost.
+        assert runtime.ledger.execute(
+            "SELECT tokens_in, tokens_out, cpu_seconds, cost_usd FROM requests"
+        ) == [(0, 0, 0.0, 0.0)]
     finally:
         await runtime.aclose()
 

@@ -564,3 +564,23 @@ def test_route_and_whatif_upgrade_an_older_ledger_instead_of_failing(tmp_path: P
         assert done.returncode == 0, done.stderr
     with Ledger.open(path, read_only=True) as upgraded:
         assert upgraded.execute("SELECT MAX(version) FROM schema_version")[0][0] == SCHEMA_VERSION
+
+
+def test_a_stored_row_gives_back_the_outcome_its_badge_is_drawn_from(ledger: Ledger) -> None:
+    from console.outcome import badge
+
+    fell = make_record(tier="cloud", fallback_path="local>cloud", status="fallback")
+    redacted = make_record(tier="cloud", redacted=True)
+    plain = make_record()
+    ledger.insert([fell, redacted, plain])
+    shown = {}
+    for rec in (fell, redacted, plain):
+        stored = ledger.get(rec.request_id)
+        assert stored is not None
+        shown[rec.request_id] = (stored.outcome, badge(stored.outcome).label)
+    assert shown[fell.request_id][0].path == ("local", "cloud")
+    assert shown[fell.request_id][1] == "FALLBACK local→cloud"
+    assert shown[redacted.request_id][0].path == ("cloud",)
+    assert shown[redacted.request_id][1] == "CLOUD·redacted"
+    assert shown[plain.request_id][0].path == ("local",)
+    assert shown[plain.request_id][1] == "LOCAL"

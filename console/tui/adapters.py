@@ -7,6 +7,7 @@ report and RequestResult; the widgets know only console.tui.widgets.views.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -18,10 +19,13 @@ from console.tui.widgets.views import (
     EntityCount,
     LedgerView,
     LocalView,
+    PresenterView,
     PrivacyView,
+    Span,
     StatusView,
     ThreadLoad,
 )
+from console.tui.words import money, reason_sentence
 from policies.prices import Spend, budget_status
 
 if TYPE_CHECKING:
@@ -97,7 +101,7 @@ def privacy_view(result: RequestResult, scan: PiiScan | None, on_pii: str) -> Pr
         entities=tuple(EntityCount(kind, n) for kind, n in sorted(counts.items())),
         on_pii=on_pii,
         tier=result.tier,
-        redacted=result.sent_text is not None and bool(result.pii_types),
+        redacted=result.redacted,
         sent_text=result.sent_text,
         blocked=result.status == "blocked",
     )
@@ -199,3 +203,111 @@ def ledger_view(runtime: Runtime, config: Config) -> LedgerView:
         pending=runtime.spool.pending(),
         error=runtime.spool.last_error or ledger.last_error,
     )
+
+
+@dataclass(frozen=True)
+class SpendEstimate:
+    """At most what sending `prompts` to the cloud model could cost."""
+
+    prompts: int
+    tokens_in: int
+    tokens_out: int
+    usd: float
+    known: bool
+    model: str
+
+    def sentence(self, what: str) -> str:
+        """The question the confirmation dialog asks, in words."""
+        cost = money(self.usd, known=self.known)
+        count = "1 prompt" if self.prompts == 1 else f"{self.prompts} prompts"
+        return (
+            f"{what} may send {count} to the cloud model {self.model}: at most {cost} "
+            f"(about {self.tokens_in:,} tokens in, up to {self.tokens_out:,} out). "
+            "Prompts that privacy keeps local are not sent."
+        )
+
+
+def spend_estimate(prompts: list[str], config: Config, max_tokens: int | None) -> SpendEstimate:
+    """An upper bound of the cloud cost of `prompts`: each at its estimated prompt tokens and the
+    full answer length (`max_tokens`, else `[cloud] max_tokens`), on the configured cloud model."""
+    from policies.features import estimate_tokens, split_override
+    from policies.prices import counterfactual_cost
+
+    tokens_in = sum(estimate_tokens(split_override(prompt)[1]) for prompt in prompts)
+    tokens_out = (max_tokens or config.cloud.max_tokens) * len(prompts)
+    cost = counterfactual_cost(tokens_in, tokens_out, config)
+    return SpendEstimate(
+        prompts=len(prompts),
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        usd=cost.total_usd,
+        known=cost.known,
+        model=config.cloud.model,
+    )
+
+
+#: The daily volume the presenter band projects a month at (stated on the band).
+PROJECTED_REQUESTS_PER_DAY = 10_000
+
+
+def route_of(result: RequestResult) -> str:
+    """Which segment of the presenter's split bar a result counts in."""
+    if result.status in ("failed", "cancelled", "blocked") or result.tier == "none":
+        return "no answer"
+    if result.tier == "cloud":
+        return "cloud·redacted" if result_redacted(result) else "cloud"
+    return str(result.tier)
+
+
+def result_redacted(result: RequestResult) -> bool:
+    """Whether the text sent for `result` had personal data replaced by placeholders."""
+    return result.redacted
+
+
+@dataclass
+class PresenterTally:
+    """The session's results so far, for the presenter band (owned by the event loop)."""
+
+    volume_per_day: int = PROJECTED_REQUESTS_PER_DAY
+    note: str = ""
+    split: Counter[str] = field(default_factory=Counter)
+    cost_usd: float = 0.0
+    counterfactual_usd: float = 0.0
+    last: RequestResult | None = None
+    last_scan: PiiScan | None = None
+
+    def add(self, result: RequestResult, scan: PiiScan | None = None) -> None:
+        """Count one finished request (with its PII scan, when the screen saw it)."""
+        self.split[route_of(result)] += 1
+        if result.cost is not None and result.cost.known:
+            self.cost_usd += result.cost.total_usd
+        if result.counterfactual_usd is not None:
+            self.counterfactual_usd += result.counterfactual_usd
+        self.last, self.last_scan = result, scan
+
+    def view(self) -> PresenterView:
+        """The band's figures now."""
+        last, scan = self.last, self.last_scan
+        reason = ""
+        typed = sent = None
+        spans: tuple[Span, ...] = ()
+        if last is not None:
+            redacted = result_redacted(last)
+            reason = reason_sentence(
+                str(last.tier), last.decision.fired, redacted=redacted, status=last.status
+            )
+            if redacted and scan is not None:
+                typed, sent = scan.text, last.sent_text
+                spans = tuple(Span(e.start, e.end) for e in scan.entities)
+        return PresenterView(
+            split=dict(self.split),
+            cost_usd=self.cost_usd,
+            counterfactual_usd=self.counterfactual_usd,
+            volume_per_day=self.volume_per_day,
+            reason=reason,
+            typed=typed,
+            pii_spans=spans,
+            sent=sent,
+            replaced=len(spans),
+            note=self.note,
+        )

@@ -23,7 +23,9 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
+from console.tui.palette import THEME_NAMES
 from console.tui.screens.main import MainScreen
+from console.tui.themes import THEMES as TEXTUAL_THEMES
 from engines.base import SwitchboardError
 
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("switchboard.tui")
 
-THEMES = {"dark": "textual-dark", "light": "textual-light"}
+THEMES: dict[str, str] = {name: theme for name, theme in THEME_NAMES.items()}
 
 #: The interpreter's thread switch interval while the console runs (Python's default: 5 ms).
 UI_SWITCH_INTERVAL_S = 0.001
@@ -65,6 +67,21 @@ PALETTE: tuple[PaletteCommand, ...] = (
     PaletteCommand(
         "Next panel", "Cycle local / cloud / privacy / ledger on narrow terminals", "next_panel"
     ),
+    PaletteCommand(
+        "Toggle panels (f9)", "Show the panels, or shrink them to one summary line", "toggle_panels"
+    ),
+    PaletteCommand(
+        "Presenter view (f10)",
+        "A headline band: routing split, savings, projection, the reason for each answer",
+        "toggle_presenter",
+    ),
+    PaletteCommand(
+        "Copy answer (ctrl+y)",
+        "Copy the selected (or last) answer; also saved to a file in the state directory",
+        "copy_answer",
+    ),
+    # Rating the selected answer good/bad and a compare "judge" belong here (and on ctrl keys)
+    # once the ledger can store quality evidence.
     PaletteCommand("Toggle theme", "Switch between the dark and the light theme", "toggle_theme"),
     PaletteCommand("Quit", "Leave Switchboard", "quit"),
 )
@@ -122,9 +139,13 @@ class SwitchboardApp(App[None]):
     COMMANDS = App.COMMANDS | {SwitchboardCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+c", "cancel", "Cancel", show=False, priority=True),
+        # Shown first by every screen's own bindings (console/tui/keys.py), so not twice here.
         Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("f1,question_mark", "help", "Help"),
+        Binding("f1", "help", "Help", show=False),
         Binding("ctrl+t", "toggle_theme", "Theme", show=False),
+        Binding("ctrl+y", "copy_answer", "Copy answer", show=False),
+        # Declared here so Textual adds no hidden one of its own; screens list it last.
+        Binding("ctrl+p", "command_palette", "Palette", priority=True),
     ]
 
     def __init__(
@@ -135,8 +156,12 @@ class SwitchboardApp(App[None]):
         manage_runtime: bool = True,
         sample: bool = True,
         log_path: Path | None = None,
+        presenter: bool = False,
     ) -> None:
         super().__init__()
+        for textual_theme in TEXTUAL_THEMES:
+            self.register_theme(textual_theme)
+        self._presenter = presenter
         self._runtime: Runtime | None = None
         self._build_runtime: Callable[[], Runtime] | None = None
         if callable(runtime):
@@ -163,7 +188,7 @@ class SwitchboardApp(App[None]):
         # recognizers); a shorter switch interval hands it back to the event loop sooner, so a
         # keystroke is echoed within milliseconds while a prompt is being scanned.
         sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
-        await self.push_screen(MainScreen(sample=self._sample))
+        await self.push_screen(MainScreen(sample=self._sample, presenter=self._presenter))
         if self._runtime is None:
             # The imports hold the GIL: let the first frame reach the terminal before them.
             self.call_after_refresh(self.build_runtime)
@@ -251,10 +276,52 @@ class SwitchboardApp(App[None]):
         self.push_screen(LedgerScreen())
 
     def action_help(self) -> None:
-        """Keys and meanings."""
+        """Keys and meanings (not opened twice)."""
         from console.tui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen())
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_copy_answer(self) -> None:
+        """Copy the selected (or last) answer to the clipboard with OSC 52, which the terminal
+        may refuse without telling us, so it is also saved to a file whose path is shown."""
+        from console.tui.clipboard import save_copy
+
+        view = self.main.selected_answer()
+        if view is None or not view.text:
+            self.notify("No answer to copy yet.", severity="warning", markup=False)
+            return
+        self.copy_to_clipboard(view.text)
+        try:
+            path = save_copy(view.text, f"answer-{view.answer_id}")
+        except OSError as exc:
+            self.notify(f"Copied (if the terminal allows); not saved: {exc}", markup=False)
+            return
+        self.notify(f"Copied (if the terminal allows) and saved to {path}", markup=False)
+
+    def action_save_screenshot(self) -> None:
+        """Save an SVG of the screen in the state directory and say where."""
+        from console.tui.clipboard import state_dir
+
+        folder = state_dir() / "screenshots"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = Path(self.save_screenshot(path=str(folder)))
+        except OSError as exc:
+            self.notify(f"Screenshot not saved: {exc}", severity="error", markup=False)
+            return
+        self.notify(f"Screenshot saved to {path}", markup=False)
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """The palette's "Screenshot": Textual would write to ~/Downloads, which servers lack,
+        and fail without a reason; the console saves to its state directory and says where."""
+        self.action_save_screenshot()
+        return None
 
     # -- errors -------------------------------------------------------------------------------
     @on(Worker.StateChanged)
@@ -268,7 +335,10 @@ class SwitchboardApp(App[None]):
             log.error("worker %s failed", event.worker.name, exc_info=error)
             where = f" (details in {self.log_path})" if self.log_path else ""
             fix = f"unexpected error{where}"
-        self.notify(f"{error}" + (f"\n{fix}" if fix else ""), severity="error", timeout=10)
+        # An error may quote a server's body: never markup.
+        self.notify(
+            f"{error}" + (f"\n{fix}" if fix else ""), severity="error", timeout=10, markup=False
+        )
 
     def _fatal_error(self) -> None:
         # Textual would print a traceback on exit; the user gets one line and the log the rest.
@@ -284,10 +354,20 @@ def create_app(
     manage_runtime: bool = True,
     sample: bool = True,
     log_path: Path | None = None,
+    theme: str | None = None,
+    presenter: bool = False,
 ) -> SwitchboardApp:
     """The console over `runtime`: started and closed by the app unless `manage_runtime` is False
-    (tests share one runtime); `sample=False` leaves the panels to be fed by hand (snapshots)."""
-    return SwitchboardApp(runtime, manage_runtime=manage_runtime, sample=sample, log_path=log_path)
+    (tests share one runtime); `sample=False` leaves the panels to be fed by hand (snapshots);
+    `presenter` opens with the presenter band shown."""
+    return SwitchboardApp(
+        runtime,
+        manage_runtime=manage_runtime,
+        sample=sample,
+        log_path=log_path,
+        theme=theme,
+        presenter=presenter,
+    )
 
 
 def default_log_path() -> Path:
@@ -306,8 +386,9 @@ def _log_to(path: Path) -> None:
     root.setLevel(logging.INFO)
 
 
-def run_tui(cli_ctx: CliContext) -> None:
-    """Open the console for the `switchboard` command (setup errors surface before the screen)."""
+def run_tui(cli_ctx: CliContext, app_factory: Callable[..., SwitchboardApp] | None = None) -> None:
+    """Open the console for the `switchboard` command (setup errors surface before the screen);
+    `app_factory` (same arguments as SwitchboardApp) opens another face of it, such as the demo."""
     from multiprocessing import resource_tracker
 
     from console.runtime import Runtime
@@ -323,7 +404,7 @@ def run_tui(cli_ctx: CliContext) -> None:
 
         return Runtime(cli_ctx.store, db_path=cli_ctx.db_path, demo_cloud=cli_ctx.demo_cloud)
 
-    app = SwitchboardApp(build, theme=cli_ctx.config.ui.theme, log_path=log_path)
+    app = (app_factory or SwitchboardApp)(build, theme=cli_ctx.config.ui.theme, log_path=log_path)
     app.run()
     if app.return_code:
         sys.exit(app.return_code)

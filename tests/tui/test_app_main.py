@@ -271,13 +271,13 @@ async def test_pii_prompt_fills_the_privacy_panel_and_reveals_sent_text(runtime:
         assert kept.result is not None and kept.result.sent_text is None
         text = rendered(panel)
         assert "PERSON" in text and "EMAIL_ADDRESS" in text
-        assert "kept on this machine" in text and "nothing left the machine" in text
+        assert "2 personal data items: kept local" in text and "nothing left the machine" in text
 
         runtime.set_config({"pii.on_pii": "redact"})
         view = await answered(pilot, await ask(pilot, "/cloud " + PII_PROMPT))
         assert view.meta is not None and view.meta.badge.label == "CLOUD·redacted", view.meta
         text = rendered(panel)
-        assert "sent to cloud redacted" in text and "Maria" not in text
+        assert "replaced before sending to the cloud" in text and "Maria" not in text
         await pilot.press("f7")
         revealed = rendered(panel)
         assert "<PERSON_1>" in revealed and "<EMAIL_ADDRESS_1>" in revealed

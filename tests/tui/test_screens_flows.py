@@ -106,6 +106,14 @@ async def test_inspector_shows_the_real_trace_live_and_stored(runtime: Runtime) 
     assert live["first token"] is not None and live["first token"] > 0
 
 
+async def go_ahead(pilot: Pilot[None]) -> None:
+    """Answer the spend confirmation with enter."""
+    from console.tui.screens.confirm import Confirm
+
+    await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), "the spend confirmation")
+    await pilot.press("enter")
+
+
 async def test_replay_a_jsonl_file_through_the_screen(runtime: Runtime, tmp_path: Path) -> None:
     prompts = [
         "What is GGUF?",
@@ -122,6 +130,7 @@ async def test_replay_a_jsonl_file_through_the_screen(runtime: Runtime, tmp_path
         screen.query_one("#replay-path", Input).value = str(path)
         screen.query_one("#replay-max-tokens", Input).value = str(MAX_TOKENS)
         await pilot.press("ctrl+r")
+        await go_ahead(pilot)
         await until(pilot, lambda: len(screen.results) == len(prompts), "three results")
         await pilot.pause()
         table = screen.query_one("#replay-results", DataTable)
@@ -137,7 +146,7 @@ async def test_replay_a_jsonl_file_through_the_screen(runtime: Runtime, tmp_path
     assert private.sent_text is None
     forced = by_prompt[prompts[2]]
     assert forced.decision.fired == "override" and forced.tier == "cloud"
-    assert "PII: 1 kept local" in summary
+    assert "personal data: 1 kept local" in summary
     runtime.ledger.flush()
     assert runtime.ledger.count() == before + len(prompts)
 
@@ -145,10 +154,9 @@ async def test_replay_a_jsonl_file_through_the_screen(runtime: Runtime, tmp_path
 async def test_compare_streams_both_tiers_side_by_side(runtime: Runtime) -> None:
     assert runtime.ledger is not None
     prompt = "Name a primary colour."
-    make = lambda: CompareScreen(prompt, max_tokens=MAX_TOKENS)  # noqa: E731
-    async with Host(runtime, make).run_test(size=(80, 24)) as pilot:
-        screen = pilot.app.screen
-        assert isinstance(screen, CompareScreen)
+    screen = CompareScreen(prompt, max_tokens=MAX_TOKENS)
+    async with Host(runtime, lambda: screen).run_test(size=(80, 24)) as pilot:
+        await go_ahead(pilot)  # compare spends money: it asks first
         await until(pilot, lambda: len(screen.results) == 2, "both answers")
         await pilot.pause()
         shown = "\n".join(strip.text for strip in screen._compositor.render_strips())
@@ -179,6 +187,7 @@ async def test_escape_stops_a_running_replay_then_closes(runtime: Runtime, tmp_p
         screen.query_one("#replay-path", Input).value = str(path)
         screen.query_one("#replay-max-tokens", Input).value = "24"
         await pilot.press("ctrl+r")
+        await go_ahead(pilot)
         await until(pilot, lambda: len(screen.results) == 1, "the first result")
         # Stop while the second prompt is generating (not while it is being scanned).
         await until(pilot, lambda: runtime.local.state == "busy", "the second generation")

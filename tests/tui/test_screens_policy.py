@@ -157,3 +157,73 @@ async def test_whatif_counts_requests_that_change_tier(runtime: Runtime) -> None
         text = str(whatif_box.render())
     assert f"{expected.changed} of the last {expected.total} requests change tier" in text
     assert f"{expected.to_cloud} to cloud" in text
+
+
+async def test_whatif_lists_the_prompts_that_move(runtime: Runtime) -> None:
+    assert runtime.ledger is not None
+    async with Host(runtime, PolicyScreen).run_test(size=(120, 40)) as pilot:
+        screen = pilot.app.screen
+        field = screen.query_one(f"#{field_id('router.complexity_threshold')}", Input)
+        field.focus()
+        field.value = "0.0"
+        whatif_box = screen.query_one("#policy-whatif", Static)
+        await until(pilot, lambda: "Prompts that move" in str(whatif_box.render()), "the list")
+        text = str(whatif_box.render())
+    moved = [prompt for prompt in PROMPTS if f"was local: {prompt[:40]}" in text]
+    assert moved, text
+
+
+async def test_escape_with_unsaved_edits_asks_before_discarding(runtime: Runtime) -> None:
+    from console.tui.screens.confirm import Confirm
+
+    path = runtime.store.path
+    before = path.read_bytes()
+    async with Host(runtime, PolicyScreen).run_test(size=(80, 24)) as pilot:
+        screen = pilot.app.screen
+        field = screen.query_one(f"#{field_id('budget.daily_usd')}", Input)
+        field.focus()
+        field.value = "7.5"
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), "the question")
+        question = str(pilot.app.screen.query_one("#confirm-question", Static).render())
+        assert "budget.daily_usd" in question
+        await pilot.press("escape")  # keep editing
+        await until(pilot, lambda: pilot.app.screen is screen, "back in the editor")
+        assert field.value == "7.5"
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), "the question again")
+        await pilot.press("enter")  # discard
+        await until(pilot, lambda: pilot.app.screen is not screen, "the editor closed")
+    assert path.read_bytes() == before
+
+
+async def test_selects_save_like_text_fields(runtime: Runtime) -> None:
+    from textual.widgets import Select
+
+    path = runtime.store.path
+    before = path.read_bytes()
+    async with Host(runtime, PolicyScreen).run_test(size=(80, 24)) as pilot:
+        screen = pilot.app.screen
+        select = screen.query_one(f"#{field_id('pii.on_pii')}", Select)
+        select.value = "redact"
+        await pilot.pause()
+        assert path.read_bytes() == before, "a select must not save on its own"
+        status = str(screen.query_one("#policy-status", Static).render())
+        assert "unsaved changes" in status
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    assert 'on_pii = "redact"' in path.read_text(encoding="utf-8")
+    assert runtime.config().pii.on_pii == "redact"
+
+
+async def test_focused_field_shows_its_explanation_from_config_toml(runtime: Runtime) -> None:
+    from console.tui.field_help import comments_by_key
+
+    documented = comments_by_key(REPO_CONFIG.read_text(encoding="utf-8"))
+    async with Host(runtime, PolicyScreen).run_test(size=(120, 40)) as pilot:
+        screen = pilot.app.screen
+        help_box = screen.query_one("#policy-help", Static)
+        for key in ("router.complexity_threshold", "budget.warn_fraction", "pii.allow_list"):
+            screen.query_one(f"#{field_id(key)}", Input).focus()
+            await until(pilot, lambda k=key: str(help_box.render()).startswith(k), key)
+            assert str(help_box.render()) == f"{key}: {documented[key]}"

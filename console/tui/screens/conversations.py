@@ -20,7 +20,9 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from console.outside_text import as_text
-from console.tui.screens import runtime_of
+from console.tui.keys import ALWAYS_SHOWN
+from console.tui.screens import palette_of, runtime_of
+from console.tui.words import money
 
 if TYPE_CHECKING:
     from console.conversations import ConversationStore, ConversationSummary
@@ -32,6 +34,7 @@ class ConversationsScreen(ModalScreen[str | None]):
     CSS_PATH = "conversations.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        *ALWAYS_SHOWN,
         Binding("escape", "dismiss_none", "Close"),
         Binding("f2", "rename", "Rename"),
         Binding("ctrl+d", "delete", "Delete"),
@@ -47,7 +50,7 @@ class ConversationsScreen(ModalScreen[str | None]):
             yield Static("loading…", id="conversations-status")
             yield DataTable(id="conversations-table", cursor_type="row", zebra_stripes=True)
             yield Input(placeholder="new title, enter saves", id="conversations-rename")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -79,7 +82,9 @@ class ConversationsScreen(ModalScreen[str | None]):
             return
         status = self.query_one("#conversations-status", Static)
         if event.state == WorkerState.ERROR:
-            status.update(as_text(str(event.worker.error), "red"))
+            status.update(
+                as_text(str(event.worker.error), palette_of(self.app).tier_style("failed"))
+            )
         elif event.state == WorkerState.SUCCESS:
             self.summaries = list(event.worker.result or [])
             self._show()
@@ -93,7 +98,7 @@ class ConversationsScreen(ModalScreen[str | None]):
                 as_text(row.title),
                 str(row.turns),
                 "+".join(row.tiers) or "-",
-                f"${row.cost_usd:.4f}",
+                money(row.cost_usd),
                 key=row.id,
             )
         count = len(self.summaries)

@@ -15,9 +15,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from console.outcome import Badge, Outcome, badge
-from console.tui.screens import BADGE_STYLES
+from console.tui.keys import ALWAYS_SHOWN, EVERYWHERE_ACTIONS
+from console.tui.palette import TIERS, Palette, badge_tier
+from console.tui.screens import palette_of
 
-#: What each badge on an answer means, in the order a user meets them.
+#: What each badge on an answer means, in the order a user meets them (console.outcome.badge).
 BADGE_MEANINGS: tuple[tuple[Badge, str], ...] = (
     (
         badge(Outcome("ok", "local", ("local",), redacted=False)),
@@ -43,6 +45,33 @@ BADGE_MEANINGS: tuple[tuple[Badge, str], ...] = (
         badge(Outcome("blocked", "none", (), redacted=False)),
         'PII found and [pii] on_pii = "block": nothing was sent anywhere',
     ),
+    (
+        badge(Outcome("cancelled", "none", (), redacted=False)),
+        "you cancelled it (escape or ctrl+c); the ledger still records it",
+    ),
+)
+
+#: What a tier colour means, for the legend (the same colours as the badges).
+TIER_MEANINGS: dict[str, str] = {
+    "local": "this machine",
+    "pool": "a lab server",
+    "cloud": "the cloud endpoint",
+    "redacted": "cloud, with placeholders for personal data",
+    "fallback": "fell back, or a warning",
+    "cancelled": "cancelled",
+    "failed": "failed or blocked",
+}
+
+#: Things to know that are not a key of one screen.
+TIPS: tuple[tuple[str, str], ...] = (
+    ("typing", "any printable key goes to the prompt line, wherever the focus is"),
+    ("ctrl+p", "the command palette: every action by name, including the ones without a key"),
+    ("pageup / pagedown", "scroll the chat from the prompt line (shift+up / shift+down: a line)"),
+    ("tab / shift+tab", "move the focus to an answer (to inspect or copy it) and back"),
+    ("ctrl+y", "copy the selected (or last) answer; saved to a file when the terminal refuses"),
+    ("mouse", "select text with the mouse to copy it (shift+drag in some terminals)"),
+    ("/local · /cloud", "at the start of a prompt, force a tier; alone it is not sent"),
+    ("money", "every action that may spend money asks first, with the estimated cost"),
 )
 
 
@@ -61,7 +90,7 @@ def binding_rows(
             continue
         bindings: list[BindingType] = list(cls.__dict__.get("BINDINGS", []))
         for binding in Binding.make_bindings(bindings):
-            if not binding.description or binding.system:
+            if not binding.description or binding.system or binding.action in EVERYWHERE_ACTIONS:
                 continue
             keys = keys_of.setdefault(binding.action, [])
             key = display(binding) if display else binding.key_display or binding.key
@@ -73,22 +102,37 @@ def binding_rows(
 
 def _keys_table(title: str, rows: list[tuple[str, str]]) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold", expand=True, box=None)
-    table.add_column("key", style="bold cyan", width=18, no_wrap=True)
+    table.add_column("key", style="bold", width=18, no_wrap=True)
     table.add_column("does", ratio=1)
     for key, description in rows:
-        table.add_row(key, description)
+        table.add_row(Text(key), Text(description))
     if not rows:
         table.add_row("—", "no keys of its own")
     return table
 
 
-def _badges_table() -> Table:
+def badges_table(palette: Palette) -> Table:
+    """Each badge in its colours and what it means."""
     table = Table(title="Badges", title_justify="left", title_style="bold", expand=True, box=None)
     table.add_column("badge", width=22, no_wrap=True)
     table.add_column("means", ratio=1)
     for shown, meaning in BADGE_MEANINGS:
-        table.add_row(Text(f" {shown.label} ", style=BADGE_STYLES[shown.kind]), meaning)
+        table.add_row(
+            Text(f" {shown.label} ", style=palette.badge_style(badge_tier(shown.kind))),
+            Text(meaning),
+        )
     return table
+
+
+def colours_legend(palette: Palette) -> Text:
+    """The tier colours, drawn from the same palette as every screen."""
+    text = Text("Colours: ", style="bold")
+    for index, tier in enumerate(TIERS):
+        if index:
+            text.append(" · ")
+        text.append("█ ", style=palette.tier_style(tier))
+        text.append(f"{tier} = {TIER_MEANINGS[tier]}")
+    return text
 
 
 class HelpScreen(ModalScreen[None]):
@@ -96,25 +140,25 @@ class HelpScreen(ModalScreen[None]):
 
     CSS_PATH = "help.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "dismiss", "Close"),
+        *ALWAYS_SHOWN,
+        Binding("escape", "dismiss", "Close"),
     ]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-panel") as panel:
             panel.border_title = "Help"
             panel.border_subtitle = "esc closes"
+            yield Static(_keys_table("Good to know", list(TIPS)), id="help-tips")
             yield Static(id="help-keys")
-            yield Static(_badges_table(), id="help-badges")
-            yield Static(
-                "Colours: green = local tier, blue = cloud, magenta = redacted before sending, "
-                "yellow = a fallback or a warning (budget near its cap, breaker half-open), "
-                "red = failed, blocked or breaker open.",
-                id="help-colours",
-            )
-        yield Footer()
+            yield Static(id="help-badges")
+            yield Static(id="help-colours")
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        palette = palette_of(self.app)
         self.query_one("#help-keys", Static).update(self._keys())
+        self.query_one("#help-badges", Static).update(badges_table(palette))
+        self.query_one("#help-colours", Static).update(colours_legend(palette))
 
     def _keys(self) -> Table:
         """One table per screen: app-wide keys, the main screen's, then each secondary screen."""

@@ -21,8 +21,11 @@ from textual.widgets import DataTable, Footer, Static
 
 from console.ledger import StoredRequest
 from console.outcome import Badge, badge
-from console.outside_text import clean
-from console.tui.screens import TIER_STYLES, badge_style, money
+from console.outside_text import as_text, clean
+from console.tui.keys import ALWAYS_SHOWN
+from console.tui.palette import badge_tier
+from console.tui.screens import palette_of
+from console.tui.words import money, privacy_outcome, privacy_verdict
 
 if TYPE_CHECKING:
     from console.dispatch import RequestResult
@@ -60,8 +63,14 @@ class Trace:
     error: str | None
     fix: str | None
     sent_text: str | None
+    #: What privacy did, in words ("2 personal data items: kept local").
+    privacy: str
     #: (role, text) of every message sent to the tier that answered, history included.
     messages: tuple[tuple[str, str], ...] = ()
+
+
+#: Rule verdicts in words: "pass" read as "privacy passed" when personal data was found.
+VERDICT_WORDS: dict[str, str] = {"pass": "no effect", "skip": "skipped"}
 
 
 def _show(value: object) -> str:
@@ -85,7 +94,7 @@ def _rules(decision: dict[str, Any]) -> tuple[RuleRow, ...]:
                 name=str(rule.get("name", "?")),
                 value=_show(rule.get("value")),
                 threshold=_show(rule.get("threshold")),
-                verdict=_show(rule.get("verdict")),
+                verdict=VERDICT_WORDS.get(str(rule.get("verdict")), _show(rule.get("verdict"))),
                 why=str(rule.get("why", "")),
             )
         )
@@ -129,6 +138,10 @@ def trace_from_result(result: RequestResult) -> Trace:
         error=result.error,
         fix=result.fix,
         sent_text=result.sent_text,
+        privacy=privacy_verdict(
+            len(result.pii_types),
+            privacy_outcome(result.status, result.tier, result.redacted),
+        ),
         messages=tuple((message.role, message.content) for message in result.messages),
     )
 
@@ -201,6 +214,9 @@ def trace_from_stored(stored: StoredRequest) -> Trace:
         error=stored.error_class,
         fix=None,
         sent_text=None,
+        privacy=privacy_verdict(
+            stored.pii_count, privacy_outcome(stored.status, stored.tier, stored.redacted)
+        ),
     )
 
 
@@ -213,8 +229,9 @@ class InspectorScreen(ModalScreen[None]):
 
     CSS_PATH = "inspector.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "dismiss", "Close"),
-        Binding("y", "copy_trace", "Copy trace"),
+        *ALWAYS_SHOWN,
+        Binding("escape", "dismiss", "Close"),
+        Binding("ctrl+y", "copy_trace", "Copy trace"),
     ]
 
     def __init__(self, result: RequestResult | StoredRequest | Trace) -> None:
@@ -239,21 +256,21 @@ class InspectorScreen(ModalScreen[None]):
                 yield Static(self._timings(), id="inspector-timings")
                 yield Static(self._cost(), id="inspector-cost")
             yield Static(self._outcome(), id="inspector-outcome")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#inspector-rules", DataTable)
         table.add_columns("", "rule", "value", "threshold", "verdict", "why")
         for row in self.trace.rules:
             fired = row.name == self.trace.fired
-            style = "bold yellow" if fired else ""
+            style = palette_of(self.app).tier_style("fallback") if fired else ""
             table.add_row(
                 Text("▶" if fired else " ", style=style),
                 Text(row.name, style=style),
-                row.value,
-                row.threshold,
-                Text(row.verdict, style=TIER_STYLES.get(row.verdict, "")),
-                row.why,
+                as_text(row.value),
+                as_text(row.threshold),
+                as_text(row.verdict, palette_of(self.app).tier_style(row.verdict)),
+                as_text(row.why),
                 key=row.name,
             )
         names = [row.name for row in self.trace.rules]
@@ -267,31 +284,34 @@ class InspectorScreen(ModalScreen[None]):
         rule = self.trace.rules[event.cursor_row]
         text = Text()
         text.append(f"{rule.name}: ", style="bold")
-        text.append(rule.why)
+        text.append(clean(rule.why))
         self.query_one("#inspector-why", Static).update(text)
 
     def _head(self) -> Text:
         trace = self.trace
         text = Text()
-        text.append(f" {trace.badge.label} ", style=badge_style(trace.badge))
+        text.append(
+            f" {trace.badge.label} ",
+            style=palette_of(self.app).badge_style(badge_tier(trace.badge.kind)),
+        )
         text.append(f"  {trace.status}")
         if trace.model:
-            text.append(f" · {trace.model}", style="dim")
+            text.append(f" · {clean(trace.model)}", style="dim")
         text.append("\n")
-        text.append(trace.prompt)
+        text.append(clean(trace.prompt))
         return text
 
     def _route(self) -> Text:
         trace = self.trace
         text = Text()
         text.append("target ", style="dim")
-        text.append(trace.target, style=TIER_STYLES.get(trace.target, "bold"))
+        text.append(trace.target, style=palette_of(self.app).tier_style(trace.target))
         text.append("  chain ", style="dim")
-        text.append(" → ".join(trace.chain) or "—")
+        text.append(clean(" → ".join(trace.chain)) or "—")
         text.append("  fired ", style="dim")
-        text.append(trace.fired, style="bold yellow")
+        text.append(clean(trace.fired), style="bold")
         text.append("  path ", style="dim")
-        text.append(" → ".join(trace.fallback_path) or "—")
+        text.append(clean(" → ".join(trace.fallback_path)) or "—")
         return text
 
     def _timings(self) -> Table:
@@ -314,21 +334,24 @@ class InspectorScreen(ModalScreen[None]):
         trace = self.trace
         text = Text()
         if trace.error:
-            text.append("error  ", style="bold red")
-            text.append(trace.error)
+            text.append("error  ", style=palette_of(self.app).tier_style("failed"))
+            text.append(clean(trace.error))
             if trace.fix:
                 text.append("\nfix    ", style="bold")
-                text.append(trace.fix)
+                text.append(clean(trace.fix))
             text.append("\n")
+        text.append(trace.privacy + "\n", style="bold")
         if trace.sent_text is not None:
-            text.append("sent to the cloud, exactly:\n", style="bold magenta")
+            text.append(
+                "sent to the cloud, exactly:\n", style=palette_of(self.app).tier_style("redacted")
+            )
             text.append(clean(trace.sent_text))
         elif trace.tier == "local":
-            text.append("nothing left this machine", style="green")
+            text.append("nothing left this machine", style=palette_of(self.app).tier_style("local"))
         if len(trace.messages) > 1:
             text.append(f"\n\nmessages sent ({len(trace.messages)}, history included):\n")
             for role, content in trace.messages:
-                text.append(f"{role}: ", style="bold")
+                text.append(f"{clean(role)}: ", style="bold")
                 text.append(clean(content) + "\n")
         return text
 

@@ -20,7 +20,11 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
-from console.tui.screens import TIER_STYLES, money, one_line, runtime_of
+from console.outside_text import as_text
+from console.tui.keys import ALWAYS_SHOWN
+from console.tui.palette import Palette
+from console.tui.screens import one_line, palette_of, runtime_of
+from console.tui.words import duration_words, money, percent
 
 if TYPE_CHECKING:
     from console.ledger import Ledger
@@ -42,7 +46,7 @@ def _bar(cells: float) -> str:
     return "█" * whole + (_EIGHTHS[eighths] if eighths else "")
 
 
-def spend_bars(daily: Iterable[DaySpend], width: int = 36) -> Text:
+def spend_bars(daily: Iterable[DaySpend], palette: Palette, width: int = 36) -> Text:
     """Spend by day as stacked horizontal bars (local, then cloud) scaled to the costliest day."""
     days: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for row in daily:
@@ -60,34 +64,36 @@ def spend_bars(daily: Iterable[DaySpend], width: int = 36) -> Text:
         for tier in ("local", "cloud"):
             bar = _bar(tiers.get(tier, 0.0) / peak * width if peak > 0 else 0.0)
             drawn += len(bar)
-            text.append(bar, style=TIER_STYLES[tier])
+            text.append(bar, style=palette.tier_style(tier))
         text.append(" " * max(width + 2 - drawn, 1))
         text.append(f"{money(total)}\n", style="bold")
-    text.append("█", style=TIER_STYLES["local"])
+    text.append("█", style=palette.tier_style("local"))
     text.append(" local  ")
-    text.append("█", style=TIER_STYLES["cloud"])
+    text.append("█", style=palette.tier_style("cloud"))
     text.append(" cloud   (cost per day; the bar is to scale, local + cloud)", style="dim")
     return text
 
 
-def headline(report: LedgerReport) -> Text:
+def headline(report: LedgerReport, palette: Palette) -> Text:
     """Requests, local share, cost, all-cloud cost and savings in one line."""
     text = Text()
     text.append(f"{report.requests} requests", style="bold")
     if report.local_share is not None:
-        text.append(f" · {report.local_share:.0%} local")
+        text.append(f" · {percent(report.local_share)} local")
     text.append(f" · cost {money(report.cost_usd)}")
     text.append(f" · all-cloud {money(report.counterfactual_usd)}")
     text.append(" · saved ")
-    text.append(money(report.savings_usd), style="bold green")
+    text.append(money(report.savings_usd), style=palette.tier_style("local"))
+    if report.counterfactual_usd > 0:
+        text.append(f" ({percent(report.savings_usd / report.counterfactual_usd)})")
     if report.fallbacks:
-        text.append(f" · {report.fallbacks} fallbacks", style="yellow")
+        text.append(f" · {report.fallbacks} fallbacks", style=palette.tier_style("fallback"))
     if report.unpriced_requests:
-        text.append(f" · {report.unpriced_requests} unpriced", style="yellow")
+        text.append(f" · {report.unpriced_requests} unpriced", style=palette.tier_style("fallback"))
     return text
 
 
-def budget_lines(report: LedgerReport, width: int = 20) -> Text:
+def budget_lines(report: LedgerReport, palette: Palette, width: int = 20) -> Text:
     """Today's and this month's cloud spend against the caps, as gauges."""
     budget = report.budget
     text = Text()
@@ -96,18 +102,23 @@ def budget_lines(report: LedgerReport, width: int = 20) -> Text:
         ("month", budget.monthly_used_usd, budget.monthly_limit_usd, budget.monthly_fraction),
     ):
         bar = _bar(min(max(fraction, 0.0), 1.0) * width)
-        style = (
-            "red" if fraction >= 1.0 else "yellow" if fraction >= report_warn(report) else "green"
+        level = (
+            "failed"
+            if fraction >= 1.0
+            else "fallback"
+            if fraction >= report_warn(report)
+            else "local"
         )
+        style = palette.tier_style(level)
         text.append(f"{name:<6}")
         text.append(bar, style=style)
         text.append("·" * (width - len(bar)), style="dim")
-        text.append(f" {fraction:.0%}\n")
+        text.append(f" {percent(fraction)}\n")
         text.append(f"      {money(used)} of {money(limit)}\n", style="dim")
     if budget.exhausted:
-        text.append("used up: prompts stay local", style="bold red")
+        text.append("used up: prompts stay local", style=palette.tier_style("failed"))
     elif budget.warning:
-        text.append("near its cap", style="yellow")
+        text.append("near its cap", style=palette.tier_style("fallback"))
     return text
 
 
@@ -134,7 +145,7 @@ def projection_table(report: LedgerReport) -> Table:
             if months is None
             else f"{months:.1f} mo ({projection.break_even_month})",
         )
-    table.add_row("from", f"{projection.span_days:.1f} days")
+    table.add_row("", duration_words(projection.span_days))
     return table
 
 
@@ -143,11 +154,8 @@ class LedgerScreen(ModalScreen[None]):
 
     CSS_PATH = "ledger.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "dismiss", "Close"),
-        Binding("1", "since('24h')", "24h"),
-        Binding("2", "since('7d')", "7d"),
-        Binding("3", "since('30d')", "30d"),
-        Binding("4", "since('all')", "all"),
+        *ALWAYS_SHOWN,
+        Binding("escape", "dismiss", "Close"),
         Binding("ctrl+r", "refresh_report", "Refresh"),
     ]
 
@@ -168,7 +176,7 @@ class LedgerScreen(ModalScreen[None]):
                     compact=True,
                     id="ledger-since",
                 )
-                yield Static("keys 1-4 switch the window", id="ledger-hint")
+                yield Static("ctrl+r refreshes", id="ledger-hint")
             yield Static("loading…", id="ledger-headline")
             yield DataTable(id="ledger-tiers", cursor_type="none", zebra_stripes=True)
             yield Static("", id="ledger-chart", classes="ledger-block")
@@ -176,7 +184,7 @@ class LedgerScreen(ModalScreen[None]):
                 yield Static("", id="ledger-budget", classes="ledger-block")
                 yield Static("", id="ledger-projection", classes="ledger-block")
             yield DataTable(id="ledger-top", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         tiers = self.query_one("#ledger-tiers", DataTable)
@@ -205,7 +213,7 @@ class LedgerScreen(ModalScreen[None]):
         """Build the report again (in a thread)."""
         runtime = runtime_of(self.app)
         if runtime.ledger is None:
-            self._headline(Text(f"no ledger: {runtime.ledger_error or 'not open'}", style="red"))
+            self._headline(as_text(f"no ledger: {runtime.ledger_error or 'not open'}", "bold"))
             return
         self._headline(Text("loading…", style="dim"))
         self.build(runtime.ledger, runtime.store.config, self.since)
@@ -225,7 +233,7 @@ class LedgerScreen(ModalScreen[None]):
         if event.state == WorkerState.SUCCESS and event.worker.result is not None:
             self.show(event.worker.result)
         elif event.state == WorkerState.ERROR:
-            self._headline(Text(f"report failed: {event.worker.error}", style="red"))
+            self._headline(as_text(f"report failed: {event.worker.error}", "bold"))
 
     def _headline(self, text: Text) -> None:
         self.query_one("#ledger-headline", Static).update(text)
@@ -233,12 +241,13 @@ class LedgerScreen(ModalScreen[None]):
     def show(self, report: LedgerReport) -> None:
         """Render `report` into the tables, the chart and the gauges."""
         self.report = report
-        self._headline(headline(report))
+        palette = palette_of(self.app)
+        self._headline(headline(report, palette))
         tiers = self.query_one("#ledger-tiers", DataTable)
         tiers.clear()
         for row in report.by_tier:
             tiers.add_row(
-                Text(row.tier, style=TIER_STYLES.get(row.tier, "")),
+                as_text(row.tier, palette.tier_style(row.tier)),
                 str(row.requests),
                 f"{row.tokens_in:,}",
                 f"{row.tokens_out:,}",
@@ -247,16 +256,16 @@ class LedgerScreen(ModalScreen[None]):
                 f"{row.cpu_seconds:,.1f}",
             )
         chart = self.query_one("#ledger-chart", Static)
-        chart.update(spend_bars(report.daily, max(chart.content_size.width - 18, 10)))
-        self.query_one("#ledger-budget", Static).update(budget_lines(report))
+        chart.update(spend_bars(report.daily, palette, max(chart.content_size.width - 18, 10)))
+        self.query_one("#ledger-budget", Static).update(budget_lines(report, palette))
         self.query_one("#ledger-projection", Static).update(projection_table(report))
         top = self.query_one("#ledger-top", DataTable)
         top.clear()
         for item in report.top_prompts:
             top.add_row(
                 money(item.cost_usd),
-                Text(item.tier, style=TIER_STYLES.get(item.tier, "")),
-                one_line(item.prompt, 60),
+                as_text(item.tier, palette.tier_style(item.tier)),
+                Text(one_line(item.prompt, 60)),
                 key=item.request_id,
             )
 

@@ -4,6 +4,11 @@ All model, network, PII and database work happens off the event loop: the dispat
 are consumed by an async worker that only posts `Dispatched` messages, telemetry and ledger
 figures are sampled by thread workers that only post `TelemetrySampled` / `LedgerSummarized`.
 The handlers here own every widget.
+
+Keys cannot surprise: a printable key typed anywhere on this screen goes to the prompt line
+(focus returns to it), and actions sit on function keys, ctrl-combinations and the palette. Below
+a height threshold the panels shrink to one summary line (f9 toggles them); the chat scrolls from
+the prompt line with PageUp/PageDown and shift+up/down.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -21,6 +26,7 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from console.tui.adapters import (
+    PresenterTally,
     answer_meta,
     cloud_view,
     ledger_view,
@@ -30,6 +36,7 @@ from console.tui.adapters import (
     stored_turn_meta,
     unfinished_meta,
 )
+from console.tui.keys import ALWAYS_SHOWN
 from console.tui.messages import (
     ConversationOpened,
     Dispatched,
@@ -42,6 +49,8 @@ from console.tui.widgets.cloud_panel import CloudPanel
 from console.tui.widgets.ledger_panel import LedgerPanel
 from console.tui.widgets.local_panel import LocalPanel
 from console.tui.widgets.panel_deck import PanelDeck
+from console.tui.widgets.panel_summary import PanelSummary
+from console.tui.widgets.presenter import PresenterBand
 from console.tui.widgets.privacy_panel import PrivacyPanel
 from console.tui.widgets.prompt_input import PromptInput
 from console.tui.widgets.status_line import StatusLine
@@ -55,28 +64,46 @@ if TYPE_CHECKING:
 TPS_HISTORY = 60
 #: Seconds between ledger summaries when nothing happens here (another console may write).
 LEDGER_REFRESH_S = 15.0
+#: Below this many rows the panels collapse to one summary line (80×24 included).
+PANELS_MIN_HEIGHT = 32
 
 
 class MainScreen(Screen[None]):
     """Chat on the left, panels on the right (or in tabs below the chat on narrow terminals)."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (PANELS_MIN_HEIGHT, "-tall")]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        *ALWAYS_SHOWN,
         Binding("escape", "cancel", "Cancel", show=False),
-        Binding("f2,i", "app.inspect", "Inspect"),
-        Binding("f3,p", "app.policy", "Policy"),
-        Binding("f4,r", "app.replay", "Replay"),
-        Binding("f5,c", "app.compare", "Compare"),
-        Binding("f6,l", "app.ledger", "Ledger"),
-        Binding("f7,s", "toggle_sent", "Sent text"),
-        Binding("f8", "next_panel", "Panel"),
+        Binding("f2", "app.inspect", "Why"),
+        Binding("f3", "app.policy", "Policy"),
+        Binding("f4", "app.replay", "Replay"),
+        Binding("f5", "app.compare", "Compare"),
+        Binding("f6", "app.ledger", "Ledger"),
+        # f7 and f9 are named where they act (the privacy panel, the summary line): the footer
+        # keeps room at 80 columns for help, quit and the screens.
+        Binding("f7", "toggle_sent", "Sent text", show=False),
+        Binding("f8", "next_panel", "Panel", show=False),
+        Binding("f9", "toggle_panels", "Panels", show=False),
+        Binding("f10", "toggle_presenter", "Show", show=False),
+        Binding("ctrl+y", "app.copy_answer", "Copy", show=False),
+        Binding("pageup", "scroll_chat('page_up')", "Scroll up", show=False, priority=True),
+        Binding("pagedown", "scroll_chat('page_down')", "Scroll down", show=False, priority=True),
+        Binding("shift+up", "scroll_chat('up')", "Line up", show=False, priority=True),
+        Binding("shift+down", "scroll_chat('down')", "Line down", show=False, priority=True),
         Binding("ctrl+n", "new_conversation", "New chat", show=False),
         Binding("ctrl+o", "open_conversation", "Chats", show=False),
+        Binding("ctrl+p", "app.command_palette", "Palette"),
     ]
 
-    def __init__(self, *, sample: bool = True) -> None:
+    def __init__(self, *, sample: bool = True, presenter: bool = False) -> None:
         super().__init__()
+        self.tally = PresenterTally()
+        self._presenter = presenter
+        #: None follows the height threshold; True/False is the user's choice (f9).
+        self._panels_open: bool | None = None
         self._sample = sample
         self._conversation: Conversation | None = None
         self._next_answer_id = 0
@@ -93,21 +120,37 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
+        band = PresenterBand(id="presenter")
+        band.display = self._presenter
+        yield band
         with Horizontal(id="body"):
             with Vertical(id="chat-column"):
                 yield ChatLog(id="chat")
                 yield PromptInput(
                     placeholder="Ask anything · /local or /cloud forces a tier · ↑↓ history",
                     id="prompt",
+                    # Focus comes back with a typed key: selecting the line would let it
+                    # replace what was there.
+                    select_on_focus=False,
                 )
             yield PanelDeck(id="panels")
-        yield Footer(compact=True)
+        yield PanelSummary(id="panel-summary")
+        # The palette key is the last binding above, not Textual's docked one (which took the
+        # last cells of an 80-column footer and left a stray character).
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one(PromptInput).focus()
+        self.query_one(PresenterBand).show(self.tally.view())
+        self._apply_panels()
+
+    def on_resize(self) -> None:
+        self._apply_panels()
 
     def runtime_ready(self) -> None:
-        """The core is built: start the telemetry and ledger refreshes."""
+        """The core is built: start the telemetry and ledger refreshes, and show the keys that
+        needed it as enabled (the footer does not know the core changed)."""
+        self.refresh_bindings()
         if self._sample:
             self.sample_telemetry()
             self.summarize_ledger()
@@ -122,14 +165,58 @@ class MainScreen(Screen[None]):
         """Whether an answer is being produced."""
         return self._asking is not None
 
+    def on_key(self, event: events.Key) -> None:
+        """A printable key typed while something else has the focus goes to the prompt line:
+        it is text, never an action."""
+        prompt = self.query_one(PromptInput)
+        if not event.is_printable or event.character is None or self.focused is prompt:
+            return
+        if isinstance(self.focused, Input):
+            return
+        event.stop()
+        event.prevent_default()
+        prompt.focus()
+        prompt.insert_text_at_cursor(event.character)
+
+    def action_scroll_chat(self, how: str) -> None:
+        """Scroll the chat without leaving the prompt line."""
+        chat = self.query_one(ChatLog)
+        if how == "page_up":
+            chat.scroll_page_up()
+        elif how == "page_down":
+            chat.scroll_page_down()
+        elif how == "up":
+            chat.scroll_up()
+        else:
+            chat.scroll_down()
+
     @on(Input.Submitted, "#prompt")
     async def submit(self, event: Input.Submitted) -> None:
-        """Send the prompt to the dispatcher (one at a time; escape cancels the current one)."""
+        """Send the prompt to the dispatcher (one at a time; escape cancels the current one).
+
+        An empty prompt, or one that is only a /local or /cloud prefix, is not sent (it would be
+        recorded and, on the cloud, billed for nothing).
+        """
+        from policies.features import split_override
+
         prompt = event.value.strip()
         if not prompt:
             return
+        override, text = split_override(prompt)
+        if not text.strip():
+            self.notify(
+                f"Nothing to send: type a prompt after /{override}.",
+                severity="warning",
+                markup=False,
+            )
+            return
         if self.generating:
-            self.notify("Still answering: escape or ctrl+c cancels it.", severity="warning")
+            self.notify(
+                "Not sent: still answering the last prompt (escape cancels it); "
+                "your prompt stays in the line.",
+                severity="warning",
+                markup=False,
+            )
             return
         prompt_input = self.query_one(PromptInput)
         prompt_input.remember(prompt)
@@ -154,8 +241,11 @@ class MainScreen(Screen[None]):
             f"system prompt: {text}" if text else "system prompt: [chat] default", markup=False
         )
 
-    async def ask(self, prompt: str) -> AnswerView:
-        """Show `prompt` in the chat and start answering it."""
+    async def ask(self, prompt: str, *, new_conversation: bool = False) -> AnswerView:
+        """Show `prompt` in the chat and start answering it; with `new_conversation` it starts
+        a conversation of its own (no earlier turns sent), the chat above staying on screen."""
+        if new_conversation:
+            self._conversation = None
         answer_id = self._next_answer_id
         self._next_answer_id += 1
         view = await self.query_one(ChatLog).add_answer(answer_id, prompt)
@@ -213,8 +303,20 @@ class MainScreen(Screen[None]):
         self.last_result = result
         scan = self._scans.pop(view.answer_id, None)
         config = self.runtime.config()
-        self.query_one(PrivacyPanel).show(privacy_view(result, scan, config.pii.on_pii))
+        privacy = privacy_view(result, scan, config.pii.on_pii)
+        self.query_one(PrivacyPanel).show(privacy)
+        self.query_one(PanelSummary).show(privacy=privacy)
+        self.count_result(result, scan)
         self.summarize_ledger()
+
+    def count_result(self, result: RequestResult, scan: PiiScan | None = None) -> None:
+        """Add a finished request to the presenter band (the chat's, a replay's, the demo's)."""
+        self.tally.add(result, scan)
+        self.refresh_presenter()
+
+    def refresh_presenter(self) -> None:
+        """Render the presenter band from the tally (after a result or a new narration)."""
+        self.query_one(PresenterBand).show(self.tally.view())
 
     @on(Worker.StateChanged)
     async def _ask_ended(self, event: Worker.StateChanged) -> None:
@@ -285,6 +387,33 @@ class MainScreen(Screen[None]):
         self.notify(f"continuing a conversation of {len(conversation.turns)} turns")
 
     # -- panels ----------------------------------------------------------------------------
+    @property
+    def panels_open(self) -> bool:
+        """Whether the panels show (else their one-line summary)."""
+        if self._panels_open is not None:
+            return self._panels_open
+        return self.size.height >= PANELS_MIN_HEIGHT or self.has_class("-wide")
+
+    def _apply_panels(self) -> None:
+        is_open = self.panels_open
+        self.query_one(PanelDeck).display = is_open
+        self.query_one(PanelSummary).display = not is_open
+
+    def action_toggle_panels(self) -> None:
+        """Show the panels, or shrink them to one summary line (more room for the chat)."""
+        self._panels_open = not self.panels_open
+        self._apply_panels()
+
+    @property
+    def presenter(self) -> bool:
+        """Whether the presenter band shows."""
+        return self.query_one(PresenterBand).display
+
+    def action_toggle_presenter(self) -> None:
+        """Show or hide the presenter band (routing split, savings, reason, redaction)."""
+        band = self.query_one(PresenterBand)
+        band.display = not band.display
+
     def action_next_panel(self) -> None:
         """Show the next panel when they are in tabs (narrow terminals)."""
         self.query_one(PanelDeck).next_panel()
@@ -294,8 +423,19 @@ class MainScreen(Screen[None]):
         panel = self.query_one(PrivacyPanel)
         panel.reveal = not panel.reveal
         deck = self.query_one(PanelDeck)
+        if panel.reveal and not self.panels_open:
+            self._panels_open = True
+            self._apply_panels()
         if self.has_class("-narrow"):
             deck.current = 2
+
+    def selected_answer(self) -> AnswerView | None:
+        """The focused answer, else the last one."""
+        focused = self.focused
+        if isinstance(focused, AnswerView):
+            return focused
+        answers = self.query_one(ChatLog).answers
+        return answers[-1] if answers else None
 
     def selected_result(self) -> RequestResult | None:
         """The focused answer's result, else the last one."""
@@ -336,6 +476,7 @@ class MainScreen(Screen[None]):
         self.query_one(LocalPanel).show(message.local)
         self.query_one(CloudPanel).show(message.cloud)
         self.query_one(StatusLine).show(message.status)
+        self.query_one(PanelSummary).show(local=message.local, cloud=message.cloud)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ledger")
     def summarize_ledger(self) -> None:
@@ -345,3 +486,4 @@ class MainScreen(Screen[None]):
 
     def on_ledger_summarized(self, message: LedgerSummarized) -> None:
         self.query_one(LedgerPanel).show(message.ledger)
+        self.query_one(PanelSummary).show(ledger=message.ledger)

@@ -1,9 +1,12 @@
 """Policy editor: the thresholds of [router], [pii] and [budget], edited live, with a what-if.
 
-A field is checked against the real schema as it is typed (the same `with_changes` the store uses),
-saved with Enter (or every field at once with ctrl+s) through `Runtime.set_config`, which applies it
-to the next prompt and writes config.toml keeping its comments. Beside the form, a debounced thread
-worker re-decides the ledger history under the values on screen.
+A field is checked against the real schema as it is typed (the same `with_changes` the store uses).
+Every kind of field saves the same way: enter in a text field or ctrl+s saves all changed fields
+through `Runtime.set_config`, which applies them to the next prompt and writes config.toml keeping
+its comments; a choice changed in a select waits for that too. Escape asks before dropping
+unsaved edits. The focused field's explanation comes from config.toml's own comments
+(console/tui/field_help.py). Beside the form, a debounced thread worker re-decides the ledger
+history under the values on screen and lists prompts that would move.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -21,7 +24,12 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Footer, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
-from console.tui.screens import money, runtime_of
+from console.outside_text import as_text
+from console.tui.field_help import field_help
+from console.tui.keys import ALWAYS_SHOWN
+from console.tui.screens import one_line, runtime_of
+from console.tui.screens.confirm import Confirm
+from console.tui.words import money
 from policies.config import Config, ConfigError, ConfigStore, with_changes
 
 if TYPE_CHECKING:
@@ -118,20 +126,28 @@ class SchemaValidator(Validator):
         return self.success()
 
 
-def describe_whatif(result: WhatIfResult) -> str:
-    """The what-if in one sentence and a few figures."""
+#: Prompts the what-if lists by name (the rest are counted).
+MOVED_SHOWN = 5
+
+
+def describe_whatif(result: WhatIfResult, moved: tuple[tuple[str, str], ...] = ()) -> str:
+    """The what-if in one sentence, a few figures, and some of the prompts that would move
+    (`moved`: (tier they had, prompt) pairs)."""
     if result.total == 0:
         return "The ledger is empty: no past requests to re-decide yet."
-    return (
+    lines = [
         f"With these values, {result.changed} of the last {result.total} requests change tier"
-        f" ({result.to_local} to local, {result.to_cloud} to cloud).\n"
-        f"Cost {money(result.cost_before_usd)} → {money(result.cost_after_usd)}"
-        + (
-            f"\n({result.cost_unknown} moved requests have no known cloud price)"
-            if result.cost_unknown
-            else ""
-        )
-    )
+        f" ({result.to_local} to local, {result.to_cloud} to cloud).",
+        f"Cost {money(result.cost_before_usd)} → {money(result.cost_after_usd)}",
+    ]
+    if result.cost_unknown:
+        lines.append(f"({result.cost_unknown} moved requests have no known cloud price)")
+    if moved:
+        lines.append("Prompts that move:")
+        lines += [f"• was {tier}: {one_line(prompt, 60)}" for tier, prompt in moved]
+        if result.changed > len(moved):
+            lines.append(f"… and {result.changed - len(moved)} more")
+    return "\n".join(lines)
 
 
 class PolicyScreen(ModalScreen[None]):
@@ -139,22 +155,24 @@ class PolicyScreen(ModalScreen[None]):
 
     CSS_PATH = "policy.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", "Close"),
-        Binding("ctrl+s", "save_all", "Save all"),
-        Binding("ctrl+z", "revert", "Revert fields"),
+        *ALWAYS_SHOWN,
+        Binding("escape", "close", "Close"),
+        Binding("ctrl+s", "save_all", "Save"),
+        Binding("ctrl+z", "revert", "Revert"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self._debounce: Timer | None = None
         self._baseline: Config | None = None
+        self._help: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         store = runtime_of(self.app).store
         with Horizontal(id="policy-body"):
             with VerticalScroll(id="policy-form") as form:
                 form.border_title = "Policy"
-                form.border_subtitle = "enter saves a field"
+                form.border_subtitle = "enter or ctrl+s saves · esc asks first"
                 for section, specs in FIELDS:
                     yield Static(f"[{section}]", classes="policy-section", markup=False)
                     for spec in specs:
@@ -164,8 +182,9 @@ class PolicyScreen(ModalScreen[None]):
                 whatif.border_title = "What-if on the ledger"
                 whatif.border_subtitle = "vs. values at opening"
                 yield whatif
+                yield Static("", id="policy-help")
                 yield Static("", id="policy-status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def _field(self, store: ConfigStore, spec: FieldSpec) -> ComposeResult:
         value = shown_value(store.config, spec.key)
@@ -191,8 +210,19 @@ class PolicyScreen(ModalScreen[None]):
         yield Static("", classes="policy-error", id=error_id(spec.key))
 
     def on_mount(self) -> None:
-        self._baseline = runtime_of(self.app).store.config
+        store = runtime_of(self.app).store
+        self._baseline = store.config
+        self._help = field_help(store.path)
         self.query_one(f"#{field_id(ALL_FIELDS[1].key)}", Input).focus()
+
+    @on(events.DescendantFocus)
+    def _explain(self, event: events.DescendantFocus) -> None:
+        """Show the focused field's explanation (config.toml's comment on it)."""
+        key = self._key_of(event.widget.id)
+        if key is None:
+            return
+        text = self._help.get(key, "No explanation in config.toml for this key.")
+        self.query_one("#policy-help", Static).update(as_text(f"{key}: {text}"))
 
     # -- reading the form ------------------------------------------------------------------
     def _raw(self, spec: FieldSpec) -> str:
@@ -213,7 +243,7 @@ class PolicyScreen(ModalScreen[None]):
 
     def _show_error(self, key: str, message: str) -> None:
         error = self.query_one(f"#{error_id(key)}", Static)
-        error.update(message)
+        error.update(as_text(message))
         error.set_class(bool(message), "-shown")
 
     # -- editing ---------------------------------------------------------------------------
@@ -228,18 +258,18 @@ class PolicyScreen(ModalScreen[None]):
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
-        key = self._key_of(event.input.id)
-        if key is not None:
-            self._save({key: event.value})
+        """Enter saves every changed field, as ctrl+s does."""
+        if self._key_of(event.input.id) is not None:
+            self.action_save_all()
 
     @on(Select.Changed)
     def _selected(self, event: Select.Changed) -> None:
-        key = self._key_of(event.select.id)
-        if key is None or not self.is_mounted:
+        """A choice is an edit like any other: shown as unsaved until enter or ctrl+s."""
+        if self._key_of(event.select.id) is None or not self.is_mounted:
             return
-        config = runtime_of(self.app).store.config
-        if str(event.value) != shown_value(config, key):
-            self._save({key: str(event.value)})
+        if self.form_changes():
+            self._status("unsaved changes: enter or ctrl+s saves them, ctrl+z reverts")
+        self._schedule_whatif()
 
     def _key_of(self, widget_id: str | None) -> str | None:
         return next((spec.key for spec in ALL_FIELDS if field_id(spec.key) == widget_id), None)
@@ -279,12 +309,34 @@ class PolicyScreen(ModalScreen[None]):
 
     def _status(self, message: str, *, error: bool = False) -> None:
         status = self.query_one("#policy-status", Static)
-        status.update(message)
+        status.update(as_text(message))
         status.set_class(error, "-error")
 
     def action_save_all(self) -> None:
         """Save every changed field at once."""
         self._save(self.form_changes())
+
+    def action_close(self) -> None:
+        """Close the editor; with unsaved edits, ask first (escape again keeps editing)."""
+        changes = self.form_changes()
+        if not changes:
+            self.dismiss()
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss()
+            else:
+                self._status("still editing: enter or ctrl+s saves, ctrl+z reverts")
+
+        self.app.push_screen(
+            Confirm(
+                "Unsaved edits",
+                f"Discard the unsaved edits of {', '.join(changes)}?",
+                go="discard them",
+            ),
+            answered,
+        )
 
     def action_revert(self) -> None:
         """Put the values in force back into the form."""
@@ -324,11 +376,21 @@ class PolicyScreen(ModalScreen[None]):
         self.compute_whatif(runtime.ledger, baseline, changed)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="whatif")
-    def compute_whatif(self, ledger: Ledger, baseline: Config, changed: Config) -> WhatIfResult:
-        """Re-decide the ledger history under `changed` vs `baseline` (in a thread)."""
+    def compute_whatif(
+        self, ledger: Ledger, baseline: Config, changed: Config
+    ) -> tuple[WhatIfResult, tuple[tuple[str, str], ...]]:
+        """Re-decide the ledger history under `changed` vs `baseline`, and read back a few of
+        the prompts that move (in a thread)."""
         from policies.whatif import whatif
 
-        return whatif(ledger.iter_history(), baseline, changed)
+        result = whatif(ledger.iter_history(), baseline, changed)
+        moved: list[tuple[str, str]] = []
+        for request_id in result.sample_request_ids[:MOVED_SHOWN]:
+            stored = ledger.get(request_id)
+            if stored is not None:
+                prompt = stored.prompt_text or f"(prompt not kept, {request_id[:8]})"
+                moved.append((stored.tier, prompt))
+        return result, tuple(moved)
 
     @on(Worker.StateChanged)
     def _whatif_done(self, event: Worker.StateChanged) -> None:
@@ -336,12 +398,13 @@ class PolicyScreen(ModalScreen[None]):
             return
         event.stop()
         if event.state == WorkerState.SUCCESS and event.worker.result is not None:
-            self._whatif_text(describe_whatif(event.worker.result))
+            result, moved = event.worker.result
+            self._whatif_text(describe_whatif(result, moved))
         elif event.state == WorkerState.ERROR:
             self._whatif_text(f"What-if failed: {event.worker.error}")
 
     def _whatif_text(self, text: str) -> None:
-        self.query_one("#policy-whatif", Static).update(text)
+        self.query_one("#policy-whatif", Static).update(as_text(text))
 
 
 def _first(result: ValidationResult) -> str:

@@ -19,7 +19,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Input, Label, ProgressBar, Select, Static
 
 from console.outcome import badge
-from console.tui.screens import TIER_STYLES, badge_style, money, one_line, runtime_of
+from console.outside_text import as_text
+from console.tui.adapters import spend_estimate
+from console.tui.keys import ALWAYS_SHOWN
+from console.tui.screens import one_line, palette_of, runtime_of
+from console.tui.screens.confirm import Confirm
+from console.tui.widgets.presenter import PresenterBand
+from console.tui.words import money, percent
 from policies.config import SetupError
 
 if TYPE_CHECKING:
@@ -35,11 +41,38 @@ SINCE_CHOICES: tuple[tuple[str, float | None], ...] = (
     ("30d", 30 * 86_400.0),
 )
 
-#: Characters of each prompt in the results table (the whole table fits 80 columns).
+#: Characters of each prompt in the results table at 80 columns; wider terminals give it the rest.
 PROMPT_WIDTH = 22
+#: Columns of the table other than the prompt (numbers, route, rule, cost, cell padding).
+OTHER_COLUMNS = 3 + 20 + 11 + 10 + 5 * 2 + 6
 
 #: How many past requests a ledger replay takes at most.
 LEDGER_LIMIT = 200
+
+
+def summary_words(summary: ReplaySummary) -> str:
+    """The replay's totals for people: the split with percentages, privacy, money rounded."""
+    total = len(summary.results)
+    split = ", ".join(
+        f"{tier} {count} ({percent(count / total)})"
+        for tier, count in sorted(summary.by_tier.items())
+    )
+    rules = ", ".join(f"{rule} {count}" for rule, count in summary.by_rule.most_common())
+    saved = summary.cloud_only_usd - summary.cost_usd
+    share = f" ({percent(saved / summary.cloud_only_usd)})" if summary.cloud_only_usd > 0 else ""
+    lines = [
+        f"{total} prompts: {split}",
+        f"rules fired: {rules}",
+        f"personal data: {summary.kept_local_for_privacy} kept local, "
+        f"{summary.redacted} sent with placeholders",
+        f"cost {money(summary.cost_usd)} · all-cloud {money(summary.cloud_only_usd)}"
+        f" · saved {money(saved)}{share}",
+    ]
+    if summary.unpriced:
+        lines.append(f"{summary.unpriced} requests on a cloud model with no known price")
+    if summary.failed:
+        lines.append(f"{summary.failed} requests failed")
+    return "\n".join(lines)
 
 
 class ReplayScreen(ModalScreen[None]):
@@ -47,9 +80,10 @@ class ReplayScreen(ModalScreen[None]):
 
     CSS_PATH = "replay.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
+        *ALWAYS_SHOWN,
         Binding("escape", "close", "Close / stop"),
         Binding("ctrl+l", "load", "Load"),
-        Binding("ctrl+r", "run", "Run"),
+        Binding("ctrl+r", "run", "Run (asks first)"),
         Binding("ctrl+o", "inspect", "Inspect row"),
     ]
 
@@ -88,23 +122,35 @@ class ReplayScreen(ModalScreen[None]):
                 yield Button("Load", id="replay-load", compact=True)
                 yield Button("Run", id="replay-run", compact=True, variant="primary")
                 yield Static("Load prompts from the ledger or a file.", id="replay-status")
+            band = PresenterBand(id="replay-presenter")
+            band.display = self._presenter_on()
+            yield band
             yield ProgressBar(total=None, show_eta=False, id="replay-progress")
             yield DataTable(id="replay-results", cursor_type="row", zebra_stripes=True)
             yield Static("", id="replay-summary")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#replay-results", DataTable)
         table.add_column("#", width=3)
-        table.add_column("prompt", width=PROMPT_WIDTH)
+        table.add_column("prompt", width=self.prompt_width())
         table.add_column("route", width=20)
         table.add_column("rule", width=11)
         table.add_column("cost", width=10)
         self.query_one("#replay-path", Input).focus()
 
+    def _presenter_on(self) -> bool:
+        """Whether the console's presenter band is on (then this screen shows it too)."""
+        main = getattr(self.app, "main", None)
+        return bool(main is not None and main.presenter)
+
+    def prompt_width(self) -> int:
+        """The prompt column's width: what the other columns leave of the screen."""
+        return max(PROMPT_WIDTH, self.app.size.width - OTHER_COLUMNS)
+
     def _status(self, message: str, *, error: bool = False) -> None:
         status = self.query_one("#replay-status", Static)
-        status.update(Text(message))
+        status.update(as_text(message))
         status.set_class(error, "-error")
 
     # -- choosing prompts ------------------------------------------------------------------
@@ -161,7 +207,18 @@ class ReplayScreen(ModalScreen[None]):
         """Replay the loaded prompts (loading them first if needed)."""
         if not self.prompts and not self.load_prompts():
             return
-        self.run_replay(list(self.prompts), self._max_tokens())
+        prompts, max_tokens = list(self.prompts), self._max_tokens()
+        estimate = spend_estimate(prompts, runtime_of(self.app).store.config, max_tokens)
+
+        def answered(go: bool | None) -> None:
+            if go:
+                self.run_replay(prompts, max_tokens)
+            else:
+                self._status("not run: nothing was sent")
+
+        self.app.push_screen(
+            Confirm("Replay may use the cloud", estimate.sentence("This replay")), answered
+        )
 
     @work(exclusive=True, exit_on_error=False, group="replay")
     async def run_replay(self, prompts: list[str], max_tokens: int | None) -> ReplaySummary:
@@ -176,19 +233,27 @@ class ReplayScreen(ModalScreen[None]):
         summary = ReplaySummary()
         progress.update(total=len(prompts), progress=0)
         self._status(f"replaying {len(prompts)} prompts… (esc stops)")
+        palette = palette_of(self.app)
+        width = self.prompt_width()
         async for index, result in dispatcher.replay(prompts, max_tokens=max_tokens):
             summary.add(result)
             self.results.append(result)
+            cost = result.cost
             table.add_row(
                 str(index + 1),
-                one_line(result.prompt, PROMPT_WIDTH),
-                Text(result.badge, style=badge_style(badge(result.outcome))),
-                Text(result.decision.fired, style=TIER_STYLES.get(result.decision.target, "")),
-                money(result.cost.total_usd) if result.cost and result.cost.known else "—",
+                Text(one_line(result.prompt, width)),
+                Text(result.badge, style=palette.badge_style(badge(result.outcome).kind)),
+                as_text(result.decision.fired, palette.tier_style(result.decision.target)),
+                money(None) if cost is None else money(cost.total_usd, known=cost.known),
                 key=str(index),
             )
             progress.advance(1)
-            self.query_one("#replay-summary", Static).update(Text(summary.text()))
+            # The presenter band grows live: the console's tally, shown here and on the chat.
+            main = getattr(self.app, "main", None)
+            if main is not None:
+                main.count_result(result)
+                self.query_one(PresenterBand).show(main.tally.view())
+            self.query_one("#replay-summary", Static).update(as_text(summary_words(summary)))
         self._status(f"replayed {len(prompts)} prompts; ctrl+o inspects the selected row")
         return summary
 

@@ -1,4 +1,6 @@
-"""The badge under every answer: tier, cost, tokens/s, time to first token."""
+"""The badge under every answer: tier, cost, tokens/s, time to first token.
+
+The one place a badge is drawn in the chat; its colours come from the palette by `badge_tier`."""
 
 from __future__ import annotations
 
@@ -6,20 +8,18 @@ from textual.content import Content
 from textual.widgets import Static
 
 from console.outcome import BadgeKind
-from console.tui.widgets.formatting import seconds, tps, usd
+from console.outside_text import clean
+from console.tui.palette import badge_tier
+from console.tui.widgets.formatting import seconds, tps
 from console.tui.widgets.views import AnswerMeta
-
-_STYLES: dict[BadgeKind, str] = {
-    "local": "bold $text-success on $success-muted",
-    "cloud": "bold $text-accent on $accent-muted",
-    "redacted": "bold $text-warning on $warning-muted",
-    "fallback": "bold $text-warning on $warning-muted",
-}
+from console.tui.words import money
 
 
 def badge_style(kind: BadgeKind) -> str:
-    """Colour of a badge: local calm, cloud accent, fallback or redaction warm, failure hot."""
-    return _STYLES.get(kind, "bold $text-error on $error-muted")
+    """The badge's colours: the palette's entry for its kind (console/tui/palette.py), through
+    the theme's variables so a theme switch recolours every badge."""
+    tier = badge_tier(kind)
+    return f"bold $badge-{tier} on $badge-{tier}-background"
 
 
 def render_badge(meta: AnswerMeta) -> Content:
@@ -27,7 +27,7 @@ def render_badge(meta: AnswerMeta) -> Content:
     parts: list[Content | str | tuple[str, str]] = [
         (f" {meta.badge.label} ", badge_style(meta.badge.kind))
     ]
-    figures = [usd(meta.cost_usd, meta.cost_known)]
+    figures = [money(meta.cost_usd, known=meta.cost_known)]
     if meta.gen_tps is not None:
         figures.append(tps(meta.gen_tps))
     if meta.ttft_s is not None:
@@ -37,12 +37,14 @@ def render_badge(meta: AnswerMeta) -> Content:
     if meta.fired:
         figures.append(f"rule {meta.fired}")
     if meta.model:
-        figures.append(meta.model)
+        figures.append(clean(meta.model))
     parts.append((" " + " · ".join(figures), "$text-muted"))
     content = Content.assemble(*parts)
     if meta.error:
         fix = f" — {meta.fix}" if meta.fix else ""
-        content = Content("\n").join([content, Content.styled(f"{meta.error}{fix}", "$error")])
+        content = Content("\n").join(
+            [content, Content.styled(clean(f"{meta.error}{fix}"), "$error")]
+        )
     return content
 
 

@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
+from console.outside_text import clean
 from console.tui.widgets.badge import AnswerBadge
 from console.tui.widgets.views import AnswerMeta
 
@@ -27,43 +28,65 @@ class AnswerView(Vertical, can_focus=True):
         self.result: RequestResult | None = None
         self.meta: AnswerMeta | None = None
         self._stream: MarkdownStream | None = None
-        self._text: list[str] = []
+        self._raw: list[str] = []
+        self._shown = ""
 
     def compose(self) -> ComposeResult:
-        yield Static(Content.assemble(("› ", "bold $accent"), self.prompt), classes="prompt")
+        yield Static(
+            Content.assemble(("› ", "bold $accent"), clean(self.prompt)),
+            classes="prompt",
+        )
         yield Static("", classes="progress")
         yield Markdown("", classes="text")
         yield AnswerBadge("", classes="badge")
 
     @property
     def text(self) -> str:
-        """The answer as streamed so far."""
-        return "".join(self._text)
+        """The answer as shown so far (escape sequences and control characters removed)."""
+        return self._shown
 
     def set_progress(self, line: str) -> None:
-        """What the request is doing now (waiting for a model, routed, falling back)."""
-        self.query_one(".progress", Static).update(Content.styled(line, "$text-muted"))
+        """What the request is doing now (waiting for a model, routed, falling back); `line`
+        may quote outside text (an error body), so it is cleaned."""
+        self.query_one(".progress", Static).update(Content.styled(clean(line), "$text-muted"))
 
     async def append(self, fragment: str) -> None:
-        """Stream a fragment of the answer into the Markdown view."""
+        """Stream a fragment of the answer into the Markdown view.
+
+        An escape sequence may be split across fragments, so the whole answer so far is cleaned
+        and only what it adds is written; should cleaning ever shorten what was already shown
+        (a sequence completed), the view is rewritten from the clean text.
+        """
+        self._raw.append(fragment)
+        shown = clean("".join(self._raw))
+        if shown.startswith(self._shown):
+            delta = shown[len(self._shown) :]
+        else:
+            await self._stop_stream()
+            await self.query_one(Markdown).update("")
+            delta = shown
+        self._shown = shown
+        if not delta:
+            return
         if self._stream is None:
             self._stream = Markdown.get_stream(self.query_one(Markdown))
-        self._text.append(fragment)
-        await self._stream.write(fragment)
+        await self._stream.write(delta)
 
-    async def restart(self) -> None:
-        """Drop the text of a tier that failed: the next tier answers from the start."""
+    async def _stop_stream(self) -> None:
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
-        self._text.clear()
+
+    async def restart(self) -> None:
+        """Drop the text of a tier that failed: the next tier answers from the start."""
+        await self._stop_stream()
+        self._raw.clear()
+        self._shown = ""
         await self.query_one(Markdown).update("")
 
     async def finish(self, meta: AnswerMeta, result: RequestResult | None = None) -> None:
         """Close the stream and show the badge; `result` is kept for the inspector."""
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
+        await self._stop_stream()
         self.result = result
         self.meta = meta
         self.set_progress("")

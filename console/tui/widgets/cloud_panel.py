@@ -5,17 +5,17 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
+from console.outside_text import clean
 from console.tui.widgets.formatting import seconds
 from console.tui.widgets.views import CloudView
+from console.tui.words import cloud_health
 
 _STATE_STYLE = {"closed": "$success", "half_open": "$warning", "open": "$error"}
 
 
 def render_cloud(view: CloudView) -> Content:
     """The cloud endpoint's health in a few lines."""
-    state = view.state.replace("_", "-")
-    if view.state == "open":
-        state += f" · retry in {view.cooldown_remaining_s:.0f} s"
+    state = cloud_health(view.state, view.cooldown_remaining_s)
     if view.consecutive_failures:
         state += f" · {view.consecutive_failures} failed in a row"
     if view.key_present:
@@ -25,9 +25,12 @@ def render_cloud(view: CloudView) -> Content:
     else:
         key = Content.styled("no key needed (endpoint on this machine)", "$text-muted")
     lines = [
-        Content.assemble((view.label, "bold"), ("  ", ""), (view.endpoint, "$text-muted")),
         Content.assemble(
-            ("breaker ", "$text-muted"), (state, _STATE_STYLE.get(view.state, "$warning"))
+            (clean(view.label), "bold"), ("  ", ""), (clean(view.endpoint), "$text-muted")
+        ),
+        Content.assemble(
+            (state, _STATE_STYLE.get(view.state, "$warning")),
+            (f"  (breaker {view.state.replace('_', '-')})", "$text-muted"),
         ),
         Content.assemble(
             ("latency p50 ", "$text-muted"),
@@ -40,7 +43,9 @@ def render_cloud(view: CloudView) -> Content:
         key,
     ]
     if view.last_error:
-        lines.append(Content.assemble(("last error ", "$text-muted"), (view.last_error, "$error")))
+        lines.append(
+            Content.assemble(("last error ", "$text-muted"), (clean(view.last_error), "$error"))
+        )
     return Content("\n").join(lines)
 
 

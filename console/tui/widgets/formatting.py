@@ -1,4 +1,4 @@
-"""Small text helpers shared by the panels: bars, money, durations, sizes."""
+"""Small text helpers shared by the panels: bars, durations, sizes (money: console.tui.words)."""
 
 from __future__ import annotations
 
@@ -22,16 +22,6 @@ def bar(fraction: float, width: int, style: str | None = None) -> Content:
         ("█" * filled, style or level_style(fraction)),
         ("░" * (width - filled), "$foreground-muted"),
     )
-
-
-def usd(value: float | None, known: bool = True) -> str:
-    """Money with enough decimals for fractions of a cent; "?" when the price is unknown."""
-    if value is None or not known:
-        return "$?"
-    magnitude = abs(value)
-    if magnitude == 0 or magnitude >= 1:
-        return f"${value:.2f}"
-    return f"${value:.6f}" if magnitude < 0.0001 else f"${value:.4f}"
 
 
 def seconds(value: float | None) -> str:

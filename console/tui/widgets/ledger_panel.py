@@ -5,8 +5,9 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
-from console.tui.widgets.formatting import bar, usd
+from console.tui.widgets.formatting import bar
 from console.tui.widgets.views import LedgerView
+from console.tui.words import money
 
 
 def render_ledger(view: LedgerView) -> Content:
@@ -15,11 +16,11 @@ def render_ledger(view: LedgerView) -> Content:
     lines = [
         Content.assemble(
             ("today ", "$text-muted"),
-            (usd(view.spend_usd), "bold"),
+            (money(view.spend_usd), "bold"),
             ("  cloud-only ", "$text-muted"),
-            usd(view.counterfactual_usd),
+            money(view.counterfactual_usd),
             ("  saved ", "$text-muted"),
-            (usd(view.savings_usd), "bold $success" if view.savings_usd >= 0 else "$error"),
+            (money(view.savings_usd), "bold $success" if view.savings_usd >= 0 else "$error"),
         ),
         Content.assemble(
             ("local ", "$text-muted"),
@@ -29,7 +30,7 @@ def render_ledger(view: LedgerView) -> Content:
         Content.assemble(
             ("budget ", "$text-muted"),
             bar(view.budget_used_fraction, 12, budget_style),
-            f" {view.budget_used_fraction * 100:.0f}% of {usd(view.budget_daily_usd)}/day",
+            f" {view.budget_used_fraction * 100:.0f}% of {money(view.budget_daily_usd)}/day",
             (" exhausted: prompts stay local", "$error") if view.budget_exhausted else "",
             (" nearly spent", "$warning") if view.budget_warn and not view.budget_exhausted else "",
         ),

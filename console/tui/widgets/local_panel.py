@@ -8,6 +8,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Sparkline, Static
 
+from console.outside_text import clean
 from console.tui.widgets.formatting import bar, seconds, size, tps
 from console.tui.widgets.views import LocalView
 
@@ -30,13 +31,15 @@ def thread_warning(view: LocalView) -> str | None:
 def render_load(view: LocalView) -> Content:
     """Engine state, one bar per core and the busiest engine threads."""
     lines: list[Content] = [
-        Content.assemble(("● ", _state_style(view.state)), (view.state, "bold"), "  ", view.label)
+        Content.assemble(
+            ("● ", _state_style(view.state)), (view.state, "bold"), "  ", clean(view.label)
+        )
     ]
     for index, pct in enumerate(view.per_core_pct):
         lines.append(Content.assemble(f"cpu{index:<2}", bar(pct / 100, 16), f" {pct:5.1f}%"))
     threads = sorted(view.threads, key=lambda t: t.cpu_pct, reverse=True)
     shown = threads[:MAX_THREADS_SHOWN]
-    parts = [f"{t.name} {t.cpu_pct:.0f}%" for t in shown]
+    parts = [f"{clean(t.name)} {t.cpu_pct:.0f}%" for t in shown]
     if len(threads) > len(shown):
         rest = sum(t.cpu_pct for t in threads[len(shown) :])
         parts.append(f"+{len(threads) - len(shown)} {rest:.0f}%")
@@ -71,7 +74,7 @@ def render_figures(view: LocalView) -> Content:
     else:
         lines.append(Content.styled(f"✓ {threads}", "$text-muted"))
     if view.last_error:
-        lines.append(Content.styled(view.last_error, "$error"))
+        lines.append(Content.styled(clean(view.last_error), "$error"))
     return Content("\n").join(lines)
 
 

@@ -7,35 +7,32 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from console.tui.widgets.views import PrivacyView
+from console.outside_text import clean
+from console.tui.widgets.presenter import PLACEHOLDER, highlighted
+from console.tui.widgets.views import PrivacyView, Span
+from console.tui.words import privacy_outcome, privacy_verdict
 
 
 def render_privacy(view: PrivacyView | None, reveal: bool) -> Content:
     """The last prompt's PII findings; with `reveal`, the text sent to the cloud verbatim."""
     if view is None:
         return Content.styled("No prompt yet.", "$text-muted")
+    found = sum(e.count for e in view.entities)
     if view.entities:
-        found = ", ".join(f"{e.type} ×{e.count}" for e in view.entities)
-        total = sum(e.count for e in view.entities)
-        lines = [Content.assemble((f"{total} PII ", "bold $warning"), found)]
+        types = ", ".join(f"{e.type} ×{e.count}" for e in view.entities)
+        lines = [Content.assemble(("found ", "$text-muted"), (types, "bold $warning"))]
     else:
-        lines = [Content.styled("no PII found", "$success")]
-    if view.blocked:
-        outcome = Content.styled("blocked: nothing was sent (on_pii = block)", "$error")
-    elif view.tier == "cloud" and view.redacted:
-        outcome = Content.styled("sent to cloud redacted (placeholders)", "$warning")
-    elif view.tier == "cloud":
-        outcome = Content.styled("sent to cloud as typed", "$text")
-    elif view.entities:
-        outcome = Content.styled(f"kept on this machine (on_pii = {view.on_pii})", "$success")
-    else:
-        outcome = Content.styled(f"answered by {view.tier}", "$text-muted")
-    lines.append(outcome)
+        lines = []
+    outcome = privacy_outcome("blocked" if view.blocked else "ok", view.tier, view.redacted)
+    style = {"blocked": "$error", "redacted": "$tier-redacted", "local": "$success"}
+    lines.append(Content.styled(privacy_verdict(found, outcome), style.get(outcome, "$text")))
     if view.sent_text is None:
         lines.append(Content.styled("nothing left the machine", "$text-muted"))
     elif reveal:
         lines.append(Content.styled("sent to the cloud, exactly:", "$text-muted"))
-        lines.append(Content(view.sent_text))
+        sent = clean(view.sent_text)
+        placeholders = tuple(Span(m.start(), m.end()) for m in PLACEHOLDER.finditer(sent))
+        lines.append(highlighted(sent, placeholders, "bold $tier-redacted"))
     else:
         lines.append(
             Content.styled(f"{len(view.sent_text)} chars sent · f7 shows them", "$text-muted")

@@ -16,8 +16,15 @@ class PromptInput(Input):
         Binding("down", "history(1)", "Next prompt", show=False),
     ]
 
-    def __init__(self, history: list[str] | None = None, **kwargs: str | None) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        history: list[str] | None = None,
+        *,
+        placeholder: str = "",
+        id: str | None = None,
+        select_on_focus: bool = True,
+    ) -> None:
+        super().__init__(placeholder=placeholder, id=id, select_on_focus=select_on_focus)
         self.history: list[str] = list(history or [])
         self._position = len(self.history)
         self._draft = ""

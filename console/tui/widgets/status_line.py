@@ -5,7 +5,9 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
+from console.outside_text import clean
 from console.tui.widgets.views import StatusView
+from console.tui.words import CLOUD_HEALTH
 
 _READY = ("ready", "busy", "closed")
 
@@ -13,18 +15,27 @@ _READY = ("ready", "busy", "closed")
 def render_status(view: StatusView) -> Content:
     """Each part with a coloured dot: green ready, yellow loading, red failed."""
 
-    def part(name: str, state: str, ok: bool) -> Content:
+    def part(name: str, state: str, ok: bool, shown: str | None = None) -> Content:
         style = "$success" if ok else ("$error" if state in ("failed", "open") else "$warning")
-        return Content.assemble(("● ", style), (f"{name} ", "bold"), (state, "$text-muted"))
+        return Content.assemble(
+            ("● ", style), (f"{name} ", "bold"), (shown or state, "$text-muted")
+        )
 
+    cloud = view.cloud_state
     parts = [
         part("local", view.local_state, view.local_state in _READY),
         part("pii", "ready" if view.pii_ready else "loading", view.pii_ready),
-        part(view.cloud_label, view.cloud_state.replace("_", "-"), view.cloud_state in _READY),
+        # Breaker states in words: "closed" reads as "down" to most people.
+        part(
+            clean(view.cloud_label),
+            cloud,
+            cloud in _READY,
+            CLOUD_HEALTH.get(cloud, cloud).removeprefix("cloud "),
+        ),
     ]
     line = Content("   ").join(parts)
     if view.errors:
-        line = Content.assemble(line, ("   ⚠ ", "$error"), (view.errors[0], "$error"))
+        line = Content.assemble(line, ("   ⚠ ", "$error"), (clean(view.errors[0]), "$error"))
     return line
 
 

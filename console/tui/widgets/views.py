@@ -123,3 +123,28 @@ class StatusView:
     cloud_state: str
     errors: tuple[str, ...] = ()
     log_path: str = ""
+
+
+@dataclass(frozen=True)
+class Span:
+    """A character span of a text (personal data in a prompt, a placeholder in sent text)."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class PresenterView:
+    """The presenter band: routes so far, their cost against all-cloud, the last reason and
+    the last redaction (what was typed, with personal data spans, and what was sent)."""
+
+    split: dict[str, int]
+    cost_usd: float
+    counterfactual_usd: float
+    volume_per_day: int
+    reason: str = ""
+    typed: str | None = None
+    pii_spans: tuple[Span, ...] = ()
+    sent: str | None = None
+    replaced: int = 0
+    note: str = ""
