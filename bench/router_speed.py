@@ -1,7 +1,9 @@
 """Router speed: decide() and extract_features() per prompt, and what-if over 100,000 ledger rows.
 
 Run: python bench/router_speed.py [--rows N]
-Targets: decide() p99 <= 1 ms (PII scanning excluded); what-if over 100,000 rows <= 2 s.
+Targets: decide() p99 <= 1 ms (PII scanning excluded); what-if over 100,000 rows <= 2 s; the
+task signal plus decide() on 2,000-character prompts <= 15 ms p99; a what-if sweep of 21
+settings over 100,000 rows (quality evidence on 5% of them) <= 5 s.
 Prompts are examples/demo_prompts.jsonl with and without /local, /cloud prefixes and PII types,
 under varied live signals and configs. The what-if ledger is a real SQLite file in a temporary
 directory holding real decision traces; the timing covers reading it (`iter_history`) too.
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,8 +32,24 @@ from console.ledger import Ledger, LedgerRecord  # noqa: E402
 from policies.config import Config, with_changes  # noqa: E402
 from policies.features import Features, extract_features  # noqa: E402
 from policies.router import Signals, decide  # noqa: E402
+from policies.tasks import default_head  # noqa: E402
 from policies.trace_inputs import encode_inputs  # noqa: E402
-from policies.whatif import whatif  # noqa: E402
+from policies.whatif import TierEvidence, read_history, sweep, whatif  # noqa: E402
+
+#: Asks wrapped around pasted material to make the 2,000-character prompts of the task signal.
+LONG_ASKS = (
+    "Refactor this code and explain the changes:\n",
+    "Summarize this article in three sentences:\n",
+    "Extract every error code and host from these logs as JSON:\n",
+    "Translate this text into German:\n",
+)
+PASTES = (
+    "def handler(event, context):\n    items = load(event['items'])\n"
+    "    return [x * 2 for x in items]\n",
+    "The council met on Monday to discuss the budget, and members agreed to fund the new park. ",
+    "2024-05-01 12:00:01 ERROR host=db-3 code=E1042 connection refused after 3 retries\n",
+    "Our team visited the museum last week; the guide showed us paintings from three centuries. ",
+)
 
 
 def _prompts() -> list[str]:
@@ -175,6 +194,59 @@ def bench_whatif(path: Path) -> tuple[float, float, float, int, int]:
     return elapsed, used, read_cpu, result.total, result.changed
 
 
+def long_prompts() -> list[str]:
+    """2,000-character prompts: an ask and pasted code, prose or logs."""
+    prompts = []
+    for ask in LONG_ASKS:
+        for paste in PASTES:
+            text = ask + paste * (2000 // len(paste) + 1)
+            prompts.append(text[:2000])
+    return prompts
+
+
+def bench_task_signal(
+    prompts: list[str], rounds: int, clock: Callable[[], int] = time.perf_counter_ns
+) -> tuple[list[int], list[int]]:
+    """Per call: the head alone, and extract_features (head included) + decide().
+
+    With `clock=time.thread_time_ns` the figures are this thread's CPU time: what a call costs
+    when the machine is not shared (wall time under load also counts waiting for a core).
+    """
+    head = default_head()
+    config, signals = Config(), Signals()
+    alone, routed = [], []
+    for prompt in itertools.islice(itertools.cycle(prompts), rounds):
+        start = clock()
+        head.classify(prompt)
+        middle = clock()
+        decide(extract_features(prompt), signals, config)
+        alone.append(middle - start)
+        routed.append(clock() - middle)
+    return alone, routed
+
+
+def bench_sweep(path: Path, rng: random.Random) -> tuple[float, float, int]:
+    """Wall and CPU seconds of a 21-setting sweep of router.complexity_threshold, ledger read
+    included, with quality evidence on 5% of the rows; and the rows read."""
+    base = Config()
+    configs = [
+        (v / 20, with_changes(base, {"router.complexity_threshold": v / 20})) for v in range(21)
+    ]
+    ledger = Ledger.open(path, read_only=True)
+    try:
+        ids = [row.request_id for row in ledger.iter_history()]
+        evidence = {
+            request_id: TierEvidence(rng.random() < 0.7, True, rng.random() < 0.5)
+            for request_id in rng.sample(ids, len(ids) // 20)
+        }
+        start, cpu = time.perf_counter(), time.process_time()
+        points = sweep(read_history(ledger.iter_history()), base, configs, evidence=evidence)
+        elapsed, used = time.perf_counter() - start, time.process_time() - cpu
+    finally:
+        ledger.close()
+    return elapsed, used, points[0].result.total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="what-if history rows")
@@ -193,12 +265,25 @@ def main() -> None:
         build_ledger(path, args.rows, features, rng)
         built = time.perf_counter() - start
         runs = [bench_whatif(path) for _ in range(3)]
+        sweeps = [bench_sweep(path, rng) for _ in range(3)]
     best = min(runs)
+    long = long_prompts()
+    bench_task_signal(long, 50)  # warm up (loads the head)
+    head_alone, head_routed = bench_task_signal(long, 1_000)
+    task = _percentiles(head_alone)
+    routed = _percentiles(head_routed)
+    cpu_alone, cpu_routed = bench_task_signal(long, 1_000, time.thread_time_ns)
+    task_cpu = _percentiles(cpu_alone)
+    routed_cpu = _percentiles(cpu_routed)
 
     print(f"{len(prompts)} prompts, 3 configs, 64 signal sets")
     print(f"{'measure':<34}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
     print(f"{'extract_features() (5,000 calls)':<34}" + "".join(f"{v:>10.3f}" for v in extract))
     print(f"{'decide() (20,000 calls)':<34}" + "".join(f"{v:>10.3f}" for v in decided))
+    print(f"{'task head, 2,000-char prompts':<34}" + "".join(f"{v:>10.3f}" for v in task))
+    print(f"{'features+decide, 2,000 chars':<34}" + "".join(f"{v:>10.3f}" for v in routed))
+    print(f"{'  the same, thread CPU time':<34}" + "".join(f"{v:>10.3f}" for v in routed_cpu))
+    print(f"{'  task head alone, CPU time':<34}" + "".join(f"{v:>10.3f}" for v in task_cpu))
     print()
     print(f"what-if ledger: {args.rows:,} rows built in {built:.1f} s")
     print(f"load average while measuring: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
@@ -209,6 +294,15 @@ def main() -> None:
             f"{'run ' + str(number):<38}{elapsed:>11.3f}{used:>11.3f}{read:>11.3f}"
             f"{total:>11}{changed:>11}"
         )
+    for number, (elapsed, used, total) in enumerate(sweeps, start=1):
+        print(
+            f"sweep run {number}: 21 settings x {total:,} rows: "
+            f"{elapsed:.3f} s wall, {used:.3f} s CPU"
+        )
+    print(f"whatif_sweep21_wall_s_{args.rows} {min(run[0] for run in sweeps):.3f}")
+    print(f"whatif_sweep21_cpu_s_{args.rows} {min(run[1] for run in sweeps):.3f}")
+    print(f"decision_with_task_p99_ms_2000c {routed[1]:.3f}")
+    print(f"decision_with_task_cpu_p99_ms_2000c {routed_cpu[1]:.3f}")
     print(f"whatif_wall_s_{args.rows} {best[0]:.3f}")
     print(f"whatif_cpu_s_{args.rows} {min(run[1] for run in runs):.3f}")
     print(f"router_p99_ms {decided[1]:.3f}")

@@ -113,6 +113,8 @@ def run_with_runtime(
         try:
             if runtime.ledger_error:
                 raise SetupError(runtime.ledger_error)
+            if cloud and runtime.cloud.setup_error is not None:
+                raise runtime.cloud.setup_error
             replayed = runtime.spool_replay.describe()
             if replayed:
                 click.echo(f"switchboard: {replayed}", err=True)
@@ -156,15 +158,23 @@ def echo_outside(text: str, *, err: bool = False, nl: bool = True) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--max-tokens", type=click.IntRange(1, 131_072), default=None, help="Cap per answer.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: results and summary.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=1,
+    help="Conversations run at once (each tier within its own limit); a progress bar on stderr.",
+)
 @pass_cli
-def replay(cli_ctx: CliContext, file: Path, max_tokens: int | None, as_json: bool) -> int:
+def replay(
+    cli_ctx: CliContext, file: Path, max_tokens: int | None, as_json: bool, concurrency: int
+) -> int:
     """Run the prompts of FILE.jsonl through today's policy and summarise the routing.
 
     Lines are `{"prompt": ...}` (a conversation of one prompt) or `{"turns": [...]}` (the prompts
     of one conversation, each sent with the turns before it). The whole file is checked before
     anything runs. Rows the ledger refuses are kept in the spool (said on stderr).
     """
-    from console.replay import ReplaySummary, read_scripts, script_prompts
+    from console.replay import ReplaySummary, progress_bar, read_scripts, script_prompts
 
     scripts = read_scripts(file)
     total = script_prompts(scripts)
@@ -172,10 +182,14 @@ def replay(cli_ctx: CliContext, file: Path, max_tokens: int | None, as_json: boo
     async def body(runtime: Runtime) -> ReplaySummary:
         summary = ReplaySummary()
         waiting = runtime.spool.pending()
-        async for index, result in runtime.dispatcher.replay(scripts, max_tokens=max_tokens):
-            summary.add(result)
-            if not as_json:
-                echo_outside(summary.line(index, total, result))
+        with progress_bar(total, enabled=concurrency > 1) as advance:
+            async for index, result in runtime.dispatcher.replay(
+                scripts, max_tokens=max_tokens, concurrency=concurrency
+            ):
+                summary.add(result)
+                advance(summary)
+                if not as_json:
+                    echo_outside(summary.line(index, total, result))
         spooled = runtime.spool.pending() - waiting
         if spooled > 0:
             echo_outside(
@@ -307,81 +321,6 @@ def ledger(cli_ctx: CliContext, since: str, as_json: bool, as_csv: bool) -> None
         click.echo(render_text(report))
 
 
-def _parse_sets(values: tuple[str, ...]) -> dict[str, str | int | float | bool]:
-    changes: dict[str, str | int | float | bool] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"'{item}': expected KEY=VALUE", param_hint="--set")
-        changes[key.strip()] = value.strip()
-    return changes
-
-
-@cli.command()
-@click.option(
-    "--set",
-    "sets",
-    multiple=True,
-    required=True,
-    metavar="KEY=VALUE",
-    help="A changed threshold, e.g. router.complexity_threshold=0.4 (repeatable).",
-)
-@click.option(
-    "--since",
-    default="all",
-    show_default=True,
-    help="The window: 24h, 7d, 30d (any Nh or Nd) or all.",
-)
-@click.option("--json", "as_json", is_flag=True, help="The result as JSON.")
-@pass_cli
-def whatif(cli_ctx: CliContext, sets: tuple[str, ...], since: str, as_json: bool) -> None:
-    """Re-decide the ledger's history under changed thresholds; no model is called."""
-    import sqlite3
-    import time
-
-    from console.ledger import LedgerError, default_db_path, open_for_report
-    from console.ledger_report import parse_since
-    from policies.config import with_changes
-    from policies.whatif import whatif as run_whatif
-
-    try:
-        window = parse_since(since)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from None
-    since_ts = None if window is None else time.time() - window
-    base = cli_ctx.config
-    changed = with_changes(base, _parse_sets(sets))
-    path = default_db_path(base.ledger.path, cli_ctx.db_path)
-    if not path.exists():
-        raise SetupError(f"{path}: no ledger here yet (nothing recorded); see --db")
-    ledger = open_for_report(path)
-    try:
-        result = run_whatif(ledger.iter_history(since_ts=since_ts), base, changed)
-    except sqlite3.DatabaseError as exc:
-        raise LedgerError(f"{path}: cannot read the ledger: {exc} (move it aside)") from None
-    finally:
-        ledger.close()
-    if as_json:
-        echo_json({"db": str(path), "set": list(sets), **result.to_dict()})
-        return
-    click.echo(f"{result.changed} of {result.total} requests change tier with {', '.join(sets)}")
-    for before, after, count in result.transitions:
-        click.echo(f"  {before} → {after}: {count}")
-    click.echo(f"cost     ${result.cost_before_usd:.4f} → ${result.cost_after_usd:.4f}")
-    click.echo(f"savings  ${result.savings_before_usd:.4f} → ${result.savings_after_usd:.4f}")
-    if result.local_cpu_estimated:
-        click.echo(
-            f"local cost of {result.local_cpu_estimated} moved request(s) estimated: "
-            f"{result.local_cpu_basis}"
-        )
-    if result.cost_unknown:
-        click.echo(f"{result.cost_unknown} moved request(s) have no known cloud price (counted 0)")
-    if result.unreadable:
-        click.echo(f"{result.unreadable} row(s) without a readable decision trace (unchanged)")
-    if result.sample_request_ids:
-        click.echo(f"e.g. {', '.join(result.sample_request_ids[:5])}")
-
-
 def _summary_line(result: RequestResult) -> str:
     parts = [result.badge, result.model or "no model"]
     if result.usage is not None:
@@ -482,6 +421,8 @@ def ask(
                 f"no API key for {runtime.cloud.endpoint}: ${name} is not set "
                 f"(export {name}=..., or try --demo-cloud)"
             )
+        if tier == "cloud" and runtime.cloud.key_problem is not None:
+            raise SetupError(runtime.cloud.key_problem)
         conversation: Conversation | None = None
         if conversation_id == "new":
             conversation = Conversation(saved=True)
@@ -661,13 +602,21 @@ def pii(cli_ctx: CliContext, text: str | None, jsonl: bool) -> None:
 
 def _register_commands() -> None:
     """Commands that live in their own modules (console/commands/)."""
+    from console.commands.calibrate import calibrate
     from console.commands.conversations import conversations
     from console.commands.demo import demo
+    from console.commands.eval import eval_command
+    from console.commands.pool import pool
     from console.commands.report import report_command
     from console.commands.serve import serve_command
+    from console.commands.whatif import whatif
 
     cli.add_command(conversations)
     cli.add_command(demo)
+    cli.add_command(whatif)
+    cli.add_command(eval_command)
+    cli.add_command(calibrate)
+    cli.add_command(pool)
     cli.add_command(report_command)
     cli.add_command(serve_command)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from console.conversations import ConversationError, ConversationStore, StoredTurn, title_for
-from console.ledger import Ledger, LedgerRecord, stored_prompt
+from console.ledger import Ledger, LedgerRecord, StorePrompts, stored_prompt
 from console.observers import Observers
 from console.outcome import Outcome, Status, badge
 from console.spool import Kept, Spool, SpoolError
@@ -47,11 +47,18 @@ from engines.base import (
 )
 from engines.cloud import CloudEngine, estimate_tokens
 from engines.local import LocalEngine
+from engines.pool import PoolEngine, PoolFinished
 from policies.config import Config
 from policies.context import Fitted, Turn, fit, pii_turns, prompt_tokens
 from policies.features import extract_features, split_override
 from policies.pii import PiiScan, PiiScanner, Pseudonymizer
-from policies.prices import CostBreakdown, cloud_cost, counterfactual_cost, local_cost
+from policies.prices import (
+    CostBreakdown,
+    cloud_cost,
+    counterfactual_cost,
+    local_cost,
+    pool_cost,
+)
 from policies.router import Decision, Signals, decide
 from policies.trace_inputs import encode_inputs
 
@@ -64,6 +71,7 @@ class Parts(Protocol):
 
     local: LocalEngine
     cloud: CloudEngine
+    pool: PoolEngine
     scanner: PiiScanner
     spool: Spool
     ledger: Ledger | None
@@ -227,11 +235,13 @@ class RequestResult:
     messages: tuple[Message, ...] = ()
     #: Earlier turns left out of that request to fit the tier's context.
     context_dropped: int = 0
+    #: The pool server that answered (None for the other tiers).
+    server: str | None = None
 
     @property
     def outcome(self) -> Outcome:
         """Status, tier, path and redaction: what the badge is rendered from."""
-        return Outcome(self.status, self.tier, self.fallback_path, self.redacted)
+        return Outcome(self.status, self.tier, self.fallback_path, self.redacted, self.server or "")
 
     @property
     def savings_usd(self) -> float | None:
@@ -316,6 +326,7 @@ class _Attempting:
         #: placeholders): tokens a server bills even when the stream never finishes.
         self.attempt_sent = ""
         self.attempt_streamed: list[str] = []
+        self.trusted_only = False
 
 
 class Dispatcher:
@@ -513,6 +524,8 @@ class Dispatcher:
                 )
                 continue
             state.path.append(tier)
+            # Personal data reaches trusted pool servers only, unless it may go out redacted.
+            state.trusted_only = decision.features.pii_count > 0 and not decision.redact
             try:
                 async with aclosing(
                     self._attempt(tier, prepared, conversation, max_tokens, state)
@@ -561,6 +574,11 @@ class Dispatcher:
             cap = max_tokens or config.local.max_tokens
             temperature = config.local.temperature
             limit = config.local.n_ctx
+        elif tier == "pool":
+            engine = runtime.pool
+            cap = max_tokens or config.pool.max_tokens
+            temperature = config.pool.temperature
+            limit = config.pool.context_tokens
         else:
             wait_started = time.perf_counter()
             if not runtime.cloud_ready():
@@ -574,9 +592,11 @@ class Dispatcher:
         system = conversation.system(config)
         text = prepared.text
         fitted = fit(prepared.history, system, text, limit, cap)
-        send_redacted = tier == "cloud" and (
-            prepared.scan.count > 0 or any(turn.pii_types for turn in fitted.turns)
-        )
+        private = prepared.scan.count > 0 or any(turn.pii_types for turn in fitted.turns)
+        send_redacted = tier == "cloud" and private
+        # The pool decides per server: trusted servers get the text as typed, untrusted ones the
+        # redacted text (or nothing at all with trusted_only).
+        pool_redacted = tier == "pool" and private and not state.trusted_only
         sent = prepared.redacted if send_redacted else text
         messages = _messages(
             system, fitted, sent, conversation.pseudonymizer if send_redacted else None
@@ -586,12 +606,30 @@ class Dispatcher:
         state.redacted = send_redacted
         state.attempt_sent = "".join(message.content for message in messages)
         state.attempt_streamed = []
-        yield Attempt(tier, engine.label, send_redacted, len(fitted.turns), fitted.dropped, limit)
+        yield Attempt(
+            tier,
+            engine.label,
+            send_redacted or pool_redacted,
+            len(fitted.turns),
+            fitted.dropped,
+            limit,
+        )
         request = GenerationRequest(messages=messages, max_tokens=cap, temperature=temperature)
+        redacted_request: GenerationRequest | None = None
+        if pool_redacted:
+            redacted_request = replace(
+                request,
+                messages=_messages(system, fitted, prepared.redacted, conversation.pseudonymizer),
+            )
         # Made after the history was redacted: it knows every placeholder the request holds.
-        restorer = conversation.pseudonymizer.restorer() if send_redacted else None
+        restorer = conversation.pseudonymizer.restorer() if send_redacted or pool_redacted else None
+        stream_of = (
+            runtime.pool.stream(request, redacted=redacted_request, trusted_only=state.trusted_only)
+            if tier == "pool"
+            else engine.stream(request)
+        )
         with runtime.observers.tracer.span("engine.attempt", tier=tier, redacted=send_redacted):
-            async with aclosing(engine.stream(request)) as stream:
+            async with aclosing(stream_of) as stream:
                 async for event in stream:
                     if isinstance(event, Chunk):
                         state.attempt_streamed.append(event.text)
@@ -606,6 +644,12 @@ class Dispatcher:
                                 state.answer.append(tail)
                                 yield Token(tail)
                         state.finished = event
+                        if isinstance(event, PoolFinished) and not event.trusted:
+                            # What an untrusted server saw, for the inspector's "sent" view.
+                            sent_there = redacted_request or request
+                            state.sent_text = sent_there.messages[-1].content
+                            state.messages = sent_there.messages
+                            state.redacted = redacted_request is not None
 
     def _result(
         self,
@@ -640,6 +684,14 @@ class Dispatcher:
             tokens = (usage.prompt_tokens, usage.completion_tokens)
             if tier == "cloud":
                 cost = cloud_cost(config.cloud.model, *tokens, config.prices)
+            elif isinstance(finished, PoolFinished):
+                cost = pool_cost(
+                    finished.server,
+                    finished.share_s,
+                    finished.cost_per_hour,
+                    finished.total_s,
+                    *tokens,
+                )
             elif finished is not None:
                 cost = local_cost(
                     finished.cpu_seconds or 0.0, finished.total_s, config.local_cost, *tokens
@@ -678,11 +730,12 @@ class Dispatcher:
             sent_text=state.sent_text,
             model=self._model_label(tier, finished),
             pii_types=scan.types,
-            redacted=state.redacted and tier == "cloud",
+            redacted=state.redacted and tier in ("cloud", "pool"),
             conversation_id=conversation.session,
             turn=len(prepared.history) + 1,
             messages=state.messages,
             context_dropped=state.dropped,
+            server=finished.server if isinstance(finished, PoolFinished) else None,
         )
 
     def _model_label(self, tier: Tier | Literal["none"], finished: Finished | None) -> str:
@@ -709,7 +762,9 @@ class Dispatcher:
             request_id=result.request_id,
             prompt_hash=hashlib.sha256(result.prompt.encode("utf-8", "surrogatepass")).hexdigest(),
             prompt_text=stored_prompt(
-                config.ledger.store_prompts, result.prompt, prepared.redacted
+                _text_mode(config.ledger.store_prompts, prepared.scan),
+                result.prompt,
+                prepared.redacted,
             ),
             decision_json=json.dumps(decision.to_dict()),
             routed_tier=decision.target if decision.target != "blocked" else "none",
@@ -732,6 +787,7 @@ class Dispatcher:
             redacted=result.redacted,
             pii_count=len(result.pii_types),
             inputs_json=encode_inputs(decision) if decision.rules else None,
+            server=result.server or "",
         )
 
     def _record_now(
@@ -752,14 +808,17 @@ class Dispatcher:
         store = self.conversation_store()
         if store is None:
             return
-        mode = self._runtime.config().ledger.store_prompts
+        mode = _text_mode(
+            self._runtime.config().ledger.store_prompts, turn.prompt_scan, turn.answer_scan
+        )
         prompt: str | None = None
         answer: str | None = None
         if mode == "full":
             prompt, answer = turn.prompt, turn.answer
         elif mode == "redacted" and turn.answer_scan is not None:
             prompt = prepared.redacted
-            answer = conversation.pseudonymizer.redact(turn.answer_scan)
+            pseudonymizer = conversation.pseudonymizer
+            answer = pseudonymizer.hide_known(pseudonymizer.redact(turn.answer_scan))
         store.add_turn(
             conversation.session,
             StoredTurn(
@@ -839,25 +898,77 @@ class Dispatcher:
         return done
 
     async def replay(
-        self, items: Sequence[str | tuple[str, ...]], max_tokens: int | None = None
+        self,
+        items: Sequence[str | tuple[str, ...]],
+        max_tokens: int | None = None,
+        concurrency: int = 1,
     ) -> AsyncIterator[tuple[int, RequestResult]]:
         """Run past or prepared prompts through today's policy, yielding (index, result).
 
         A string is a prompt of its own conversation; a tuple holds the turns of one conversation,
-        played in order. `index` counts every prompt played.
+        played in order. `index` counts every prompt played. With `concurrency` above 1 that many
+        conversations run at once and results come as they finish; each tier stays within its
+        own limit (the local queue depth the router bursts at, each pool server's
+        max_inflight), so the extra requests spread over the tiers.
         """
-        index = 0
-        for item in items:
-            conversation = Conversation()
-            for prompt in (item,) if isinstance(item, str) else item:
+        if concurrency <= 1:
+            index = 0
+            for item in items:
+                async for result in self._play(item, max_tokens):
+                    yield index, result
+                    index += 1
+            return
+        finished: asyncio.Queue[RequestResult | BaseException | None] = asyncio.Queue()
+        limit = asyncio.Semaphore(concurrency)
+
+        async def play(item: str | tuple[str, ...]) -> None:
+            async with limit:
                 try:
-                    result = await self.run(
-                        prompt, max_tokens=max_tokens, conversation=conversation, tag="replay"
-                    )
-                except RefusedPrompt:
-                    continue  # nothing to answer: not sent, not billed, not counted
-                yield index, result
+                    async for result in self._play(item, max_tokens):
+                        finished.put_nowait(result)
+                except Exception as exc:
+                    finished.put_nowait(exc)
+                    raise
+                finally:
+                    finished.put_nowait(None)  # this conversation is done
+
+        tasks = [asyncio.create_task(play(item)) for item in items]
+        try:
+            index, running = 0, len(tasks)
+            while running:
+                got = await finished.get()
+                if got is None:
+                    running -= 1
+                    continue
+                if isinstance(got, BaseException):
+                    raise got
+                yield index, got
                 index += 1
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _play(
+        self, item: str | tuple[str, ...], max_tokens: int | None
+    ) -> AsyncIterator[RequestResult]:
+        """The prompts of one replayed conversation, in order; refused ones are skipped."""
+        conversation = Conversation()
+        for prompt in (item,) if isinstance(item, str) else item:
+            try:
+                yield await self.run(
+                    prompt, max_tokens=max_tokens, conversation=conversation, tag="replay"
+                )
+            except RefusedPrompt:
+                continue  # nothing to answer: not sent, not billed, not counted
+
+
+def _text_mode(mode: StorePrompts, *scans: PiiScan | None) -> StorePrompts:
+    """What `[ledger] store_prompts` allows for texts with these scans: a secret is never kept,
+    so "full" becomes "redacted" when one holds a SECRET."""
+    if mode == "full" and any(scan is not None and scan.has_secret for scan in scans):
+        return "redacted"
+    return mode
 
 
 def _scanned(scanner: PiiScanner, turns: tuple[Turn, ...]) -> tuple[Turn, ...]:

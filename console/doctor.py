@@ -119,6 +119,9 @@ def check_key(engine: CloudEngine, probe: ProbeResult | None) -> Check:
     if probe is not None and probe.status in (401, 403):
         verb = "was rejected" if engine.key_present else "is required"
         return Check("API key", False, f"${name} {verb} ({probe.status})", fix)
+    problem = engine.key_problem
+    if problem is not None:
+        return Check("API key", False, problem, fix)
     if engine.key_present:
         return Check("API key", True, f"${name} is set (value not shown)")
     if not engine.key_required:
@@ -134,7 +137,9 @@ def check_cloud(engine: CloudEngine, probe: ProbeResult) -> Check:
         probe = dataclasses.replace(probe, detail=f"{engine.label}: {probe.detail}")
     if probe.ok:
         return Check(name, True, probe.detail)
-    if not probe.reachable:
+    if engine.key_problem is not None:
+        fix = f"export {engine.config.api_key_env}=<your key> (on one line)"
+    elif not probe.reachable:
         fix = "check [cloud] base_url, the network and the proxy"
     elif probe.status in (401, 403):
         fix = f"put a valid key in ${engine.config.api_key_env}"

@@ -35,14 +35,14 @@ from console.outcome import Outcome, Status
 from policies.config import SetupError
 from policies.prices import Spend, local_day_bounds
 
-RoutedTier = Literal["local", "cloud", "none"]
+RoutedTier = Literal["local", "pool", "cloud", "none"]
 StorePrompts = Literal["full", "redacted", "none"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: Files up to this size get a full `PRAGMA quick_check` when opened.
 QUICK_CHECK_MAX_BYTES = 16 * 1024 * 1024
-_TIERS = frozenset(("local", "cloud", "none"))
+_TIERS = frozenset(("local", "pool", "cloud", "none"))
 _STATUSES = frozenset(("ok", "fallback", "failed", "cancelled", "blocked", "interrupted"))
 _RETRY_MIN_S = 0.5
 _RETRY_MAX_S = 30.0
@@ -121,6 +121,8 @@ class LedgerRecord:
     redacted: bool
     pii_count: int
     inputs_json: str | None = None
+    #: The pool server that answered ("" for other tiers, and rows before schema 4).
+    server: str = ""
 
     def __post_init__(self) -> None:
         if self.routed_tier not in _TIERS or self.tier not in _TIERS:
@@ -137,7 +139,7 @@ class StoredRequest(LedgerRecord):
     def outcome(self) -> Outcome:
         """How it ended, as the dispatcher's result said (`console.outcome.badge` renders it)."""
         path = tuple(self.fallback_path.split(">")) if self.fallback_path else (self.tier,)
-        return Outcome(self.status, self.tier, path, self.redacted)
+        return Outcome(self.status, self.tier, path, self.redacted, self.server)
 
 
 class Inserted(NamedTuple):
@@ -401,10 +403,16 @@ def _rollup_rows(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [(*key, *values) for key, values in groups.items()]
 
 
+def _migrate_4(db: sqlite_utils.Database) -> None:
+    """Version 4: `server`, the pool server that answered a pool request ("" otherwise)."""
+    db.table("requests").add_column("server", str, not_null_default="")
+
+
 _MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migrate_1,
     _migrate_2,
     _migrate_3,
+    _migrate_4,
 )
 
 

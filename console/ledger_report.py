@@ -70,6 +70,17 @@ class TierTotals:
 
 
 @dataclass(frozen=True)
+class ServerTotals:
+    """Requests answered by one pool server: what they cost, and what the cloud would have."""
+
+    server: str
+    requests: int
+    cost_usd: float
+    counterfactual_usd: float
+    savings_usd: float
+
+
+@dataclass(frozen=True)
 class DaySpend:
     """Spend of one local calendar day and tier (the TUI's bar chart)."""
 
@@ -117,6 +128,7 @@ class LedgerReport:
     db_path: str
     requests: int
     by_tier: tuple[TierTotals, ...]
+    by_server: tuple[ServerTotals, ...]
     by_status: dict[str, int]
     fallbacks: int
     local_share: float | None
@@ -257,6 +269,7 @@ def build_report(
         db_path=str(ledger.path),
         requests=requests,
         by_tier=by_tier,
+        by_server=_by_server(ledger, lower, now),
         by_status=dict(sorted(by_status.items())),
         fallbacks=fallbacks,
         local_share=local / requests if requests else None,
@@ -278,6 +291,18 @@ def build_report(
         ),
         projection=_projection(config, span, cost, counterfactual, now),
     )
+
+
+def _by_server(ledger: Ledger, lower: float, now: float) -> tuple[ServerTotals, ...]:
+    """Pool requests by server over the window (the tier/ts index finds them)."""
+    rows = ledger.execute(
+        "SELECT server, COUNT(*), TOTAL(cost_usd), TOTAL(COALESCE(counterfactual_usd, 0.0)), "
+        "TOTAL(CASE WHEN cost_known AND counterfactual_usd IS NOT NULL "
+        "THEN counterfactual_usd - cost_usd ELSE 0.0 END) "
+        "FROM requests WHERE tier = 'pool' AND ts >= ? AND ts <= ? GROUP BY server ORDER BY server",
+        (lower, now),
+    )
+    return tuple(ServerTotals(str(row[0]), int(row[1]), *map(float, row[2:])) for row in rows)
 
 
 def _top_prompts(
@@ -325,6 +350,11 @@ def render_text(report: LedgerReport) -> str:
             f"{tier.tier:<7} {tier.requests:>9} {tier.tokens_in:>10} {tier.tokens_out:>11} "
             f"{_usd(tier.cost_usd):>11} {_usd(tier.counterfactual_usd):>11} "
             f"{tier.cpu_seconds:>9.1f}"
+        )
+    for server in report.by_server:
+        lines.append(
+            f"  pool {server.server}: {server.requests} request(s), cost {_usd(server.cost_usd)}, "
+            f"savings {_usd(server.savings_usd)}"
         )
     share = "-" if report.local_share is None else f"{report.local_share:.0%}"
     statuses = ", ".join(f"{name} {count}" for name, count in report.by_status.items()) or "-"

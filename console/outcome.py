@@ -11,10 +11,18 @@ from dataclasses import dataclass
 from typing import Literal
 
 Status = Literal["ok", "fallback", "failed", "cancelled", "blocked", "interrupted"]
-AnsweredBy = Literal["local", "cloud", "none"]
+AnsweredBy = Literal["local", "pool", "cloud", "none"]
 #: What a badge means, for its colour (each face picks its own).
 BadgeKind = Literal[
-    "local", "cloud", "redacted", "fallback", "failed", "blocked", "cancelled", "interrupted"
+    "local",
+    "pool",
+    "cloud",
+    "redacted",
+    "fallback",
+    "failed",
+    "blocked",
+    "cancelled",
+    "interrupted",
 ]
 
 
@@ -24,13 +32,15 @@ class Outcome:
 
     `tier` is the tier whose tokens the request consumed last ("none" when no engine streamed
     anything); `path` the tiers asked, in order; `redacted` whether placeholders replaced PII in
-    the text sent to the cloud.
+    the text sent to the cloud (or to an untrusted pool server); `server` the pool server that
+    answered ("" for the other tiers).
     """
 
     status: Status
     tier: AnsweredBy
     path: tuple[str, ...]
     redacted: bool
+    server: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,9 @@ def badge(outcome: Outcome) -> Badge:
         return Badge("FALLBACK " + "→".join(outcome.path), "fallback")
     if outcome.tier == "cloud":
         return Badge("CLOUD·redacted", "redacted") if outcome.redacted else Badge("CLOUD", "cloud")
+    if outcome.tier == "pool":
+        label = f"POOL {outcome.server}".rstrip()
+        return Badge(f"{label}·redacted", "redacted") if outcome.redacted else Badge(label, "pool")
     return Badge("LOCAL", "local")
 
 

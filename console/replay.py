@@ -5,9 +5,10 @@ Shared by `switchboard replay` and the console's Replay screen, so both tell the
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ class ReplaySummary:
 
     @property
     def redacted(self) -> int:
-        """Requests sent to the cloud with placeholders instead of PII."""
+        """Requests sent out (cloud, an untrusted pool server) with placeholders for PII."""
         return sum(1 for r in self.results if r.redacted)
 
     @property
@@ -199,3 +200,33 @@ def read_prompts(path: Path) -> list[str]:
             raise SetupError(f'{path}:{number}: expected an object {{"prompt": "..."}}')
         prompts.append(_checked(path, number, item["prompt"]))
     return prompts
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, *, enabled: bool) -> Iterator[Callable[[ReplaySummary], None]]:
+    """A progress bar on stderr (requests done, and by tier so far); a no-op when not enabled.
+
+    On a terminal it redraws in place and disappears at the end; redirected, it stays silent.
+    """
+    if not enabled:
+        yield lambda summary: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    progress = Progress(
+        TextColumn("replay"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = progress.add_task("", total=total)
+
+    def advance(summary: ReplaySummary) -> None:
+        tiers = " · ".join(f"{tier} {count}" for tier, count in sorted(summary.by_tier.items()))
+        progress.update(task, completed=len(summary.results), description=tiers)
+
+    with progress:
+        yield advance

@@ -3,15 +3,26 @@
 Both faces build one `Runtime`: the CLI for a single command, the TUI for a session. `start()`
 returns at once and loads the slow parts in the background (the local model, the PII analyzer,
 the demo endpoint and the first cloud probe), so a console is usable before they are ready; the
-dispatcher makes a prompt wait visibly for what it needs.
+dispatcher makes a prompt wait visibly for what it needs, never longer than a deadline.
+
+The configuration has one owner, the event loop: a watcher task started by `start()` looks at
+config.toml about once a second (the file is read in a thread, judged and applied on the loop),
+and `set_config` applies the policy editor's edits there too. Threads only ever read the
+immutable `Config` snapshot `config()` returns. Every section applies live ([local] reloads the
+engine, [pii] the analyzer, [cloud] rebuilds the cloud engine, [breaker] retunes its breaker);
+the two that cannot (`[ledger] path`, `[ui] theme`) are named in the status as needing a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -24,13 +35,34 @@ from engines.cloud import CloudEngine
 from engines.demo import DemoServer
 from engines.local import LocalEngine
 from engines.model import resolve_model
+from engines.pool import PoolEngine, PoolStatus
 from engines.telemetry import TelemetrySampler, TelemetrySnapshot
-from policies.config import Config, ConfigError, ConfigStore, SetupError
+from policies.config import Config, ConfigError, ConfigStore, DiskRead, SetupError
 from policies.pii import PiiScanner
-from policies.router import Signals
+from policies.router import PoolSignals, Signals
 
-#: Hand edits of config.toml are looked for at most this often (seconds).
+log = logging.getLogger("switchboard.runtime")
+
+#: Hand edits of config.toml are looked for this often (seconds).
 CONFIG_POLL_S = 1.0
+
+#: The longest a prompt waits for the cloud tier to finish starting (the demo server's own
+#: start is bounded by its startup timeout, a probe by PROBE_TIMEOUT_S; this is the backstop).
+CLOUD_START_WAIT_S = 90.0
+
+#: Keys that only take effect when the console is started again, with what to tell the user.
+RESTART_KEYS = {
+    ("ledger", "path"): "[ledger] path",
+    ("ui", "theme"): "[ui] theme",
+}
+
+
+@dataclass(frozen=True)
+class ConfigNotice:
+    """What became of a hand edit of config.toml, for the console to show once."""
+
+    message: str
+    error: bool
 
 
 @dataclass(frozen=True)
@@ -65,16 +97,23 @@ class Runtime:
         """`create_ledger=False` (a `route`, which records nothing) leaves a missing file alone."""
         self.store = store
         self._config = store.config
-        self._checked_config_at = time.monotonic()
+        #: Why the file on disk is not in force (a broken hand edit), or None.
         self.config_error: str | None = None
+        #: What this runtime was built with: keys in RESTART_KEYS keep these values until a restart.
+        self._built_with = store.config
         self.demo = DemoServer(resolve_model("bundled")) if demo_cloud else None
         self.local = LocalEngine(self._config.local)
-        self.cloud = CloudEngine(
-            self._config.cloud,
-            self._config.breaker,
-            demo=demo_cloud,
-            base_url=self.demo.base_url if self.demo else None,
-        )
+        self.cloud = self._build_cloud(self._config)
+        #: Cloud engines replaced by a [cloud] edit; closed at the end, as a request may still
+        #: be streaming from one.
+        self._retired: list[CloudEngine] = []
+        self._started: set[str] = set()
+        self._local_reload = asyncio.Lock()
+        self._local_start: asyncio.Task[None] | None = None
+        #: Called on the event loop with each applied or refused hand edit (the console toasts).
+        self.config_listeners: list[Callable[[ConfigNotice], None]] = []
+        #: The lab's servers (`[[pool.servers]]`); an engine with none when there are none.
+        self.pool = PoolEngine(self._config.pool, self._config.breaker)
         self.scanner = PiiScanner(self._config.pii)
         self.pii_error: str | None = None
         self.local_error: str | None = None
@@ -100,16 +139,38 @@ class Runtime:
         self.observers: Observers = observe(self)
 
     # -- lifecycle -------------------------------------------------------------------------
+    def _build_cloud(self, config: Config) -> CloudEngine:
+        """The cloud engine for `config` (an invalid proxy is its failed state, never a raise)."""
+        return CloudEngine(
+            config.cloud,
+            config.breaker,
+            demo=self.demo is not None,
+            base_url=self.demo.base_url if self.demo else None,
+        )
+
     async def start(self, *, local: bool = True, pii: bool = True, cloud: bool = True) -> None:
-        """Start loading the parts in the background and return at once."""
+        """Start loading the parts in the background, and the config watcher; return at once."""
+        self._started = {
+            part for part, wanted in (("local", local), ("pii", pii), ("cloud", cloud)) if wanted
+        }
         if local:
-            self._tasks.append(asyncio.create_task(self._start_local()))
+            self._local_start = self._spawn(self._start_local())
         if pii:
-            self._tasks.append(asyncio.create_task(self._load_pii()))
+            self._spawn(self._load_pii())
         if cloud:
-            self._tasks.append(asyncio.create_task(self._start_cloud()))
+            self._spawn(self._start_cloud())
         else:
             self._cloud_ready.set()
+        # Health and load of the pool's servers, polled in the background.
+        self.pool.start()
+        self._spawn(self._watch_config())
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run `work` as a task of this runtime (cancelled by aclose; finished ones let go)."""
+        self._tasks = [task for task in self._tasks if not task.done()]
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.append(task)
+        return task
 
     async def _start_local(self) -> None:
         try:
@@ -120,31 +181,41 @@ class Runtime:
     async def _load_pii(self) -> None:
         try:
             await asyncio.to_thread(self.scanner.load)
+            self.pii_error = None
         except Exception as exc:
             self.pii_error = str(exc)
 
     async def _start_cloud(self) -> None:
         try:
-            if self.demo is not None:
+            if self.demo is not None and self.demo.pid is None:
                 await self.demo.start()
-            if self.cloud.key_missing:
-                # Nothing to probe: the router already skips a cloud without its key, and a
-                # lab VM without one should not reach out to the internet at launch.
-                self._cloud_error = f"no API key (${self._config.cloud.api_key_env} unset)"
-            else:
-                await self.cloud.probe()
+            await self._probe_cloud()
         except Exception as exc:
             self._cloud_error = str(exc)
         finally:
             self._cloud_ready.set()
 
+    async def _probe_cloud(self) -> None:
+        cloud = self.cloud
+        unusable = cloud.unusable_reason
+        if unusable is not None:
+            # Nothing to probe: the router skips an unusable cloud, and a lab VM without a key
+            # should not reach out to the internet at launch.
+            self._cloud_error = unusable
+            return
+        result = await cloud.probe()
+        if cloud is self.cloud:
+            self._cloud_error = None if result.reachable else result.detail
+
     async def aclose(self) -> None:
-        """Stop the engines and the demo server, and flush the ledger."""
+        """Stop the engines, the demo server and the config watcher, and flush the ledger."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.local.aclose()
-        await self.cloud.aclose()
+        for cloud in (*self._retired, self.cloud):
+            await cloud.aclose()
+        await self.pool.aclose()
         if self.demo is not None:
             await self.demo.stop()
         if self.ledger is not None:
@@ -152,30 +223,114 @@ class Runtime:
             self.ledger.close()
         self.observers.close()
 
-    # -- what the dispatcher reads ---------------------------------------------------------
-    def config(self) -> Config:
-        """The configuration in force; hand edits of the file are picked up here."""
-        now = time.monotonic()
-        if now - self._checked_config_at >= CONFIG_POLL_S:
-            self._checked_config_at = now
+    # -- configuration (owned by the event loop) ------------------------------------------
+    async def _watch_config(self) -> None:
+        """Pick up hand edits of config.toml until the runtime closes.
+
+        The file is read in a thread; it is judged and applied here, on the loop. An error
+        never ends the watcher: it is logged and shown, and the next look happens as usual.
+        """
+        while True:
+            await asyncio.sleep(CONFIG_POLL_S)
             try:
-                if self.store.reload_if_changed():
-                    self.apply(self.store.config)
-                self.config_error = None
-            except ConfigError as exc:
-                self.config_error = f"{exc} (the last good configuration stays in force)"
+                seen = await asyncio.to_thread(self.store.read_disk)
+                self._take_disk(seen)
+            except Exception:
+                log.exception("the config watcher failed to apply %s", self.store.path)
+                self.config_error = (
+                    f"{self.store.path}: could not be applied (unexpected error, see the log)"
+                )
+
+    def _take_disk(self, seen: DiskRead) -> None:
+        """Judge one look at the config file and apply it when it changed (on the loop)."""
+        try:
+            changed = self.store.take(seen)
+        except ConfigError as exc:
+            message = f"{exc} (the last good configuration stays in force)"
+            if message != self.config_error:
+                log.warning("%s", message)
+                self._notify(ConfigNotice(message, error=True))
+            self.config_error = message
+            return
+        self.config_error = None
+        if changed:
+            sections = self.apply(self.store.config)
+            message = f"{self.store.path}: applied the edit of {', '.join(sections)}"
+            restart = [name for name in self.needs_restart if name.split()[0] in sections]
+            if restart:
+                message += f" ({', '.join(restart)} takes effect after a restart)"
+            log.info("%s", message)
+            self._notify(ConfigNotice(message, error=False))
+
+    def _notify(self, notice: ConfigNotice) -> None:
+        for listener in self.config_listeners:
+            try:
+                listener(notice)
+            except Exception:
+                log.exception("a config listener failed")
+
+    def config(self) -> Config:
+        """The configuration in force: an immutable snapshot, safe to read from any thread."""
         return self._config
 
-    def apply(self, config: Config) -> None:
-        """Make `config` the one in force (after a live edit or a hand edit of the file)."""
+    def apply(self, config: Config) -> list[str]:
+        """Make `config` the one in force (after a live edit or a hand edit of the file); the
+        changed sections, e.g. ["[cloud]", "[router]"].
+
+        Runs on the event loop. What cannot change while running is named in the status.
+        """
         old, self._config = self._config, config
+        changed = [
+            f"[{name}]"
+            for name in Config.model_fields
+            if getattr(config, name) != getattr(old, name)
+        ]
         if config.pii != old.pii:
             self.scanner = PiiScanner(config.pii)
-            self._tasks.append(asyncio.get_running_loop().create_task(self._load_pii()))
-        if config.local != old.local:
-            self._tasks.append(
-                asyncio.get_running_loop().create_task(self.local.reload(config.local))
-            )
+            if "pii" in self._started:
+                self._spawn(self._load_pii())
+        if config.pool != old.pool or config.breaker != old.breaker:
+            self.pool.reconfigure(config.pool, config.breaker)
+            self.pool.start()
+        if config.local != old.local and "local" in self._started:
+            self._spawn(self._reload_local())
+        if config.cloud != old.cloud:
+            # A new endpoint, model, key variable or proxy: a new engine (and breaker) for it;
+            # the old one finishes what it streams and is closed at the end.
+            self._retired.append(self.cloud)
+            self.cloud = self._build_cloud(config)
+            if "cloud" in self._started:
+                self._spawn(self._probe_cloud())
+        elif config.breaker != old.breaker:
+            self.cloud.breaker.reconfigure(config.breaker)
+        return changed
+
+    async def _reload_local(self) -> None:
+        """Restart the local engine with the `[local]` settings in force (one reload at a time;
+        a burst of edits ends with the last one applied)."""
+        async with self._local_reload:
+            if self._local_start is not None:
+                # A reload during the first load would stop the worker that load waits for.
+                await asyncio.wait({self._local_start})
+            wanted = self._config.local
+            if wanted == self.local.config and self.local.state not in ("failed", "stopped"):
+                return
+            try:
+                await self.local.reload(wanted)
+                self.local_error = None
+            except Exception as exc:
+                log.warning("reloading the local engine failed: %s", exc)
+                self.local_error = str(exc)
+
+    @property
+    def needs_restart(self) -> tuple[str, ...]:
+        """Keys edited while running that take effect only after a restart."""
+        return tuple(
+            name
+            for (section, key), name in RESTART_KEYS.items()
+            if getattr(getattr(self._config, section), key)
+            != getattr(getattr(self._built_with, section), key)
+        )
 
     def set_config(self, changes: dict[str, str | int | float | bool]) -> Config:
         """Validate, save to config.toml and apply threshold changes (the policy editor's API)."""
@@ -206,11 +361,10 @@ class Runtime:
 
     def signals(self) -> Signals:
         """The live signals the router reads."""
-        cloud = self.cloud.health()
-        unavailable = ""
-        if self.cloud.key_missing:
-            unavailable = f"no API key (${self._config.cloud.api_key_env} unset)"
-        elif cloud.state == "open":
+        engine = self.cloud  # read once: the loop may swap it after a [cloud] edit
+        cloud = engine.health()
+        unavailable = engine.unusable_reason or ""
+        if not unavailable and cloud.state == "open":
             unavailable = "breaker open"
         spend_today = spend_month = 0.0
         if self.ledger is not None:
@@ -226,6 +380,24 @@ class Runtime:
             cloud_unavailable_reason=unavailable,
             spend_today_usd=spend_today,
             spend_month_usd=spend_month,
+            pool=self._pool_signals(),
+        )
+
+    def _pool_signals(self) -> PoolSignals:
+        """Which pool server would take a request now, among all and among trusted ones."""
+        if not self.pool.configured:
+            return PoolSignals()
+        pick = self.pool.preview()
+        trusted = self.pool.preview(trusted_only=True)
+        return PoolSignals(
+            configured=True,
+            server=pick.server if pick else "",
+            why=pick.why if pick else "",
+            trusted_server=trusted.server if trusted else "",
+            trusted_why=trusted.why if trusted else "",
+            unavailable_reason=self.pool.unavailable_reason(),
+            full=pick is not None and pick.full,
+            trusted_full=trusted is not None and trusted.full,
         )
 
     async def wait_local_ready(self, timeout: float) -> float:
@@ -240,9 +412,12 @@ class Runtime:
         """Whether the cloud tier has finished starting (the demo server) and its first probe."""
         return self._cloud_ready.is_set()
 
-    async def wait_cloud_ready(self) -> None:
-        """Wait for the demo endpoint to start and the first probe to end."""
-        await self._cloud_ready.wait()
+    async def wait_cloud_ready(self, timeout: float = CLOUD_START_WAIT_S) -> None:
+        """Wait for the demo endpoint to start and the first probe to end, at most `timeout`
+        seconds (then a request goes ahead and fails or succeeds on its own)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._cloud_ready.wait()
 
     # -- what the console shows ------------------------------------------------------------
     def telemetry(self) -> TelemetrySnapshot:
@@ -253,19 +428,29 @@ class Runtime:
         """The cloud tier's breaker state and latency."""
         return self.cloud.health()
 
+    def pool_status(self) -> PoolStatus:
+        """Every pool server's state, load, breaker and latency."""
+        return self.pool.status()
+
     def status(self) -> RuntimeStatus:
         """What is ready and what failed."""
+        cloud = self.cloud
+        config_error = self.config_error
+        if self.needs_restart:
+            restart = f"{', '.join(self.needs_restart)} changed: takes effect after a restart"
+            config_error = f"{config_error}; {restart}" if config_error else restart
         return RuntimeStatus(
             local_state=self.local.state,
             local_error=self.local_error or self.local.last_error,
             pii_ready=self.scanner.ready,
             pii_error=self.pii_error,
-            cloud_label=self.cloud.label,
-            cloud_state=self.cloud.health().state,
-            cloud_ready=self.cloud_ready(),
-            cloud_error=self._cloud_error,
+            cloud_label=cloud.label,
+            # An unusable cloud (invalid proxy, malformed key) is a failed part, not "starting".
+            cloud_state="failed" if cloud.setup_error is not None else cloud.health().state,
+            cloud_ready=self.cloud_ready() or cloud.setup_error is not None,
+            cloud_error=str(cloud.setup_error) if cloud.setup_error else self._cloud_error,
             ledger_path=self.ledger_path,
             ledger_error=self.ledger_error or self.spool.last_error,
             ledger_pending=self.spool.pending(),
-            config_error=self.config_error,
+            config_error=config_error,
         )

@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-Tier = Literal["local", "cloud"]
+Tier = Literal["local", "pool", "cloud"]
 Role = Literal["system", "user", "assistant"]
 
 
@@ -117,6 +117,11 @@ class EngineError(SwitchboardError):
 
 class EngineCrashed(EngineError):
     """The local engine process died (killed, out of memory) during or before the request."""
+
+
+class EngineStalled(EngineCrashed):
+    """The local engine made no progress within `[local] stall_timeout_s` (a stopped process, a
+    system call that never returns): its worker was killed and restarts by itself."""
 
 
 class EngineBusy(EngineError):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-from policies.config import BreakerConfig
+from engines.settings import BreakerConfig
 
 BreakerState = Literal["closed", "open", "half_open"]
 
@@ -81,6 +81,13 @@ class CircuitBreaker:
         self._latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
         self._ttfts: deque[float] = deque(maxlen=LATENCY_SAMPLES)
         self._probe_in_flight = False
+
+    def reconfigure(self, config: BreakerConfig) -> None:
+        """Take new `[breaker]` settings live, keeping the state and the recent outcomes."""
+        with self._lock:
+            self.config = config
+            if self._outcomes.maxlen != config.window:
+                self._outcomes = deque(self._outcomes, maxlen=config.window)
 
     def _current(self) -> BreakerState:
         """The state now, moving open -> half_open once the cooldown has passed (lock held)."""

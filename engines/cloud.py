@@ -47,7 +47,7 @@ from engines.base import (
 )
 from engines.breaker import Admission, BreakerSnapshot, CircuitBreaker
 from engines.proxy import ProxyChoice, resolve_proxy
-from policies.config import BreakerConfig, CloudConfig
+from engines.settings import BreakerConfig, CloudConfig, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +176,25 @@ def _server_message(body: bytes) -> str:
     return text
 
 
+def api_key_problem(key: str, name: str) -> str | None:
+    """Why `key` (read from $`name`) cannot go in an HTTP header, without ever quoting it.
+
+    A key is printable ASCII without spaces; a newline or a non-ASCII letter is a copy-paste
+    accident, and httpx would quote the whole header (the key included) in its error.
+    """
+    for char in key:
+        if char in "\r\n":
+            what = "a line break"
+        elif not char.isascii():
+            what = "a non-ASCII character"
+        elif not char.isprintable() or char.isspace():
+            what = "a space or control character"
+        else:
+            continue
+        return f"the key in ${name} contains {what}; re-export it (export {name}=<your key>)"
+    return None
+
+
 def _transport_reason(exc: httpx.TransportError) -> str:
     reason = str(exc).strip() or type(exc).__name__
     return reason.splitlines()[0]
@@ -195,20 +214,29 @@ class CloudEngine:
         base_url: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         environ: Mapping[str, str] | None = None,
+        section: str = "[cloud]",
     ) -> None:
         self.config = cloud
         self.demo = demo
+        #: Where the user fixes this endpoint's settings, named in error fixes (the pool's
+        #: servers reuse this client with their own `[[pool.servers]]` entry).
+        self.section = section
         #: The base URL requests go to, e.g. "https://api.openai.com/v1".
         self.endpoint = (base_url or cloud.base_url).rstrip("/")
         self._environ = environ
         self.breaker = CircuitBreaker(breaker, clock)
-        #: Which proxy requests take; raises ConfigError for a bad `[cloud] proxy`. The demo
-        #: server listens on this machine's loopback, which no proxy could reach.
-        self.proxy: ProxyChoice = (
-            ProxyChoice(self.endpoint, None, "the demo endpoint is on this machine")
-            if demo
-            else resolve_proxy(self.endpoint, cloud.proxy, environ)
-        )
+        #: Why this engine cannot be used at all (an invalid `[cloud] proxy`), or None. It is a
+        #: failed state of the cloud tier, not an exception: the rest of the console still runs.
+        self.setup_error: ConfigError | None = None
+        #: Which proxy requests take. The demo server listens on this machine's loopback, which
+        #: no proxy could reach.
+        self.proxy = ProxyChoice(self.endpoint, None, "the demo endpoint is on this machine")
+        if not demo:
+            try:
+                self.proxy = resolve_proxy(self.endpoint, cloud.proxy, environ)
+            except ConfigError as exc:
+                self.setup_error = exc
+                self.proxy = ProxyChoice(self.endpoint, None, "invalid proxy setting")
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
 
@@ -228,8 +256,11 @@ class CloudEngine:
 
     @property
     def key_required(self) -> bool:
-        """False for the demo and for endpoints on this machine, which usually need no key."""
-        return not self.demo and (urlsplit(self.endpoint).hostname or "") not in LOCAL_HOSTS
+        """False for the demo, for endpoints on this machine, which usually need no key, and
+        when no key variable is configured (an empty `api_key_env`: a lab server without one)."""
+        if self.demo or not self.config.api_key_env:
+            return False
+        return (urlsplit(self.endpoint).hostname or "") not in LOCAL_HOSTS
 
     @property
     def key_present(self) -> bool:
@@ -240,6 +271,24 @@ class CloudEngine:
     def key_missing(self) -> bool:
         """True when a key is required and its variable is unset: the tier cannot be used."""
         return self.key_required and not self.key_present
+
+    @property
+    def key_problem(self) -> str | None:
+        """Why the key that is set cannot be sent (a line break, a non-ASCII character), or None.
+
+        The message names the variable and the fix; it never contains the key.
+        """
+        key = self._api_key()
+        return api_key_problem(key, self.config.api_key_env) if key is not None else None
+
+    @property
+    def unusable_reason(self) -> str | None:
+        """Why no request can be sent at all (bad proxy setting, key missing or malformed)."""
+        if self.setup_error is not None:
+            return str(self.setup_error)
+        if self.key_missing:
+            return f"no API key (${self.config.api_key_env} unset)"
+        return self.key_problem
 
     def _api_key(self) -> str | None:
         environ = os.environ if self._environ is None else self._environ
@@ -276,12 +325,19 @@ class CloudEngine:
         return {"Authorization": f"Bearer {key}"} if key else {}
 
     def _require_key(self) -> str | None:
+        if self.setup_error is not None:
+            raise ConfigurationProblem(
+                str(self.setup_error), fix='set [cloud] proxy to "env", "none" or a proxy URL'
+            )
+        problem = self.key_problem
+        if problem is not None:
+            raise ConfigurationProblem(problem, fix=f"export {self.config.api_key_env}=<your key>")
         key = self._api_key()
         if key is None and self.key_required:
             name = self.config.api_key_env
             raise ConfigurationProblem(
                 f"no API key for {self.endpoint}: ${name} is not set",
-                fix=f"export {name}=... (or name another variable in [cloud] api_key_env)",
+                fix=f"export {name}=... (or name another variable in {self.section} api_key_env)",
             )
         return key
 
@@ -454,7 +510,7 @@ class CloudEngine:
             what = f"no answer within first_byte_timeout ({cfg.first_byte_timeout:g} s)"
         else:
             what = f"no data for idle_timeout ({cfg.idle_timeout:g} s)"
-        fix = "raise the timeouts in [cloud] if the endpoint is just slow"
+        fix = f"raise the timeouts in {self.section} if the endpoint is just slow"
         if progress.parts:
             return StreamInterrupted(
                 f"{self.endpoint}: stream interrupted, {what}", fix=fix, partial=progress.text
@@ -471,7 +527,7 @@ class CloudEngine:
             return _Retry(
                 EngineUnavailable(
                     f"proxy {self.proxy.display} failed for {self.endpoint}: {reason}",
-                    fix="check [cloud] proxy and HTTPS_PROXY / NO_PROXY",
+                    fix=f"check {self.section} proxy and HTTPS_PROXY / NO_PROXY",
                 )
             )
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
@@ -479,7 +535,8 @@ class CloudEngine:
             return _Retry(
                 EngineUnavailable(
                     f"cannot reach {self.endpoint}{via}: {reason}",
-                    fix="check [cloud] base_url, the network and the proxy (switchboard doctor)",
+                    fix=f"check {self.section} base_url, the network and the proxy "
+                    "(switchboard doctor)",
                 )
             )
         return _Retry(
@@ -510,11 +567,11 @@ class CloudEngine:
                 return ConfigurationProblem(
                     f"{self.endpoint} does not know the model {self.config.model!r} (404): "
                     f"{message}",
-                    fix="set [cloud] model to a model this endpoint serves",
+                    fix=f"set {self.section} model to a model this endpoint serves",
                 )
             return ConfigurationProblem(
                 f"{self.endpoint}/chat/completions was not found (404)",
-                fix="check [cloud] base_url: it usually ends in /v1",
+                fix=f"check {self.section} base_url: it usually ends in /v1",
             )
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         if status == 429:
@@ -547,7 +604,7 @@ class CloudEngine:
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             raise MalformedResponse(
                 f"{self.endpoint} answered 200 with {kind}, not an OpenAI-compatible stream",
-                fix="check [cloud] base_url: it should be the API root, e.g. .../v1",
+                fix=f"check {self.section} base_url: it should be the API root, e.g. .../v1",
             ) from None
         progress.model = data.get("model") if isinstance(data.get("model"), str) else None
         progress.finish_reason = str(data["choices"][0].get("finish_reason") or "stop")
@@ -632,8 +689,12 @@ class CloudEngine:
         An endpoint that answers at all (even 401 or 404) is alive as far as the breaker is
         concerned; connection failures, timeouts and 5xx count as failures.
         """
-        key = self._api_key()
         started = time.perf_counter()
+        unusable = self.setup_error or self.key_problem
+        if unusable is not None:
+            # Nothing is sent: the request could not be built, and the endpoint is not at fault.
+            return ProbeResult(False, False, None, str(unusable), 0.0)
+        key = self._api_key()
         timeout = min(PROBE_TIMEOUT_S, self.config.first_byte_timeout)
         try:
             async with asyncio.timeout(timeout):

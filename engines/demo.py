@@ -126,6 +126,10 @@ class DemoServer:
             str(self.port),
             "--n_threads",
             str(self.n_threads),
+            # By default a new request (even GET /v1/models, a health probe) ends the answer
+            # being streamed: concurrent requests and probes would cut each other off.
+            "--interrupt_requests",
+            "false",
         ]
         if not self._has_template:
             template = workdir / "tokenizer_config.json"

@@ -6,6 +6,11 @@ sends them to the worker one at a time; a reader thread turns the worker's event
 the asyncio loop (`call_soon_threadsafe`). When the worker dies, the pipe reaches EOF at once:
 the request in flight ends with `EngineCrashed` (with the text already streamed) and the worker
 is restarted with backoff while later requests wait for it.
+
+A worker can also stop without dying (SIGSTOP, a system call that never returns). A watchdog
+looks at the worker while it loads or answers: no event, no CPU time spent and not running for
+`[local] stall_timeout_s` means stalled. The worker is then killed and restarted, and the
+request ends with `EngineStalled`, which the dispatcher may fail over; the queue moves on.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from engines.base import (
     EngineBusy,
     EngineCrashed,
     EngineError,
+    EngineStalled,
     EngineUnavailable,
     Finished,
     GenerationRequest,
@@ -39,7 +45,7 @@ from engines.base import (
     Usage,
 )
 from engines.model import ModelError, ResolvedModel, resolve_model
-from policies.config import LocalConfig
+from engines.settings import LocalConfig
 
 EngineState = Literal["stopped", "loading", "ready", "busy", "restarting", "failed"]
 
@@ -55,6 +61,38 @@ def physical_cores() -> int:
 def resolve_threads(n_threads: int) -> int:
     """`[local] n_threads`, where 0 means the number of physical cores."""
     return n_threads if n_threads > 0 else physical_cores()
+
+
+class _StallClock:
+    """When the worker last showed a sign of life: an event, CPU time spent, or being on a CPU.
+
+    A stopped process and one blocked in a system call spend no CPU time and are not running;
+    a long prompt evaluation, which sends no event for a while, spends CPU time all along.
+    """
+
+    def __init__(self, process: psutil.Process | None) -> None:
+        self._process = process
+        self._events = -1
+        self._cpu: float | None = None
+        self._alive_at = time.monotonic()
+
+    def idle_s(self, events: int) -> float:
+        """Seconds since the last sign of life, given the count of events received so far."""
+        now = time.monotonic()
+        try:
+            if self._process is None:
+                return 0.0
+            with self._process.oneshot():
+                times = self._process.cpu_times()
+                running = self._process.status() == psutil.STATUS_RUNNING
+        except psutil.Error:
+            # Gone: the reader thread sees the pipe close and reports the exit as a crash.
+            return 0.0
+        cpu = float(times.user + times.system)
+        if events != self._events or cpu != self._cpu or running:
+            self._alive_at = now
+        self._events, self._cpu = events, cpu
+        return now - self._alive_at
 
 
 @dataclass(frozen=True)
@@ -108,6 +146,7 @@ class LocalEngine:
         self._paused = False
         self._crashes = 0
         self._restart_task: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
         self._next_id = 0
         self._n_threads = resolve_threads(config.n_threads)
         self._last_prompt_tps: float | None = None
@@ -211,6 +250,8 @@ class LocalEngine:
             # must say so: the console shows it and the dispatcher stops waiting for a load.
             self._state = "failed"
             self._last_error = str(exc)
+            # Requests queued while it loaded would otherwise wait for a worker that never comes.
+            self._fail_waiting(EngineUnavailable(str(exc), fix="check [local] model"))
             raise
         self._state = "ready"
         self._dispatch()
@@ -229,7 +270,7 @@ class LocalEngine:
             await self._stop_worker()
             self._model = None
             await self.start()
-        except ModelError as exc:
+        except (ModelError, EngineError) as exc:
             self._fail_waiting(EngineUnavailable(str(exc), fix="fix [local] model and reload"))
             raise
         finally:
@@ -241,6 +282,9 @@ class LocalEngine:
         if self._restart_task is not None:
             self._restart_task.cancel()
             self._restart_task = None
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         self._fail_waiting(EngineUnavailable("the local engine was stopped"))
         await self._stop_worker()
         self._state = "stopped"
@@ -270,14 +314,72 @@ class LocalEngine:
         self._incarnation += 1
         self._proc, self._commands = process, commands_in
         self._ps = psutil.Process(process.pid)
-        self._loaded = loop.create_future()
+        self._loaded = loaded = loop.create_future()
         threading.Thread(
             target=self._read_events,
             args=(loop, self._incarnation, events_out, process),
             name="switchboard-engine-reader",
             daemon=True,
         ).start()
-        await self._loaded
+        clock = _StallClock(self._ps)
+        while not loaded.done():
+            await asyncio.wait({loaded}, timeout=self._watch_interval)
+            if loaded.done():
+                break
+            idle = clock.idle_s(0)
+            if idle >= self._config.stall_timeout_s:
+                self._kill_stalled()
+                raise EngineStalled(
+                    f"the local engine stalled while loading {self.label}: no progress for"
+                    f" {idle:.0f} s ([local] stall_timeout_s = {self._config.stall_timeout_s:g});"
+                    " the worker was killed",
+                    fix="check the model file's disk, or raise [local] stall_timeout_s",
+                )
+        loaded.result()
+
+    @property
+    def _watch_interval(self) -> float:
+        return min(1.0, self._config.stall_timeout_s / 5)
+
+    def _kill_stalled(self) -> None:
+        """Kill the worker that stopped making progress (SIGKILL ends a stopped process too)."""
+        process, commands = self._proc, self._commands
+        # Its pipe's EOF, after the kill, is then not reported as a crash: this is handled here.
+        self._incarnation += 1
+        self._proc = self._commands = self._ps = None
+        if commands is not None:
+            with contextlib.suppress(OSError):
+                commands.close()
+        if process is not None:
+            with contextlib.suppress(OSError, ValueError):
+                process.kill()
+
+    async def _watch(self, job: _Job) -> None:
+        """While `job` runs: kill and restart a worker that stopped making progress."""
+        clock = _StallClock(self._ps)
+        timeout = self._config.stall_timeout_s
+        while self._running is job:
+            await asyncio.sleep(self._watch_interval)
+            if self._running is not job:
+                return
+            idle = clock.idle_s(len(job.parts))
+            if idle >= timeout:
+                self._kill_stalled()
+                self._last_error = (
+                    f"the local engine stalled: no progress for {idle:.0f} s"
+                    f" ([local] stall_timeout_s = {timeout:g}); the worker was killed and restarts"
+                )
+                self._state = "restarting"
+                self._finish(
+                    job,
+                    EngineStalled(
+                        self._last_error,
+                        fix="it restarts by itself; retry",
+                        partial="".join(job.parts),
+                    ),
+                )
+                self._restart_task = asyncio.get_running_loop().create_task(self._restart())
+                return
 
     def _read_events(
         self,
@@ -323,7 +425,7 @@ class LocalEngine:
         self._restart_task = None
         try:
             await self._launch()
-        except ModelError as exc:
+        except (ModelError, EngineError) as exc:
             self._state = "failed"
             self._last_error = str(exc)
             self._fail_waiting(EngineUnavailable(str(exc), fix="fix [local] model and reload"))
@@ -463,6 +565,7 @@ class LocalEngine:
             # A dead pipe here is a dead worker: the reader thread reports it as a crash.
             with contextlib.suppress(OSError):
                 self._commands.send(command)
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch(job))
             return
 
     async def stream(self, request: GenerationRequest) -> AsyncGenerator[StreamEvent, None]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import platformdirs
 
-from policies.config import SetupError
+from engines.settings import SetupError
 
 BUNDLED = "bundled"
 GGUF_MAGIC = b"GGUF"

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from policies.config import ConfigError
+from engines.settings import ConfigError
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import psutil
 
 from engines.base import Finished, GenerationRequest, Message
 from engines.local import LocalEngine
-from policies.config import LocalConfig
+from engines.settings import LocalConfig
 
 #: A conversation the bundled base model answers with a long run of numbers (greedy, no penalty),
 #: so every run generates exactly `max_tokens` tokens.

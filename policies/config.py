@@ -8,64 +8,35 @@ API for changing thresholds while running: it validates, writes the file back wi
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomlkit
 import tomlkit.exceptions
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
-from engines.base import SwitchboardError
+from engines.pool_settings import PoolSettings
+
+# The engines' own sections live in engines/settings.py (engines do not import policies); they
+# are re-exported here so the rest of the code reads the whole schema from one module.
+from engines.settings import BreakerConfig as BreakerConfig
+from engines.settings import CloudConfig as CloudConfig
+from engines.settings import ConfigError as ConfigError
+from engines.settings import LocalConfig as LocalConfig
+from engines.settings import Section as _Section
+from engines.settings import SetupError as SetupError
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LocalConfig(_Section):
-    model: str = "bundled"
-    n_threads: int = Field(default=0, ge=0, le=512)
-    n_ctx: int = Field(default=2048, ge=256, le=1_048_576)
-    n_batch: int = Field(default=256, ge=8, le=65_536)
-    max_tokens: int = Field(default=256, ge=1, le=131_072)
-    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
-    repeat_penalty: float = Field(default=1.1, ge=1.0, le=2.0)
-    queue_size: int = Field(default=8, ge=1, le=1024)
-
-
-class CloudConfig(_Section):
-    base_url: str = "https://api.openai.com/v1"
-    model: str = "gpt-4o-mini"
-    api_key_env: str = "OPENAI_API_KEY"
-    proxy: str = "env"
-    connect_timeout: float = Field(default=5.0, gt=0)
-    first_byte_timeout: float = Field(default=30.0, gt=0)
-    idle_timeout: float = Field(default=30.0, gt=0)
-    total_timeout: float = Field(default=120.0, gt=0)
-    max_retries: int = Field(default=2, ge=0, le=10)
-    max_tokens: int = Field(default=512, ge=1, le=131_072)
-    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/")
-
-
-class BreakerConfig(_Section):
-    failure_threshold: int = Field(default=3, ge=1, le=1000)
-    error_rate: float = Field(default=0.5, gt=0.0, le=1.0)
-    window: int = Field(default=20, ge=1, le=10_000)
-    cooldown_s: float = Field(default=30.0, ge=0.0)
-    probe: Literal["models", "request"] = "models"
+#: config.toml is a page or two of text; a file bigger than this is not one (and a device such
+#: as /dev/zero never ends), so it is refused before it is read into memory.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class RecognizerConfig(_Section):
@@ -108,6 +79,46 @@ class PiiConfig(_Section):
     recognizers: tuple[RecognizerConfig, ...] = ()
 
 
+#: A task type's place in the capability profile: a tier, or the minimum probability of the task
+#: type at which the local model may take it (below it, the prompt goes to the cloud).
+TaskRoute = Literal["local", "cloud"] | Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class TaskProfile(_Section):
+    """`[router.tasks]`: what the local model can be trusted with, per task type.
+
+    The defaults are for the bundled Gemma 3 270M base model, from its answers to three
+    hand-written prompts per type (bench/data/tasks/local_sample_270m.jsonl): none right for
+    code, math, reasoning, extraction, translation or science, one in three for factual
+    questions (wrong facts stated confidently); plausible if shallow for chit-chat,
+    summaries, rewriting, short creative writing, role-play and opinions, where a weak answer
+    misleads no one. Point `[local] model` at a 7B instruct model and most become "local".
+    """
+
+    #: Below this probability of its top task type a prompt's task signal is not acted on.
+    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    code: TaskRoute = "cloud"
+    math: TaskRoute = "cloud"
+    reasoning: TaskRoute = "cloud"
+    extraction: TaskRoute = "cloud"
+    summarization: TaskRoute = "local"
+    translation: TaskRoute = "cloud"
+    rewriting: TaskRoute = "local"
+    creative: TaskRoute = "local"
+    roleplay: TaskRoute = "local"
+    factual: TaskRoute = "cloud"
+    science: TaskRoute = "cloud"
+    opinion: TaskRoute = "local"
+    chitchat: TaskRoute = "local"
+
+    def route_for(self, task: str) -> TaskRoute | None:
+        """The profile entry of `task`, or None for a type the profile does not name."""
+        if task == "min_confidence" or task not in TaskProfile.model_fields:
+            return None
+        route: TaskRoute = getattr(self, task)
+        return route
+
+
 class RouterConfig(_Section):
     default_tier: Literal["local", "cloud"] = "local"
     complexity_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
@@ -116,6 +127,7 @@ class RouterConfig(_Section):
     long_output_tokens: int = Field(default=400, ge=1)
     latency_target_s: float = Field(default=20.0, gt=0.0)
     assumed_local_tps: float = Field(default=20.0, gt=0.0)
+    tasks: TaskProfile = TaskProfile()
 
 
 class BudgetConfig(_Section):
@@ -203,23 +215,13 @@ class Config(_Section):
     prices: dict[str, PriceConfig] = Field(default_factory=dict)
     chat: ChatConfig = ChatConfig()
     ui: UiConfig = UiConfig()
+    pool: PoolSettings = PoolSettings()
     metrics: MetricsConfig = MetricsConfig()
     tracing: TracingConfig = TracingConfig()
 
 
 #: The sections whose keys the live editor (and `whatif --set`) may change.
 EDITABLE_SECTIONS = ("router", "pii", "budget", "breaker", "local", "local_cost")
-
-
-class SetupError(SwitchboardError):
-    """A mistake in the user's setup (config, model file, database file).
-
-    The CLI prints its message as one line and exits with code 2; the TUI shows it with its fix.
-    """
-
-
-class ConfigError(SetupError):
-    """A user mistake in config.toml or in an edit; the message names the key and line."""
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*(.+?)\s*\]\]?\s*(#.*)?$")
@@ -245,6 +247,8 @@ def _find_line(text: str, loc: tuple[str | int, ...]) -> int | None:
     if not any(isinstance(part, str) for part in keys):
         return None
     section_line: int | None = None
+    # The most specific table header on the way to the key (`[[pool.servers]]` beats `[pool]`).
+    section_depth = 0
     current: list[str | int] = []
     arrays: dict[tuple[str, ...], int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
@@ -256,8 +260,8 @@ def _find_line(text: str, loc: tuple[str | int, ...]) -> int | None:
                 index = arrays.get(tuple(parts), -1) + 1
                 arrays[tuple(parts)] = index
                 current.append(index)
-            if section_line is None and current == keys[: len(current)]:
-                section_line = number
+            if len(current) > section_depth and current == keys[: len(current)]:
+                section_line, section_depth = number, len(current)
             continue
         match = _ASSIGNMENT.match(line)
         if match:
@@ -297,6 +301,38 @@ def parse_config(text: str, source: str = "config.toml") -> Config:
         raise ConfigError(return_msg) from None
 
 
+def read_config_text(path: Path) -> str:
+    """The text of the config file at `path`; ConfigError for anything but a readable file.
+
+    A FIFO, a device or a directory is refused without blocking on it, a file over
+    MAX_CONFIG_BYTES without reading it whole, and a UTF-8 byte-order mark (as some Windows
+    editors write) is dropped. Raises FileNotFoundError when there is no file at all.
+    """
+    try:
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as file:
+        mode = os.fstat(file.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise ConfigError(f"{path}: not a regular file; --config takes a TOML file")
+        try:
+            data = file.read(MAX_CONFIG_BYTES + 1)
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB, not a config file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text; save the file as UTF-8") from None
+    return text.removeprefix("\ufeff")
+
+
 def load_config(path: Path | None) -> Config:
     """Load config.toml from `path` (defaults apply when no file exists at the default path)."""
     if path is None:
@@ -304,11 +340,9 @@ def load_config(path: Path | None) -> Config:
         if not path.exists():
             return Config()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_config_text(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc}") from None
     return parse_config(text, str(path))
 
 
@@ -342,9 +376,16 @@ def with_changes(config: Config, changes: dict[str, str | int | float | bool]) -
         if section not in EDITABLE_SECTIONS or not name:
             sections = ", ".join(EDITABLE_SECTIONS)
             raise ConfigError(f"'{key}': not an editable key (sections: {sections})")
-        if name not in data[section]:
+        # A nested table such as router.tasks: walk down to the table that holds the key.
+        *path, name = name.split(".")
+        table, current = data[section], getattr(config, section)
+        for part in path:
+            if not isinstance(table.get(part), dict):
+                raise ConfigError(f"'{key}': unknown key")
+            table, current = table[part], getattr(current, part)
+        if name not in table or isinstance(table[name], dict):
             raise ConfigError(f"'{key}': unknown key")
-        data[section][name] = _coerce(raw, getattr(getattr(config, section), name))
+        table[name] = _coerce(raw, getattr(current, name))
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
@@ -352,50 +393,84 @@ def with_changes(config: Config, changes: dict[str, str | int | float | bool]) -
         raise ConfigError(f"'{_describe(tuple(error['loc']))}': {error['msg']}") from None
 
 
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+@dataclass(frozen=True)
+class DiskRead:
+    """One look at the config file: read in any thread, judged by `ConfigStore.take` on the
+    thread that owns the store (the console's event loop)."""
+
+    generation: int
+    #: Identifies what was seen: a digest of the text, of the read error, or None for no file.
+    digest: bytes | None
+    text: str | None
+    error: ConfigError | None
+
+
 @dataclass
 class ConfigStore:
     """The running configuration: live edits saved to disk, and hand edits of the file picked up.
 
-    Not thread-safe for writers: the console edits from one place (its event loop or the CLI).
+    One owner: `take`, `reload_if_changed` and `set` run on one thread (the console's event loop,
+    or the CLI's); only `read_disk` may run elsewhere, so the file is read off the loop.
     """
 
     path: Path
     config: Config
     #: Why the file on disk is not in force (a broken hand edit), or None.
     error: ConfigError | None = None
-    _signature: tuple[int, int] = (0, 0)
+    _digest: bytes | None = None
+    #: Bumped by every write of the store's own, so a look taken before it is not judged after.
+    _generation: int = 0
 
     @classmethod
     def open(cls, path: Path | None) -> ConfigStore:
         """Load the file at `path` (or the default); raise ConfigError on a mistake."""
         resolved = path if path is not None else DEFAULT_CONFIG_PATH
-        store = cls(resolved, load_config(path))
-        store._signature = store._stat()
+        store = cls(resolved, Config())
+        # One read gives both the config and the digest, so an edit made meanwhile is not missed.
+        seen = store.read_disk()
+        if seen.error is not None:
+            raise seen.error
+        if seen.text is not None:
+            store.config = parse_config(seen.text, str(resolved))
+        elif path is not None:
+            raise ConfigError(f"{path}: no such config file")
+        store._digest = seen.digest
         return store
 
-    def _stat(self) -> tuple[int, int]:
-        # Size as well as mtime: two saves within the file system's timestamp granularity differ
-        # in size more often than not.
+    def read_disk(self) -> DiskRead:
+        """Read the file as it is now (blocking I/O: any thread). Never raises."""
+        generation = self._generation
         try:
-            stat = os.stat(self.path)
+            text = read_config_text(self.path)
         except FileNotFoundError:
-            return (0, 0)
-        return (stat.st_mtime_ns, stat.st_size)
+            return DiskRead(generation, None, None, None)
+        except ConfigError as exc:
+            return DiskRead(generation, _digest(f"unreadable: {exc}"), None, exc)
+        # The digest, not the mtime, says whether the file changed: two saves within the file
+        # system's timestamp granularity, or of the same size, still differ in content.
+        return DiskRead(generation, _digest(text), text, None)
 
-    def reload_if_changed(self) -> bool:
-        """Pick up a hand edit of the file; True when the config in force changed.
+    def take(self, seen: DiskRead) -> bool:
+        """Judge a look at the file; True when the config in force changed.
 
-        A broken edit raises ConfigError (on every call until the file is fixed) and the last
-        good config stays in force.
+        A broken file raises ConfigError (on every call until it is fixed) and the last good
+        config stays in force. A look taken before the store's own last write is ignored.
         """
-        signature = self._stat()
-        if signature == self._signature:
+        if seen.generation != self._generation:
+            return False
+        if seen.digest == self._digest:
             if self.error is not None:
                 raise self.error
             return False
-        self._signature = signature
+        self._digest = seen.digest
         try:
-            new = load_config(self.path) if signature != (0, 0) else Config()
+            if seen.error is not None:
+                raise seen.error
+            new = parse_config(seen.text, str(self.path)) if seen.text is not None else Config()
         except ConfigError as exc:
             self.error = exc
             raise
@@ -404,6 +479,10 @@ class ConfigStore:
         self.config = new
         return changed
 
+    def reload_if_changed(self) -> bool:
+        """Read the file and pick up a hand edit (blocking): `take(read_disk())`."""
+        return self.take(self.read_disk())
+
     def set(self, changes: dict[str, str | int | float | bool]) -> Config:
         """Validate `changes`, apply them to the next prompt and write them to the file.
 
@@ -411,11 +490,9 @@ class ConfigStore:
         only the changed values are rewritten, comments and order stay as they were.
         """
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = read_config_text(self.path)
         except FileNotFoundError:
             text = ""
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{self.path}: cannot be read: {exc}") from None
         current = parse_config(text, str(self.path))
         new = with_changes(current, changes)
         try:
@@ -423,13 +500,18 @@ class ConfigStore:
         except tomlkit.exceptions.ParseError as exc:
             raise ConfigError(f"{self.path}: not valid TOML: {exc}") from None
         for key in changes:
-            section, _, name = key.partition(".")
-            value = getattr(getattr(new, section), name)
-            table = document.get(section)
-            if table is None:
-                table = tomlkit.table()
-                document[section] = table
-            table[name] = list(value) if isinstance(value, tuple) else value
+            *tables, name = key.split(".")
+            value: Any = new
+            for part in (*tables, name):
+                value = getattr(value, part)
+            container: Any = document
+            for part in tables:
+                table = container.get(part)
+                if table is None:
+                    table = tomlkit.table()
+                    container[part] = table
+                container = table
+            container[name] = list(value) if isinstance(value, tuple) else value
         written = tomlkit.dumps(document)
         saved = parse_config(written, str(self.path))
         tmp = self.path.with_name(self.path.name + ".tmp")
@@ -441,5 +523,6 @@ class ConfigStore:
             raise ConfigError(f"{self.path}: cannot be written: {exc.strerror or exc}") from None
         self.config = saved
         self.error = None
-        self._signature = self._stat()
+        self._digest = _digest(written)
+        self._generation += 1
         return saved

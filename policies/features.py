@@ -1,8 +1,9 @@
-"""Prompt features the router decides on: size, PII, an explainable complexity score, output size.
+"""Prompt features the router decides on: size, PII, the task type, a complexity score, output size.
 
-Everything here is a cheap pass of precompiled regular expressions (no tokenizer, no model), so it
-runs on every keystroke-free prompt well inside the router's 1 ms budget. The complexity score is a
-weighted sum of named signals, each in [0, 1]; every signal carries its weight, its contribution
+The task type comes from the trained head in `policies.tasks` (about a millisecond); everything
+else is a pass of precompiled regular expressions. The complexity score is a weighted sum of three
+named signals, each in [0, 1]: how hard the task type is (from the head's probabilities), the
+prompt's length, and the requested answer size. Every signal carries its weight, its contribution
 and a sentence saying why, so the decision inspector can show exactly where a score came from.
 """
 
@@ -10,31 +11,45 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Override = Literal["local", "cloud"]
+from policies.tasks import TaskSignal, default_head
 
-#: Weights of the complexity signals. complexity = min(1, sum of value x weight). They add up to
-#: more than 1 on purpose: two strong signals (code and reasoning, say) are enough to call a prompt
-#: complex, while a single one (a long paste, or one "explain why") is not.
+Override = Literal["local", "pool", "cloud"]
+
+#: Weights of the complexity signals. complexity = min(1, sum of value x weight). A task type the
+#: head is sure is hard (code, math, reasoning) reaches the default threshold of 0.6 on its own;
+#: length and answer size only tip a medium task (an extraction over a long paste) over it.
 SIGNAL_WEIGHTS: Mapping[str, float] = {
-    "code": 0.35,
-    "multi_step": 0.25,
-    "reasoning": 0.40,
+    "task": 0.70,
     "length": 0.15,
     "output_size": 0.20,
+}
+
+#: How demanding each task type is for a language model, in [0, 1], independent of any one model
+#: (what a given local model can do is the `[router.tasks]` profile's business): exact answers
+#: that fail on one wrong step score 1, open-ended text that tolerates a plain answer scores low.
+TASK_DIFFICULTY: Mapping[str, float] = {
+    "code": 1.0,
+    "math": 1.0,
+    "reasoning": 1.0,
+    "science": 0.8,
+    "extraction": 0.6,
+    "translation": 0.5,
+    "summarization": 0.4,
+    "factual": 0.4,
+    "opinion": 0.3,
+    "rewriting": 0.2,
+    "creative": 0.2,
+    "roleplay": 0.1,
+    "chitchat": 0.0,
 }
 
 #: Output tokens assumed when the prompt says nothing about the size of the answer.
 DEFAULT_OUTPUT_TOKENS = 150
 
-# Markers counted per signal; each signal saturates at a small count because a second or third
-# marker already says "this is that kind of prompt" and more should not dominate the score.
-_CODE_SATURATION = 3
-_STEP_SATURATION = 3
-_REASONING_SATURATION = 2
 # A prompt of this many estimated tokens counts as fully "long" (a page of text or code).
 _LONG_PROMPT_TOKENS = 600
 # Output sizes between these map linearly onto [0, 1] for the output_size signal.
@@ -42,28 +57,8 @@ _SHORT_OUTPUT_TOKENS = 100
 _LARGE_OUTPUT_TOKENS = 1500
 
 # Every pattern below runs on the lower-cased prompt: that is 2-4x faster than IGNORECASE.
-_PREFIX = re.compile(r"^\s*/(local|cloud)(?:\s+|$)")
+_PREFIX = re.compile(r"^\s*/(local|pool|cloud)(?:\s+|$)")
 _WORD = re.compile(r"\w+")
-_FENCE = re.compile(r"```")
-_CODE = re.compile(
-    r"\b(?:def|class|return|import|lambda|async|await|fn|impl|struct|const|function|void|"
-    r"python|javascript|typescript|java|rust|golang|sql|regex|bash|shell|script|compile[rsd]?|"
-    r"debug|refactor|implement|algorithm|api|unit tests?|stack ?trace|exception|bug)\b"
-    r"|\b\w+\([^()\n]*\)|c\+\+|#include|=>|->|==|!=|:=|\{\s*$|;\s*$",
-    re.MULTILINE,
-)
-_LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+\S", re.MULTILINE)
-_SEQUENCE = re.compile(
-    r"\b(?:first(?:ly)?|second(?:ly)?|then|next|after that|afterwards|finally|lastly|"
-    r"step[- ]by[- ]step|steps?|and also|as well as|in addition)\b"
-)
-_REASONING = re.compile(
-    r"\b(?:analy[sz]e|analysis|compare|comparison|contrast|evaluate|assess|critique|justify|"
-    r"prove|proof|derive|derivation|reason(?:ing)?|explain why|why does|why is|infer|deduce|"
-    r"design|architect(?:ure)?|optimi[sz]e|trade-?offs?|pros and cons|implications?|diagnose|"
-    r"strateg(?:y|ies)|plan|estimate|calculate|solve|formali[sz]e|synthesi[sz]e)\b"
-)
-
 # Requested output size: a counted unit ("300 words", "five bullet points") wins over a kind of
 # answer ("in one word", "a detailed report"); the first fixed pattern that matches decides.
 _COUNTED_OUTPUT = re.compile(
@@ -151,6 +146,11 @@ class Features:
     expected_output_tokens: int
     override: Override | None
     text: str = ""
+    #: The task type from the trained head ("" when unknown: a trace recorded before the head),
+    #: its probability, and the best few types with theirs.
+    task: str = ""
+    task_probability: float = 0.0
+    task_top: tuple[tuple[str, float], ...] = ()
     #: Tokens that must reach the local model: system prompt + new prompt + answer reserve
     #: (0 when unknown, as in traces recorded before conversations: it then always fits).
     context_tokens: int = 0
@@ -172,6 +172,9 @@ class Features:
             "signals": [signal.to_dict() for signal in self.signals],
             "expected_output_tokens": self.expected_output_tokens,
             "override": self.override,
+            "task": self.task,
+            "task_probability": self.task_probability,
+            "task_top": [[name, prob] for name, prob in self.task_top],
             "context_tokens": self.context_tokens,
             "pii_turns": list(self.pii_turns),
             "earlier_turns": self.earlier_turns,
@@ -186,8 +189,10 @@ def features_from_dict(data: Mapping[str, Any], *, with_signals: bool = True) ->
     what-if rebuilds 100,000 of these at a time.
     """
     override = data.get("override")
-    if override not in (None, "local", "cloud"):
-        raise ValueError(f"features.override: expected 'local', 'cloud' or null, got {override!r}")
+    if override not in (None, "local", "pool", "cloud"):
+        raise ValueError(
+            f"features.override: expected 'local', 'pool', 'cloud' or null, got {override!r}"
+        )
     return Features(
         chars=int(data["chars"]),
         est_tokens=int(data["est_tokens"]),
@@ -207,6 +212,9 @@ def features_from_dict(data: Mapping[str, Any], *, with_signals: bool = True) ->
         expected_output_tokens=int(data["expected_output_tokens"]),
         override=override,
         text=str(data.get("text", "")),
+        task=str(data.get("task", "")),
+        task_probability=float(data.get("task_probability", 0.0)),
+        task_top=tuple((str(name), float(prob)) for name, prob in data.get("task_top", ())),
         context_tokens=int(data.get("context_tokens", 0)),
         pii_turns=tuple(int(turn) for turn in data.get("pii_turns", ())),
         earlier_turns=int(data.get("earlier_turns", 0)),
@@ -253,58 +261,21 @@ def expected_output_tokens(text: str) -> tuple[int, str]:
     return DEFAULT_OUTPUT_TOKENS, ""
 
 
-def _examples(matches: Sequence[str], limit: int = 3) -> str:
-    seen: list[str] = []
-    for match in matches:
-        cleaned = match.strip()[:24]
-        if cleaned and cleaned not in seen:
-            seen.append(cleaned)
-        if len(seen) == limit:
-            break
-    return ", ".join(repr(item) for item in seen)
-
-
 def _signal(name: str, value: float, why: str) -> ComplexitySignal:
     value = min(1.0, max(0.0, value))
     weight = SIGNAL_WEIGHTS[name]
     return ComplexitySignal(name, round(value, 4), weight, round(value * weight, 4), why)
 
 
-def _complexity_signals(text: str, est_tokens: int, output_tokens: int) -> list[ComplexitySignal]:
-    """The signals of the lower-cased prompt `text`."""
-    code = _CODE.findall(text)
-    fences = len(_FENCE.findall(text))
-    if fences:
-        code_signal = _signal("code", 1.0, f"code block ({fences // 2 or 1} fenced)")
-    elif code:
-        code_signal = _signal(
-            "code", len(code) / _CODE_SATURATION, f"{len(code)} code markers ({_examples(code)})"
-        )
-    else:
-        code_signal = _signal("code", 0.0, "no code")
-
-    items = len(_LIST_ITEM.findall(text))
-    sequence = _SEQUENCE.findall(text)
-    questions = max(0, text.count("?") - 1)
-    steps = items + len(sequence) + questions
-    parts = []
-    if items:
-        parts.append(f"{items} list items")
-    if sequence:
-        parts.append(f"sequencing words ({_examples(sequence)})")
-    if questions:
-        parts.append(f"{questions + 1} questions")
-    step_signal = _signal(
-        "multi_step", steps / _STEP_SATURATION, "; ".join(parts) if parts else "a single request"
-    )
-
-    reasoning = _REASONING.findall(text)
-    reasoning_signal = _signal(
-        "reasoning",
-        len(reasoning) / _REASONING_SATURATION,
-        f"reasoning verbs ({_examples(reasoning)})"
-        if reasoning
-        else "no reasoning or analysis asked",
+def _complexity_signals(
+    signal: TaskSignal, probabilities: Mapping[str, float], est_tokens: int, output_tokens: int
+) -> list[ComplexitySignal]:
+    """The three named signals: task difficulty, prompt length, requested answer size."""
+    difficulty = sum(TASK_DIFFICULTY.get(task, 0.5) * p for task, p in probabilities.items())
+    task_signal = _signal(
+        "task",
+        difficulty,
+        f"{signal.task} (p={signal.probability:.2f}); expected difficulty {difficulty:.2f}",
     )
     length_signal = _signal(
         "length", est_tokens / _LONG_PROMPT_TOKENS, f"~{est_tokens} prompt tokens"
@@ -314,15 +285,16 @@ def _complexity_signals(text: str, est_tokens: int, output_tokens: int) -> list[
         (output_tokens - _SHORT_OUTPUT_TOKENS) / (_LARGE_OUTPUT_TOKENS - _SHORT_OUTPUT_TOKENS),
         f"~{output_tokens} answer tokens expected",
     )
-    return [code_signal, step_signal, reasoning_signal, length_signal, output_signal]
+    return [task_signal, length_signal, output_signal]
 
 
 def split_override(prompt: str) -> tuple[Override | None, str]:
-    """The /local or /cloud prefix of `prompt`, if any, and the prompt without it."""
+    """The /local, /pool or /cloud prefix of `prompt`, if any, and the prompt without it."""
     match = _PREFIX.match(prompt)
     if match is None:
         return None, prompt
-    tier: Override = "local" if match.group(1) == "local" else "cloud"
+    name = match.group(1)
+    tier: Override = "local" if name == "local" else "pool" if name == "pool" else "cloud"
     return tier, prompt[match.end() :]
 
 
@@ -333,7 +305,11 @@ def extract_features(prompt: str, pii_types: Iterable[str] = ()) -> Features:
     est_tokens = estimate_tokens(text)
     lowered = text.lower()
     output_tokens, phrase = expected_output_tokens(lowered)
-    signals = _complexity_signals(lowered, est_tokens, output_tokens)
+    head = default_head()
+    probabilities = head.probabilities(text)
+    by_task = dict(zip(head.classes, (float(p) for p in probabilities), strict=True))
+    task = head.signal(probabilities)
+    signals = _complexity_signals(task, by_task, est_tokens, output_tokens)
     if phrase:
         output = signals[-1]
         signals[-1] = ComplexitySignal(
@@ -354,4 +330,7 @@ def extract_features(prompt: str, pii_types: Iterable[str] = ()) -> Features:
         expected_output_tokens=output_tokens,
         override=override,
         text=text,
+        task=task.task,
+        task_probability=task.probability,
+        task_top=task.top,
     )

@@ -70,7 +70,28 @@ class PiiConfigError(SetupError):
 
 
 class PiiInputError(SetupError):
-    """Input to `switchboard pii --jsonl` that is not a JSON object with a "text" string."""
+    """Text the scanner cannot take (too long, not valid Unicode), or input to
+    `switchboard pii --jsonl` that is not a JSON object with a "text" string."""
+
+
+#: spaCy refuses longer texts (its `nlp.max_length`): such a text is split by whoever sends it.
+MAX_SCAN_CHARS = 1_000_000
+
+
+def check_scannable(text: str) -> None:
+    """Raise PiiInputError, in one line, for a text the scanner cannot take."""
+    if len(text) > MAX_SCAN_CHARS:
+        raise PiiInputError(
+            f"{len(text):,} characters is over the PII scanner's limit of {MAX_SCAN_CHARS:,}; "
+            "split the text"
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PiiInputError(
+            "the text is not valid Unicode (undecodable bytes or a lone surrogate); "
+            "fix its encoding"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -194,6 +215,7 @@ class PiiScanner:
 
     def inspect(self, text: str) -> ScanDetail:
         """`scan(text)` and the detections each precision filter removed."""
+        check_scannable(text)
         self.load()
         if not text.strip():
             return ScanDetail(PiiScan(text=text, entities=()), {})
@@ -460,6 +482,21 @@ class Pseudonymizer:
         redacted: str = _anonymizer().anonymize(scan.text, results, operators).text
         return redacted
 
+    def hide_known(self, text: str) -> str:
+        """`text` with every value this conversation redacted replaced by its placeholder, found
+        or not by a scan of `text` (a model's answer repeats a password the scan of the answer
+        alone would not recognise). Longer values first, so a value inside another stays whole."""
+        values = sorted(
+            ((value, placeholder) for placeholder, value in self.__by_placeholder.items() if value),
+            key=lambda pair: len(pair[0]),
+            reverse=True,
+        )
+        if not values:
+            return text
+        lookup = dict(values)
+        pattern = re.compile("|".join(re.escape(value) for value, _ in values))
+        return pattern.sub(lambda m: lookup[m.group()], text)
+
     def restore(self, text: str) -> str:
         """`text` with every known placeholder, in any of the forms models write, given back."""
         return _PLACEHOLDER.sub(self._restore_match, text)
@@ -562,7 +599,10 @@ def scan_lines(scanner: PiiScanner, lines: Iterable[str]) -> Iterator[str]:
             raise PiiInputError(f"stdin line {number}: not valid JSON ({exc.msg})") from None
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise PiiInputError(f'stdin line {number}: expected an object like {{"text": "..."}}')
-        scan, redacted = redact_text(scanner, record["text"])
+        try:
+            scan, redacted = redact_text(scanner, record["text"])
+        except PiiInputError as exc:
+            raise PiiInputError(f"stdin line {number}: {exc}") from None
         entities = [
             {"type": e.type, "start": e.start, "end": e.end, "score": e.score}
             for e in scan.entities

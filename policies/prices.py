@@ -6,13 +6,16 @@ package only fetches when `UpdatePrices` is started, which Switchboard never doe
 `None` / `known=False`: unknown is never priced at zero silently.
 
 The local tier is not free either: engine CPU-seconds at an amortized hardware rate per
-core-hour, plus optional energy (the machine's extra draw while generating).
+core-hour, plus optional energy (the machine's extra draw while generating). Nor is the pool: a
+lab server costs `cost_per_hour` whether busy or not, and each request is charged the busy
+seconds apportioned to it (while n requests share the server, each accrues 1/n of the time).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import itertools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -43,11 +46,12 @@ class CostBreakdown:
     """What one request cost, part by part (the inspector shows each part).
 
     Cloud: `input_usd` + `output_usd` (tokens x prices). Local: `cpu_usd` (CPU-seconds x rate)
-    + `energy_usd` (watts x wall seconds x kWh price). `known` is False when the cloud model has
-    no known price; the USD parts are then 0.0 and must not be read as "free".
+    + `energy_usd` (watts x wall seconds x kWh price). Pool: `server_usd` (the server's busy
+    seconds apportioned to this request x its hourly rate). `known` is False when the cloud
+    model has no known price; the USD parts are then 0.0 and must not be read as "free".
     """
 
-    tier: Literal["local", "cloud"]
+    tier: Literal["local", "pool", "cloud"]
     known: bool
     tokens_in: int
     tokens_out: int
@@ -58,11 +62,14 @@ class CostBreakdown:
     cpu_usd: float = 0.0
     wall_seconds: float = 0.0
     energy_usd: float = 0.0
+    server: str | None = None
+    busy_share_s: float = 0.0
+    server_usd: float = 0.0
 
     @property
     def total_usd(self) -> float:
         """The sum of the parts (0.0 when not `known`)."""
-        return self.input_usd + self.output_usd + self.cpu_usd + self.energy_usd
+        return self.input_usd + self.output_usd + self.cpu_usd + self.energy_usd + self.server_usd
 
 
 @functools.lru_cache(maxsize=256)
@@ -165,6 +172,47 @@ def local_cost(
         wall_seconds=wall_seconds,
         energy_usd=energy_usd,
     )
+
+
+def pool_cost(
+    server: str,
+    busy_share_s: float,
+    cost_per_hour: float,
+    wall_seconds: float = 0.0,
+    tokens_in: int = 0,
+    tokens_out: int = 0,
+) -> CostBreakdown:
+    """A pool request's cost: its share of the server's busy seconds x `cost_per_hour`/3600.
+
+    `busy_share_s` comes from the pool engine, which splits each stretch of wall time equally
+    among the requests running on the server then; a server with no rate is priced at zero
+    (known: the operator said it costs nothing extra).
+    """
+    return CostBreakdown(
+        "pool",
+        True,
+        tokens_in,
+        tokens_out,
+        wall_seconds=wall_seconds,
+        server=server,
+        busy_share_s=busy_share_s,
+        server_usd=busy_share_s * cost_per_hour / _SECONDS_PER_HOUR,
+    )
+
+
+def apportion_busy_seconds(intervals: Sequence[tuple[float, float]]) -> list[float]:
+    """Each interval's share of the busy time of one server (for pricing what ran outside).
+
+    `intervals` are (start, end) times of requests on the same server; while n of them overlap,
+    each accrues 1/n of the elapsed time, so the shares add up to the time the server was busy.
+    """
+    points = sorted({t for start, end in intervals for t in (start, end)})
+    shares = [0.0] * len(intervals)
+    for left, right in itertools.pairwise(points):
+        active = [i for i, (start, end) in enumerate(intervals) if start <= left and end >= right]
+        for index in active:
+            shares[index] += (right - left) / len(active)
+    return shares
 
 
 def counterfactual_cost(

@@ -11,9 +11,17 @@ Rules, in order (the first that gives a verdict other than "pass" or "skip" deci
 5. local_ready  the local engine is not loaded yet: burst to the cloud
 6. local_queue  more requests waiting for the local engine than [router] max_queue_depth: burst
 7. local_cpu    the machine's CPU above [router] max_local_cpu: burst
-8. complexity   score at or above [router] complexity_threshold: cloud
-9. latency      a long answer local would not finish within [router] latency_target_s: cloud
-10. default     [router] default_tier
+8. task         the task type's entry in [router.tasks] says the local model cannot take it
+9. complexity   score at or above [router] complexity_threshold: cloud
+10. latency     a long answer local would not finish within [router] latency_target_s: cloud
+11. default     [router] default_tier
+
+Then the pool (the lab's own servers, `[[pool.servers]]`), when one is configured: what would go
+to the cloud goes to the pool first (`[pool] route = "before_cloud"`, except a /cloud prefix), a
+local engine that is not ready or overloaded bursts to the pool before the cloud, the pool joins
+the fallback chains, and a /pool prefix sends a prompt there. Personal data reaches only trusted
+servers unless `[pii] on_pii = "redact"` (untrusted servers then get the redacted text, as the
+cloud does). The trace's last rule, `pool`, names the server the pool would pick and why.
 
 A rule that would send the prompt to an unusable cloud (no API key, breaker open) is "skip" and says
 why; the rules after the deciding one are still evaluated, so the trace shows every value against
@@ -28,11 +36,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from policies.config import Config
+from engines.base import Tier
+from policies.config import Config, TaskProfile
 from policies.features import Features, features_from_dict
 
-Target = Literal["local", "cloud", "blocked"]
-Verdict = Literal["local", "cloud", "block", "pass", "skip"]
+Target = Literal["local", "pool", "cloud", "blocked"]
+Verdict = Literal["local", "pool", "cloud", "block", "pass", "skip"]
 CloudState = Literal["closed", "open", "half_open"]
 RuleValue = float | int | bool | str | None
 
@@ -44,14 +53,65 @@ RULE_NAMES = (
     "local_ready",
     "local_queue",
     "local_cpu",
+    "task",
     "complexity",
     "latency",
     "default",
 )
 
 _CLOUD_STATES = ("closed", "open", "half_open")
-_VERDICTS = ("local", "cloud", "block", "pass", "skip")
-_TARGETS = ("local", "cloud", "blocked")
+_VERDICTS = ("local", "pool", "cloud", "block", "pass", "skip")
+_TARGETS = ("local", "pool", "cloud", "blocked")
+_TIERS = ("local", "pool", "cloud")
+
+
+@dataclass(frozen=True)
+class PoolSignals:
+    """The pool tier as the router sees it: which server would take a request now, and why.
+
+    `server` is the pick among all servers, `trusted_server` among those trusted with personal
+    data; "" when none can take one (`unavailable_reason` says why). `full` / `trusted_full`:
+    every usable server is at its max_inflight, so a request would wait for a slot; the router
+    then looks elsewhere, except for a /pool prefix, which waits.
+    """
+
+    configured: bool = False
+    server: str = ""
+    why: str = ""
+    trusted_server: str = ""
+    trusted_why: str = ""
+    unavailable_reason: str = ""
+    full: bool = False
+    trusted_full: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape stored in the decision trace."""
+        return {
+            "configured": self.configured,
+            "server": self.server,
+            "why": self.why,
+            "trusted_server": self.trusted_server,
+            "trusted_why": self.trusted_why,
+            "unavailable_reason": self.unavailable_reason,
+            "full": self.full,
+            "trusted_full": self.trusted_full,
+        }
+
+
+def pool_signals_from_dict(data: Mapping[str, Any] | None) -> PoolSignals:
+    """Rebuild PoolSignals from `PoolSignals.to_dict()` output (absent in older traces)."""
+    if not data:
+        return PoolSignals()
+    return PoolSignals(
+        configured=bool(data.get("configured", False)),
+        server=str(data.get("server", "")),
+        why=str(data.get("why", "")),
+        trusted_server=str(data.get("trusted_server", "")),
+        trusted_why=str(data.get("trusted_why", "")),
+        unavailable_reason=str(data.get("unavailable_reason", "")),
+        full=bool(data.get("full", False)),
+        trusted_full=bool(data.get("trusted_full", False)),
+    )
 
 
 @dataclass(frozen=True)
@@ -67,6 +127,12 @@ class Signals:
     cloud_unavailable_reason: str = ""
     spend_today_usd: float = 0.0
     spend_month_usd: float = 0.0
+    pool: PoolSignals = PoolSignals()
+
+    def __post_init__(self) -> None:
+        # `Signals(**signals.to_dict())` must give the signals back: the pool comes as a dict.
+        if isinstance(self.pool, Mapping):
+            object.__setattr__(self, "pool", pool_signals_from_dict(self.pool))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape stored in the decision trace."""
@@ -80,6 +146,7 @@ class Signals:
             "cloud_unavailable_reason": self.cloud_unavailable_reason,
             "spend_today_usd": self.spend_today_usd,
             "spend_month_usd": self.spend_month_usd,
+            "pool": self.pool.to_dict(),
         }
 
     def cloud_blocker(self) -> str:
@@ -107,6 +174,7 @@ def signals_from_dict(data: Mapping[str, Any]) -> Signals:
         cloud_unavailable_reason=str(data.get("cloud_unavailable_reason", "")),
         spend_today_usd=float(data.get("spend_today_usd", 0.0)),
         spend_month_usd=float(data.get("spend_month_usd", 0.0)),
+        pool=pool_signals_from_dict(data.get("pool")),
     )
 
 
@@ -136,7 +204,7 @@ class Decision:
     """Where a prompt goes, the fallback chain, the rule that decided, and every rule's result."""
 
     target: Target
-    chain: tuple[Literal["local", "cloud"], ...]
+    chain: tuple[Tier, ...]
     fired: str
     rules: tuple[RuleResult, ...]
     features: Features
@@ -163,8 +231,8 @@ class Decision:
             if target not in _TARGETS:
                 raise ValueError(f"target: expected one of {_TARGETS}, got {target!r}")
             chain = tuple(data["chain"])
-            if any(tier not in ("local", "cloud") for tier in chain):
-                raise ValueError(f"chain: expected 'local'/'cloud' entries, got {chain!r}")
+            if any(tier not in _TIERS for tier in chain):
+                raise ValueError(f"chain: expected 'local'/'pool'/'cloud' entries, got {chain!r}")
             rules = []
             for rule in data["rules"]:
                 if rule["verdict"] not in _VERDICTS:
@@ -278,6 +346,20 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
         yield "override", "local", None, "skip", lambda: f"/local ignored: {too_long()}"
     elif override == "local":
         yield "override", "local", None, "local", lambda: "/local prefix"
+    elif override == "pool":
+        server = _pool_server(features, signals, config) or (
+            "waits for a slot" if _pool_full(features, signals, config) else ""
+        )
+        if server:
+            yield "override", "pool", None, "pool", lambda: f"/pool prefix ({server})"
+        else:
+            yield (
+                "override",
+                "pool",
+                None,
+                "skip",
+                lambda: f"/pool ignored: {_pool_blocker(features, signals, config)}",
+            )
     elif cloud_blocked:
         yield "override", "cloud", None, "skip", lambda: f"/cloud ignored: {cloud_blocker()}"
     else:
@@ -383,7 +465,10 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
     else:
         yield "local_cpu", cpu, max_cpu, "pass", lambda: f"CPU {cpu:.0f}% <= {max_cpu:.0f}%"
 
-    # 8. complexity
+    # 8. task: the capability profile
+    yield _task_rule(features, config, burst)
+
+    # 9. complexity
     score, limit = features.complexity, router.complexity_threshold
 
     def detail() -> str:
@@ -404,7 +489,7 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
             lambda: f"complexity {score:.2f} < {limit:.2f}{detail()}",
         )
 
-    # 9. latency
+    # 10. latency
     expected = features.expected_output_tokens
     tps = signals.local_tps if signals.local_tps else router.assumed_local_tps
     local_s = round(expected / tps, 2)
@@ -428,12 +513,91 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
     else:
         yield "latency", local_s, target_s, "pass", lambda: f"{estimate()} within target"
 
-    # 10. default
+    # 11. default
     default = router.default_tier
     if default == "cloud" and cloud_blocked:
         yield "default", "cloud", None, "local", lambda: f"default tier cloud: {cloud_blocker()}"
     else:
         yield "default", default, None, default, lambda: f"default tier {default}"
+
+
+#: The task types a profile sends to the cloud, per profile object: what-if asks 100,000 times
+#: per scan, and a profile is immutable (frozen), so the set is computed once per profile.
+_CLOUD_TYPES: dict[int, tuple[TaskProfile, frozenset[str]]] = {}
+
+
+def _cloud_types(profile: TaskProfile) -> frozenset[str]:
+    cached = _CLOUD_TYPES.get(id(profile))
+    if cached is None or cached[0] is not profile:
+        if len(_CLOUD_TYPES) > 256:  # configs come and go with live edits and sweeps
+            _CLOUD_TYPES.clear()
+        types = frozenset(
+            name for name in TaskProfile.model_fields if profile.route_for(name) == "cloud"
+        )
+        cached = _CLOUD_TYPES[id(profile)] = (profile, types)
+    return cached[1]
+
+
+def cloud_task_mass(features: Features, config: Config) -> float:
+    """The probability that the prompt is of a type `[router.tasks]` sends to the cloud.
+
+    Summed over the head's best few types, so a prompt the head cannot tell between math and
+    code (both "cloud") still counts as surely hard.
+    """
+    cloud = _cloud_types(config.router.tasks)
+    top = features.task_top or ((features.task, features.task_probability),)
+    return round(sum(p for task, p in top if task in cloud), 4)
+
+
+def task_needs_cloud(features: Features, config: Config) -> bool | None:
+    """Whether the `[router.tasks]` profile sends this prompt to the cloud.
+
+    Cloud when the probability of the profile's "cloud" types reaches `min_confidence`, or when
+    the top type has a number and its probability is below it. None when there is no task
+    signal (a trace recorded before the head) and the profile cannot act.
+    """
+    if not features.task:
+        return None
+    profile = config.router.tasks
+    if cloud_task_mass(features, config) >= profile.min_confidence:
+        return True
+    route = profile.route_for(features.task)
+    return isinstance(route, float) and features.task_probability < route
+
+
+def _task_rule(
+    features: Features, config: Config, burst: Callable[[str, RuleValue, RuleValue, _Why], _Rule]
+) -> _Rule:
+    """The task rule's line: the cloud types' probability against `min_confidence`, and why."""
+    task, prob = features.task, features.task_probability
+    if not task:
+        return "task", None, None, "pass", lambda: "no task signal"
+    profile = config.router.tasks
+    mass, limit = cloud_task_mass(features, config), profile.min_confidence
+    top = features.task_top or ((task, prob),)
+    label = ", ".join(f"{name} {p:.2f}" for name, p in top)
+    route = profile.route_for(task)
+    if mass >= limit:
+        return burst(
+            "task",
+            mass,
+            limit,
+            lambda: f"{label}: cloud types (router.tasks) {mass:.2f} >= {limit:.2f}",
+        )
+    if isinstance(route, float) and prob < route:
+        return burst(
+            "task",
+            prob,
+            route,
+            lambda: f"{label}: {task} {prob:.2f} < router.tasks.{task} = {route:.2f}",
+        )
+    return (
+        "task",
+        mass,
+        limit,
+        "pass",
+        lambda: f"{label}: cloud types {mass:.2f} < {limit:.2f}; {task} suits local",
+    )
 
 
 def _cloud_blocked(features: Features, signals: Signals, config: Config) -> bool:
@@ -449,8 +613,127 @@ def _cloud_blocked(features: Features, signals: Signals, config: Config) -> bool
     return bool(signals.cloud_blocker())
 
 
+def _private(features: Features, config: Config) -> bool:
+    """Whether the prompt may reach trusted pool servers only (PII that is not to be redacted)."""
+    return features.pii_count > 0 and _on_pii(features, config) != "redact"
+
+
+def _pool_server(features: Features, signals: Signals, config: Config) -> str:
+    """The pool server that would take the prompt now ("" when none may or can)."""
+    pool = signals.pool
+    if not pool.configured:
+        return ""
+    return pool.trusted_server if _private(features, config) else pool.server
+
+
+def _pool_full(features: Features, signals: Signals, config: Config) -> bool:
+    """Every server the prompt may reach is at its max_inflight (a request would wait)."""
+    pool = signals.pool
+    return pool.configured and (pool.trusted_full if _private(features, config) else pool.full)
+
+
+def _pool_blocker(features: Features, signals: Signals, config: Config) -> str:
+    """Why the pool cannot take the prompt."""
+    pool = signals.pool
+    if not pool.configured:
+        return "no [[pool.servers]] configured"
+    if _private(features, config) and pool.server and not pool.trusted_server:
+        return f"{_pii_phrase(features)} and no trusted pool server can take it"
+    return pool.unavailable_reason or "no pool server can take it"
+
+
+def _pool_cloud_blocker(features: Features, signals: Signals, config: Config) -> str:
+    if _private(features, config):
+        return f"{_pii_phrase(features)} may not reach the cloud"
+    return signals.cloud_blocker() or "cloud budget used up"
+
+
+def _local_overloaded(signals: Signals, config: Config) -> bool:
+    """The local engine is not ready, or its queue or the CPU is over the limit (a burst)."""
+    router = config.router
+    return (
+        not signals.local_ready
+        or signals.local_queue_depth > router.max_queue_depth
+        or signals.local_cpu_pct > router.max_local_cpu
+    )
+
+
+def _with_pool(
+    target: Target, fired: str, features: Features, signals: Signals, config: Config
+) -> Target:
+    """Where the prompt goes once the pool is considered (the same for `decide` and what-if)."""
+    if target == "blocked" or target == "pool" or fired == "override":
+        return target
+    if not _pool_server(features, signals, config):
+        return target
+    before_cloud = config.pool.route == "before_cloud"
+    if target == "cloud":
+        return "pool" if before_cloud or fired in _BURST_RULES else "cloud"
+    if _local_overloaded(signals, config):
+        return "pool"
+    if before_cloud and _wants_stronger(features, signals, config):
+        # The complexity or latency rule would have sent it to a cloud that is out of the
+        # question (privacy, budget, no key): the lab's servers are the next best thing.
+        return "pool"
+    return target
+
+
+def _wants_stronger(features: Features, signals: Signals, config: Config) -> bool:
+    """The task, complexity or latency rule's condition for leaving the local engine."""
+    router = config.router
+    if task_needs_cloud(features, config) or features.complexity >= router.complexity_threshold:
+        return True
+    expected = features.expected_output_tokens
+    tps = signals.local_tps if signals.local_tps else router.assumed_local_tps
+    return (
+        expected > router.long_output_tokens and round(expected / tps, 2) > router.latency_target_s
+    )
+
+
+_BURST_RULES = frozenset(("local_ready", "local_queue", "local_cpu"))
+
+
+def _pool_rule(
+    base: Target,
+    target: Target,
+    chain: tuple[Tier, ...],
+    fired: str,
+    features: Features,
+    signals: Signals,
+    config: Config,
+) -> RuleResult:
+    """The trace's `pool` line: which server, and why the pool did or did not take the prompt."""
+    server = _pool_server(features, signals, config)
+    pool = signals.pool
+    why = pool.trusted_why if _private(features, config) else pool.why
+    if target == "pool" and fired == "override":
+        why = (
+            why if server else f"every server busy, it waits for a slot ({pool.unavailable_reason})"
+        )
+        return RuleResult("pool", server or None, None, "pool", f"/pool prefix: {why}")
+    if not server:
+        return RuleResult("pool", None, None, "skip", _pool_blocker(features, signals, config))
+    if target == "pool" and _local_overloaded(signals, config):
+        return RuleResult("pool", server, None, "pool", f"local engine busy, burst: {why}")
+    if target == "pool" and base == "cloud":
+        return RuleResult("pool", server, None, "pool", f"the pool before the cloud: {why}")
+    if target == "pool":
+        blocker = _pool_cloud_blocker(features, signals, config)
+        return RuleResult("pool", server, None, "pool", f"beyond the local model, {blocker}: {why}")
+    if "pool" not in chain:
+        reason = f"/{features.override} prefix" if fired == "override" else "not in the chain"
+        return RuleResult("pool", server, None, "skip", f"not asked: {reason}")
+    return RuleResult("pool", server, None, "pass", f"in the fallback chain: {why}")
+
+
 def decide_target(features: Features, signals: Signals, config: Config) -> Target:
-    """Where `decide` sends the prompt, without building the trace: what-if's fast path.
+    """Where `decide` sends the prompt, without building the trace: what-if's fast path."""
+    target, fired = _decide_target(features, signals, config)
+    return _with_pool(target, fired, features, signals, config)
+
+
+def _decide_target(features: Features, signals: Signals, config: Config) -> tuple[Target, str]:
+    """The two-tier target and whether an override decided ("override", else "").
 
     The same rules in the same order, written straight for speed (what-if re-decides 100,000
     rows twice); tests check it against `decide` over a grid of every rule's edge cases.
@@ -458,34 +741,43 @@ def decide_target(features: Features, signals: Signals, config: Config) -> Targe
     has_pii = features.pii_count > 0
     on_pii = _on_pii(features, config)
     if has_pii and on_pii == "block":
-        return "blocked"
+        return "blocked", ""
     fits_local = _fits_local(features, config)
     override = features.override
     if override == "local" and fits_local:
-        return "local"
+        return "local", "override"
+    if override == "pool" and (
+        _pool_server(features, signals, config) or _pool_full(features, signals, config)
+    ):
+        return "pool", "override"
     cloud_blocked = _cloud_blocked(features, signals, config)
     if override == "cloud" and not cloud_blocked:
-        return "cloud"
+        return "cloud", "override"
     if not fits_local:
-        return "blocked" if cloud_blocked else "cloud"
+        return ("blocked", "") if cloud_blocked else ("cloud", "context")
     if cloud_blocked:
         # Privacy and the budget decide "local"; an unusable cloud leaves only local too.
-        return "local"
+        return "local", ""
     router = config.router
     tps = signals.local_tps if signals.local_tps else router.assumed_local_tps
     expected = features.expected_output_tokens
+    if not signals.local_ready:
+        return "cloud", "local_ready"
     if (
-        not signals.local_ready
-        or signals.local_queue_depth > router.max_queue_depth
+        signals.local_queue_depth > router.max_queue_depth
         or signals.local_cpu_pct > router.max_local_cpu
+    ):
+        return "cloud", "local_queue"
+    if (
+        task_needs_cloud(features, config)
         or features.complexity >= router.complexity_threshold
         or (
             expected > router.long_output_tokens
             and round(expected / tps, 2) > router.latency_target_s
         )
     ):
-        return "cloud"
-    return router.default_tier
+        return "cloud", "complexity"
+    return router.default_tier, "default"
 
 
 def decide(features: Features, signals: Signals, config: Config) -> Decision:
@@ -501,19 +793,34 @@ def decide(features: Features, signals: Signals, config: Config) -> Decision:
         if rule_verdict not in ("pass", "skip"):
             fired, verdict = name, rule_verdict
 
-    chain: tuple[Literal["local", "cloud"], ...]
+    chain: tuple[Tier, ...]
     target: Target
+    forced = fired == "override"
+    cloud_blocked = _cloud_blocked(features, signals, config)
     if verdict == "block":
         target, chain = "blocked", ()
+    elif verdict == "pool":
+        target, chain = "pool", ("pool",)
     elif verdict == "cloud":
         target = "cloud"
         # A forced cloud, or a context too long for the local model, has no local fallback.
         chain = ("cloud",) if fired in ("override", "context") else ("cloud", "local")
     else:
         target = "local"
-        forced = fired == "override"
-        cloud_blocked = _cloud_blocked(features, signals, config)
         chain = ("local",) if forced or cloud_blocked else ("local", "cloud")
+    if signals.pool.configured and target != "blocked":
+        base = target
+        target = _with_pool(target, fired, features, signals, config)
+        pool_ok = bool(_pool_server(features, signals, config))
+        if target == "pool" and not forced:
+            # Bursting goes local -> pool -> cloud; the local engine stays the last resort
+            # (unless the context is too long for it).
+            cloud_part: tuple[Tier, ...] = () if cloud_blocked else ("cloud",)
+            local_part: tuple[Tier, ...] = () if fired == "context" else ("local",)
+            chain = ("pool", *cloud_part, *local_part)
+        elif pool_ok and not forced:
+            chain = (*chain[:1], "pool", *chain[1:])
+        rules.append(_pool_rule(base, target, chain, fired, features, signals, config))
     return Decision(
         target=target,
         chain=chain,
@@ -523,5 +830,5 @@ def decide(features: Features, signals: Signals, config: Config) -> Decision:
         signals=signals,
         redact=features.pii_count > 0
         and _on_pii(features, config) == "redact"
-        and "cloud" in chain,
+        and ("cloud" in chain or "pool" in chain),
     )

@@ -4,11 +4,14 @@ A stored trace (`Decision.to_dict`) is ~2 KB, most of it rule explanations and t
 breakdown, none of which re-deciding needs. The ledger also stores this encoding (~100 bytes)
 so what-if scans read a twentieth of the text.
 
-Format, version 1: a JSON array
-`[1, chars, est_tokens, pii_count, [pii_types...], complexity, expected_output_tokens, override,
+Format, version 2: a JSON array
+`[2, chars, est_tokens, pii_count, [pii_types...], complexity, expected_output_tokens, override,
 local_queue_depth, local_cpu_pct, local_tps, local_ready, cloud_state, cloud_available,
-cloud_unavailable_reason, spend_today_usd, spend_month_usd, context_tokens]`; rows recorded
-before conversations lack the last element (context_tokens 0: the prompt fitted).
+cloud_unavailable_reason, spend_today_usd, spend_month_usd, context_tokens, task,
+task_probability, [[type, probability], ...]]` (the task head's best few types).
+Version 1 (still read) has no task fields: rows from before the task signal, which the task rule
+then passes over; version-1 rows recorded before conversations also lack context_tokens (0: the
+prompt fitted).
 The leading version number lets a later layout be told apart; a stored trace is a JSON object,
 so the first byte (`[` or `{`) tells the two apart as well.
 """
@@ -22,10 +25,10 @@ import orjson
 from policies.features import Features
 from policies.router import Decision, Signals
 
-INPUTS_VERSION = 1
-_OVERRIDES = (None, "local", "cloud")
+INPUTS_VERSION = 2
+_OVERRIDES = (None, "local", "pool", "cloud")
 _CLOUD_STATES = ("closed", "open", "half_open")
-_LENGTHS = (17, 18)
+_LENGTHS = {1: (17, 18), 2: (21,)}
 
 
 def encode_inputs(decision: Decision) -> str:
@@ -51,6 +54,9 @@ def encode_inputs(decision: Decision) -> str:
             s.spend_today_usd,
             s.spend_month_usd,
             f.context_tokens,
+            f.task,
+            f.task_probability,
+            [[name, prob] for name, prob in f.task_top],
         ]
     ).decode("utf-8")
 
@@ -58,13 +64,16 @@ def encode_inputs(decision: Decision) -> str:
 def decode_inputs(data: bytes | str) -> tuple[Features, Signals]:
     """The (Features, Signals) `encode_inputs` wrote; Features carries no complexity breakdown.
 
-    Raises ValueError for anything that is not a version-1 encoding (a JSON object, a wrong
+    Raises ValueError for anything that is not a version-1 or -2 encoding (a JSON object, a wrong
     length or type, an unknown override or cloud state).
     """
     value: Any = orjson.loads(data)
-    if type(value) is not list or len(value) not in _LENGTHS or value[0] != INPUTS_VERSION:
-        raise ValueError("not a version-1 router inputs array")
+    if type(value) is not list or not value or value[0] not in (1, 2):
+        raise ValueError("not a version-1 or -2 router inputs array")
+    if len(value) not in _LENGTHS[value[0]]:
+        raise ValueError("not a version-1 or -2 router inputs array")
     context_tokens = value[17] if len(value) > 17 else 0
+    task, task_probability, top = value[18:21] if value[0] == 2 else ("", 0.0, [])
     (
         _,
         chars,
@@ -98,6 +107,9 @@ def decode_inputs(data: bytes | str) -> tuple[Features, Signals]:
                 expected,
                 override,
                 context_tokens=int(context_tokens),
+                task=str(task),
+                task_probability=float(task_probability),
+                task_top=tuple((str(name), float(prob)) for name, prob in top),
             ),
             Signals(queue, cpu, tps, ready, state, available, reason, today, month),
         )

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
@@ -129,6 +129,16 @@ class WhatIfResult:
     cost_unknown: int = 0
     unreadable: int = 0
     transitions: tuple[tuple[str, str, int], ...] = field(default=())
+    local_before: int = 0
+    local_after: int = 0
+    quality_before: QualityEstimate | None = None
+    quality_after: QualityEstimate | None = None
+    quality_all_cloud: QualityEstimate | None = None
+
+    @property
+    def decided(self) -> int:
+        """Rows re-decided (readable)."""
+        return self.total - self.unreadable
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (`switchboard whatif --json`)."""
@@ -153,6 +163,13 @@ class WhatIfResult:
             "local_cpu_basis": self.local_cpu_basis,
             "cost_unknown": self.cost_unknown,
             "unreadable": self.unreadable,
+            "local_share_before": self.local_before / self.decided if self.decided else None,
+            "local_share_after": self.local_after / self.decided if self.decided else None,
+            "quality_before": self.quality_before.to_dict() if self.quality_before else None,
+            "quality_after": self.quality_after.to_dict() if self.quality_after else None,
+            "quality_all_cloud": (
+                self.quality_all_cloud.to_dict() if self.quality_all_cloud else None
+            ),
         }
 
 
@@ -200,6 +217,10 @@ def _inputs(trace: Any) -> tuple[Features, Signals]:
             (),
             f["expected_output_tokens"],
             f["override"],
+            context_tokens=f.get("context_tokens", 0),
+            task=f.get("task", ""),
+            task_probability=f.get("task_probability", 0.0),
+            task_top=tuple((name, prob) for name, prob in f.get("task_top", ())),
         )
         signals = Signals(
             s["local_queue_depth"],
@@ -221,56 +242,223 @@ def _threads(config: Config) -> int:
     return config.local.n_threads or os.cpu_count() or 1
 
 
-def whatif(
-    history: Iterable[HistoryRow],
-    base: Config,
-    changed: Config,
-    prices: CostModel | None = None,
-) -> WhatIfResult:
-    """Re-decide every row of `history` under `base` and `changed`; count and price the moves.
+@dataclass(frozen=True)
+class TierEvidence:
+    """What the quality evidence says of one request: whether each tier was good enough.
 
-    `prices` defaults to the changed config's own cost model (`ConfigCostModel.of(changed)`).
+    None where nothing is known (a rating speaks only for the tier that answered). `eval_pair`
+    marks the forced-local request of a `switchboard eval` prompt: it is re-decided without the
+    forcing, as the router would have routed the prompt.
     """
-    costs = prices if prices is not None else ConfigCostModel.of(changed)
-    assumed_tps = changed.router.assumed_local_tps
-    total = changed_count = unreadable = cost_unknown = recorded = 0
-    cost_before = cost_after = savings_before = savings_after = 0.0
-    transitions: dict[tuple[str, str], int] = {}
-    sample: list[str] = []
-    # Local rows of the history give the CPU-seconds per answer token of this machine; rows moved
-    # to local without their own figure are priced with it once the whole history is read.
+
+    local_good: bool | None
+    cloud_good: bool | None
+    eval_pair: bool = False
+
+
+@dataclass(frozen=True)
+class QualityEstimate:
+    """Judged quality of a routing over the requests that carry evidence.
+
+    `judged` counts the evidence rows whose routed tier's quality is known; `good` those whose
+    routed tier was good enough. `quality` is good / judged (None with no judged row).
+    """
+
+    evidence: int
+    judged: int
+    good: int
+
+    @property
+    def quality(self) -> float | None:
+        """Share of judged requests whose routed tier was good enough."""
+        return self.good / self.judged if self.judged else None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "evidence": self.evidence,
+            "judged": self.judged,
+            "good": self.good,
+            "quality": self.quality,
+        }
+
+
+class _Row(NamedTuple):
+    """One history row, parsed once (a sweep re-decides it many times); a NamedTuple because
+    100,000 of them are built per scan."""
+
+    request_id: str
+    tier: str
+    tokens_in: int
+    tokens_out: int
+    cost: float
+    counterfactual: float | None
+    cpu_seconds: float
+    features: Features | None
+    signals: Signals | None
+
+
+@dataclass(frozen=True)
+class ParsedHistory:
+    """A history read once: its rows and the local CPU-seconds per answer token it shows."""
+
+    rows: tuple[_Row, ...]
+    local_cpu: float
+    local_tokens: float
+
+
+def read_history(history: Iterable[HistoryRow]) -> ParsedHistory:
+    """Parse every row's router inputs once; unreadable rows keep `features` None."""
+    rows: list[_Row] = []
     local_cpu = local_tokens = 0.0
-    pending_tokens = pending_wall = 0.0
-    pending_rows = 0
     for row in history:
-        total += 1
-        cost = row.cost_usd
-        counterfactual = row.counterfactual_usd
-        cost_before += cost
-        if counterfactual is not None:
-            savings_before += counterfactual - cost
         if row.tier == "local" and row.cpu_seconds > 0 and row.tokens_out > 0:
             local_cpu += row.cpu_seconds
             local_tokens += row.tokens_out
         try:
             features, signals = _row_inputs(row.inputs)
         except (ValueError, TypeError, KeyError):  # orjson.JSONDecodeError is a ValueError
-            unreadable += 1
-            cost_after += cost
-            if counterfactual is not None:
-                savings_after += counterfactual - cost
+            features, signals = None, None
+        rows.append(
+            _Row(
+                row.request_id,
+                row.tier,
+                row.tokens_in,
+                row.tokens_out,
+                row.cost_usd,
+                row.counterfactual_usd,
+                row.cpu_seconds,
+                features,
+                signals,
+            )
+        )
+    return ParsedHistory(tuple(rows), local_cpu, local_tokens)
+
+
+def whatif(
+    history: Iterable[HistoryRow] | ParsedHistory,
+    base: Config,
+    changed: Config,
+    prices: CostModel | None = None,
+    evidence: Mapping[str, TierEvidence] | None = None,
+) -> WhatIfResult:
+    """Re-decide every row of `history` under `base` and `changed`; count and price the moves.
+
+    `prices` defaults to the changed config's own cost model (`ConfigCostModel.of(changed)`).
+    With `evidence` (request id -> TierEvidence), the result also estimates the judged quality
+    of both routings and of sending everything to the cloud.
+    """
+    parsed = history if isinstance(history, ParsedHistory) else read_history(history)
+    prepared = _prepare(parsed, base, evidence or {})
+    return _evaluate(prepared, changed, prices, _targets(parsed, changed))
+
+
+def _targets(parsed: ParsedHistory, config: Config) -> list[str | None]:
+    """Each row's tier under `config` (None for unreadable rows)."""
+    return [
+        None
+        if row.features is None or row.signals is None
+        else decide_target(row.features, row.signals, config)
+        for row in parsed.rows
+    ]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A history decided under the baseline: what every setting of a sweep compares with."""
+
+    parsed: ParsedHistory
+    base: Config
+    befores: list[str | None]
+    cost_before: float
+    savings_before: float
+    #: (its evidence, the features and signals of its quality decision) per evidence row.
+    evidence: list[tuple[TierEvidence, Features, Signals]]
+    #: The baseline tier of each evidence row's quality decision.
+    evidence_before: list[str]
+
+
+def _prepare(
+    parsed: ParsedHistory, base: Config, evidence: Mapping[str, TierEvidence]
+) -> _Prepared:
+    befores = _targets(parsed, base)
+    cost_before = savings_before = 0.0
+    for row in parsed.rows:
+        cost_before += row.cost
+        if row.counterfactual is not None:
+            savings_before += row.counterfactual - row.cost
+    found: list[tuple[TierEvidence, Features, Signals]] = []
+    if evidence:
+        for row in parsed.rows:
+            item = evidence.get(row.request_id)
+            if item is not None and row.features is not None and row.signals is not None:
+                # An eval prompt ran forced on both tiers: judge where the router would send it.
+                features = replace(row.features, override=None) if item.eval_pair else row.features
+                found.append((item, features, row.signals))
+    evidence_before: list[str] = [
+        decide_target(features, signals, base) for _, features, signals in found
+    ]
+    return _Prepared(parsed, base, befores, cost_before, savings_before, found, evidence_before)
+
+
+def _quality(
+    prepared: _Prepared, config: Config, routed: list[str] | None = None
+) -> tuple[QualityEstimate, QualityEstimate, QualityEstimate]:
+    """Judged quality before, under `config`, and all-cloud, over the evidence rows."""
+    if routed is None:
+        routed = [
+            decide_target(features, signals, config) for _, features, signals in prepared.evidence
+        ]
+    counts = {"before": [0, 0], "after": [0, 0], "cloud": [0, 0]}
+    for (item, _, _), before, after in zip(
+        prepared.evidence, prepared.evidence_before, routed, strict=True
+    ):
+        for name, tier in (("before", before), ("after", after), ("cloud", "cloud")):
+            good = item.local_good if tier == "local" else item.cloud_good
+            if tier != "blocked" and good is not None:
+                counts[name][0] += 1
+                counts[name][1] += good
+    total = len(prepared.evidence)
+    return (
+        QualityEstimate(total, *counts["before"]),
+        QualityEstimate(total, *counts["after"]),
+        QualityEstimate(total, *counts["cloud"]),
+    )
+
+
+def _evaluate(
+    prepared: _Prepared,
+    changed: Config,
+    prices: CostModel | None,
+    afters: list[str | None],
+) -> WhatIfResult:
+    """Count and price the rows whose tier differs between the baseline and `afters`.
+
+    Rows that keep their tier keep their recorded cost, so only the moved rows are visited.
+    """
+    costs = prices if prices is not None else ConfigCostModel.of(changed)
+    assumed_tps = changed.router.assumed_local_tps
+    parsed, befores = prepared.parsed, prepared.befores
+    rows = parsed.rows
+    changed_count = cost_unknown = recorded = 0
+    cost_after, savings_after = prepared.cost_before, prepared.savings_before
+    transitions: dict[tuple[str, str], int] = {}
+    sample: list[str] = []
+    pending_tokens = pending_wall = 0.0
+    pending_rows = 0
+    for index, (before, after) in enumerate(zip(befores, afters, strict=True)):
+        if before == after or before is None or after is None:
             continue
-        before = decide_target(features, signals, base)
-        after = decide_target(features, signals, changed)
-        if before == after:
-            cost_after += cost
-            if counterfactual is not None:
-                savings_after += counterfactual - cost
-            continue
+        row = rows[index]
+        features, signals = row.features, row.signals
+        assert features is not None and signals is not None  # readable: it has a tier
         changed_count += 1
         transitions[(before, after)] = transitions.get((before, after), 0) + 1
         if len(sample) < SAMPLE_SIZE:
             sample.append(row.request_id)
+        cost_after -= row.cost
+        if row.counterfactual is not None:
+            savings_after -= row.counterfactual - row.cost
         # A request that never ran (blocked, failed early) has no usage: use the prompt's estimates.
         tokens_in = row.tokens_in or features.est_tokens
         tokens_out = row.tokens_out or features.expected_output_tokens
@@ -295,8 +483,8 @@ def whatif(
         if cloud is not None:
             savings_after += cloud - new_cost
 
-    if local_tokens > 0:
-        per_token = local_cpu / local_tokens
+    if parsed.local_tokens > 0:
+        per_token = parsed.local_cpu / parsed.local_tokens
         basis = f"{per_token:.4f} CPU-s per answer token, from the history's local requests"
     else:
         per_token = _threads(changed) / assumed_tps
@@ -308,24 +496,108 @@ def whatif(
         estimated = costs.local_usd(pending_tokens * per_token, pending_wall)
         cost_after += estimated
         savings_after -= estimated
+    quality_before, quality_after, quality_cloud = _quality(prepared, changed)
     return WhatIfResult(
-        total=total,
+        total=len(rows),
         changed=changed_count,
         to_local=sum(n for (_, after), n in transitions.items() if after == "local"),
         to_cloud=sum(n for (_, after), n in transitions.items() if after == "cloud"),
         to_blocked=sum(n for (_, after), n in transitions.items() if after == "blocked"),
         from_blocked=sum(n for (before, _), n in transitions.items() if before == "blocked"),
-        cost_before_usd=cost_before,
+        cost_before_usd=prepared.cost_before,
         cost_after_usd=cost_after,
-        savings_before_usd=savings_before,
+        savings_before_usd=prepared.savings_before,
         savings_after_usd=savings_after,
         sample_request_ids=tuple(sample),
         local_cpu_recorded=recorded,
         local_cpu_estimated=pending_rows,
         local_cpu_basis=basis if pending_rows else "",
         cost_unknown=cost_unknown,
-        unreadable=unreadable,
+        unreadable=befores.count(None),
         transitions=tuple(
             (before, after, count) for (before, after), count in sorted(transitions.items())
         ),
+        local_before=befores.count("local"),
+        local_after=afters.count("local"),
+        quality_before=quality_before,
+        quality_after=quality_after,
+        quality_all_cloud=quality_cloud,
     )
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One setting of a sweep and what it would have done."""
+
+    value: float
+    result: WhatIfResult
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form: the value, then the what-if figures."""
+        return {"value": self.value, **self.result.to_dict()}
+
+
+def sweep_values(spec: str) -> tuple[str, list[float]]:
+    """Parse `KEY=START:STOP:STEP` into the key and its values (STOP included when reached).
+
+    Raises ValueError with a sentence naming the problem.
+    """
+    key, sep, span = spec.partition("=")
+    parts = span.split(":")
+    if not sep or not key.strip() or len(parts) != 3:
+        raise ValueError(f"{spec!r}: expected KEY=START:STOP:STEP")
+    try:
+        start, stop, step = (float(part) for part in parts)
+    except ValueError:
+        raise ValueError(f"{spec!r}: START, STOP and STEP must be numbers") from None
+    if step <= 0 or stop < start:
+        raise ValueError(f"{spec!r}: need STEP > 0 and STOP >= START")
+    count = round((stop - start) / step + 1e-9) + 1
+    if count > 1000:
+        raise ValueError(f"{spec!r}: {count} settings; at most 1000")
+    return key.strip(), [round(start + i * step, 10) for i in range(count)]
+
+
+def _with_threshold(config: Config, threshold: float) -> Config:
+    """`config` with any complexity threshold, even outside [0, 1] (not validated: internal)."""
+    router = config.router.model_copy(update={"complexity_threshold": threshold})
+    return config.model_copy(update={"router": router})
+
+
+def sweep(
+    history: Iterable[HistoryRow] | ParsedHistory,
+    base: Config,
+    configs: Iterable[tuple[float, Config]],
+    prices: CostModel | None = None,
+    evidence: Mapping[str, TierEvidence] | None = None,
+) -> list[SweepPoint]:
+    """What-if for each (value, config): the history is read and decided under `base` once.
+
+    When the configs differ only in `router.complexity_threshold` (the usual sweep), each row
+    is decided twice in all, with the complexity rule always and never firing: under any
+    threshold its tier is the first when its score reaches the threshold, else the second.
+    """
+    parsed = history if isinstance(history, ParsedHistory) else read_history(history)
+    prepared = _prepare(parsed, base, evidence or {})
+    settings = list(configs)
+    if not settings:
+        return []
+    first = _with_threshold(settings[0][1], 0.0)
+    if any(_with_threshold(config, 0.0) != first for _, config in settings):
+        return [
+            SweepPoint(value, _evaluate(prepared, config, prices, _targets(parsed, config)))
+            for value, config in settings
+        ]
+    # The complexity rule fires at threshold -1 when reached, never at 2 (scores are in [0, 1]).
+    fires = _targets(parsed, _with_threshold(first, -1.0))
+    never = _targets(parsed, _with_threshold(first, 2.0))
+    scores = [0.0 if row.features is None else row.features.complexity for row in parsed.rows]
+    points = []
+    for value, config in settings:
+        limit = config.router.complexity_threshold
+        afters = [
+            on if off != on and score >= limit else off
+            for on, off, score in zip(fires, never, scores, strict=True)
+        ]
+        points.append(SweepPoint(value, _evaluate(prepared, config, prices, afters)))
+    return points

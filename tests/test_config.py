@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from policies.config import (
     Config,
@@ -104,15 +105,20 @@ def test_shipped_config_is_valid_and_documents_every_key() -> None:
         if name == "prices":
             continue
         assert field.annotation is not None
-        for key in field.annotation.model_fields:
-            if key == "recognizers":  # an array of tables, documented as a commented example
-                continue
-            assert (name, key) in where, f"[{name}] {key} missing from config.toml"
-            index = where[(name, key)]
+        keys: list[tuple[str, str]] = []
+        for key, sub in field.annotation.model_fields.items():
+            if isinstance(sub.annotation, type) and issubclass(sub.annotation, BaseModel):
+                # A nested table such as [router.tasks]: its keys are documented under it.
+                keys += [(f"{name}.{key}", inner) for inner in sub.annotation.model_fields]
+            elif key not in ("recognizers", "servers"):  # arrays of tables: commented examples
+                keys.append((name, key))
+        for table, key in keys:
+            assert (table, key) in where, f"[{table}] {key} missing from config.toml"
+            index = where[(table, key)]
             # A key shares the comment above its group of consecutive assignments.
             while index > 0 and (lines[index - 1][:1].isalpha() or lines[index - 1][:1] in " ]"):
                 index -= 1
-            assert lines[index - 1].startswith("#"), f"[{name}] {key} has no comment"
+            assert lines[index - 1].startswith("#"), f"[{table}] {key} has no comment"
 
 
 def test_errors_inside_arrays_of_tables_and_quoted_keys_point_at_their_line() -> None:
@@ -235,3 +241,31 @@ def test_with_changes_coerces_command_line_strings() -> None:
     assert config.router.max_queue_depth == 4
     assert config.local.temperature == 0.0
     assert config.pii.deny_list == ("X", "Y")
+
+
+def test_the_task_profile_is_edited_live_like_any_key(store: ConfigStore, tmp_path: Path) -> None:
+    before = store.path.read_text(encoding="utf-8").splitlines(keepends=True)
+    config = store.set({"router.tasks.math": "local", "router.tasks.factual": "0.8"})
+    assert (config.router.tasks.math, config.router.tasks.factual) == ("local", 0.8)
+    assert load_config(store.path) == config
+    after = store.path.read_text(encoding="utf-8").splitlines(keepends=True)
+    changed = sorted(new for old, new in zip(before, after, strict=True) if old != new)
+    assert changed == ["factual = 0.8\n", 'math = "local"\n']
+    assert (
+        with_changes(config, {"router.tasks.min_confidence": "0.7"}).router.tasks.min_confidence
+        == 0.7
+    )
+    for key, value, message in (
+        ("router.tasks.nope", "local", "unknown key"),
+        ("router.tasks", "local", "unknown key"),
+        ("router.tasks.math", "pool-ish", "router.tasks.math"),
+        ("router.tasks.math", "1.5", "router.tasks.math"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            with_changes(config, {key: value})
+    # A file without a [router.tasks] table gets one.
+    bare = tmp_path / "bare.toml"
+    bare.write_text("[router]\ndefault_tier = 'local'\n", "utf-8")
+    ConfigStore.open(bare).set({"router.tasks.code": "local"})
+    assert load_config(bare).router.tasks.code == "local"
+    assert "[router.tasks]" in bare.read_text(encoding="utf-8")

@@ -167,7 +167,8 @@ async def test_privacy_waits_for_a_killed_engine_instead_of_using_the_cloud(
 
 async def test_killed_engine_falls_back_to_the_cloud(runtime: Runtime) -> None:
     seen: list[DispatchEvent] = []
-    async for event in runtime.dispatcher.ask("Count from 1 to 300, separated by commas."):
+    # A prompt the router keeps local (creative writing), so that there is a local answer to kill.
+    async for event in runtime.dispatcher.ask("Write a poem about the sea, with many verses."):
         seen.append(event)
         busy = runtime.local.pid is not None and runtime.local.state == "busy"
         if isinstance(event, Token) and busy and not any(isinstance(e, FellBack) for e in seen):

@@ -21,6 +21,7 @@ HEADLESS = sorted(
         if path.name != "__init__.py"
     }
     | {"console.dispatch", "console.ledger", "console.runtime", "console.cli"}
+    | {"console.evidence", "console.judge"}
 )
 
 

@@ -18,16 +18,19 @@ from policies.router import (
     RULE_NAMES,
     Decision,
     Signals,
+    cloud_task_mass,
     decide,
     decide_target,
     signals_from_dict,
 )
 
 REPO = Path(__file__).resolve().parent.parent
-SIMPLE = "What is the capital of France?"
+SIMPLE = "Hi there, how are you today?"
 COMPLEX = (
-    "Analyze and compare the trade-offs of Raft and Paxos, step by step, in a detailed report."
+    "Prove step by step that the sum of the first n odd numbers is n squared, in a detailed report."
 )
+#: The task rule never acts (no type reaches probability 1): the complexity rule decides.
+NO_TASK_RULE = {"router__tasks__min_confidence": 1.0}
 LONG = "Write a 1500 words story about a lighthouse keeper."
 NO_KEY = Signals(
     cloud_available=False, cloud_unavailable_reason="no API key ($OPENAI_API_KEY unset)"
@@ -127,7 +130,7 @@ def test_privacy_redact_lets_the_prompt_go_to_the_cloud_redacted() -> None:
     cfg = config(pii__on_pii="redact")
     complex_pii = route(COMPLEX, cfg=cfg, pii=("PERSON",))
     assert rule(complex_pii, "privacy")[0] == "pass"
-    assert (complex_pii.target, complex_pii.fired) == ("cloud", "complexity")
+    assert (complex_pii.target, complex_pii.fired) == ("cloud", "task")
     assert complex_pii.chain == ("cloud", "local")
     assert complex_pii.redact
     simple_pii = route(SIMPLE, cfg=cfg, pii=("PERSON",))
@@ -189,18 +192,68 @@ def test_load_at_the_threshold_does_not_burst() -> None:
 def test_complexity_at_or_above_the_threshold_goes_to_the_cloud() -> None:
     features = extract_features(COMPLEX)
     assert features.complexity >= 0.6
-    decision = route(COMPLEX)
+    base = config(**NO_TASK_RULE)
+    decision = route(COMPLEX, cfg=base)
     assert (decision.target, decision.fired) == ("cloud", "complexity")
     found = next(r for r in decision.rules if r.name == "complexity")
     assert (found.value, found.threshold) == (features.complexity, 0.6)
-    assert "reasoning" in found.why
-    exact = route(COMPLEX, cfg=config(router__complexity_threshold=features.complexity))
+    assert "task" in found.why
+    exact = route(
+        COMPLEX, cfg=config(router__complexity_threshold=features.complexity, **NO_TASK_RULE)
+    )
     assert exact.fired == "complexity"
-    above = route(COMPLEX, cfg=config(router__complexity_threshold=0.99))
+    above = route(COMPLEX, cfg=config(router__complexity_threshold=0.99, **NO_TASK_RULE))
     assert rule(above, "complexity")[0] == "pass"
-    skipped = route(COMPLEX, NO_KEY)
+    skipped = route(COMPLEX, NO_KEY, cfg=base)
     assert rule(skipped, "complexity")[0] == "skip"
     assert "no API key" in rule(skipped, "complexity")[1]
+
+
+def test_task_rule_follows_the_capability_profile() -> None:
+    features = extract_features(COMPLEX)
+    assert features.task == "math" and features.task_probability >= 0.5
+    decision = route(COMPLEX)
+    assert (decision.target, decision.fired) == ("cloud", "task")
+    found = next(r for r in decision.rules if r.name == "task")
+    assert (found.value, found.threshold) == (cloud_task_mass(features, BASE), 0.5)
+    assert found.value >= features.task_probability
+    assert found.why.startswith(f"math {features.task_probability:.2f}")
+    assert "cloud types (router.tasks)" in found.why
+    # The profile says local: the rule passes and the later rules decide.
+    local = route(COMPLEX, cfg=config(router__tasks__math="local", **NO_TASK_RULE))
+    assert rule(local, "task")[0] == "pass"
+    # A number: local only when the head is at least that sure of the type.
+    sure = route(COMPLEX, cfg=config(router__tasks__math=0.01, router__complexity_threshold=1.0))
+    assert rule(sure, "task")[0] == "pass" and sure.fired != "task"
+    unsure = route(COMPLEX, cfg=config(router__tasks__math=1.0, router__complexity_threshold=1.0))
+    assert (unsure.fired, unsure.target) == ("task", "cloud")
+    assert rule(route(COMPLEX, NO_KEY), "task")[0] == "skip"
+    chat = route("Hi there, how are you doing today?")
+    assert (chat.target, rule(chat, "task")[0]) == ("local", "pass")
+
+
+def test_the_seeds_three_prompts_route_as_the_seeds_say() -> None:
+    weather = route("What's the weather like today?")
+    assert weather.target == "local"
+    refactor = route(
+        "Refactor this Python class to use dependency injection and add unit tests:\n\n"
+        "class ReportService:\n"
+        "    def __init__(self):\n"
+        "        self.db = PostgresClient('prod')\n"
+        "        self.mailer = SmtpMailer()\n\n"
+        "    def send_monthly(self, user_id):\n"
+        "        rows = self.db.query('select * from sales where user=%s' % user_id)\n"
+        "        total = sum(r.amount for r in rows)\n"
+        "        self.mailer.send(user_id, f'Your total: {total}')\n"
+    )
+    assert (refactor.target, refactor.fired) == ("cloud", "task")
+    assert refactor.features.task == "code"
+    complaint = route(
+        "I'm furious: my order 4471 arrived broken and nobody answers. Please call me back, "
+        "Maria Lopez, on 555-0142 or maria.lopez@example.com.",
+        pii=("PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS"),
+    )
+    assert (complaint.target, complaint.fired) == ("local", "privacy")
 
 
 def test_latency_rule_weighs_local_speed_against_the_target() -> None:
@@ -240,6 +293,9 @@ def test_the_trace_has_the_documented_json_shape() -> None:
         "signals",
         "expected_output_tokens",
         "override",
+        "task",
+        "task_probability",
+        "task_top",
         "context_tokens",
         "pii_turns",
         "earlier_turns",

@@ -44,6 +44,9 @@ connect_timeout = 2.0
 on_pii = "redact"
 on_secret = "{on_secret}"
 
+[ledger]
+store_prompts = "{store}"
+
 [router]
 max_local_cpu = 100.0
 max_queue_depth = 10
@@ -117,9 +120,11 @@ async def server() -> AsyncIterator[RecordingServer]:
     await recording.stop()
 
 
-async def _runtime(tmp_path: Path, base_url: str, on_secret: str) -> Runtime:
+async def _runtime(
+    tmp_path: Path, base_url: str, on_secret: str, store: str = "redacted"
+) -> Runtime:
     config_path = tmp_path / "config.toml"
-    config_path.write_text(CONFIG.format(base_url=base_url, on_secret=on_secret))
+    config_path.write_text(CONFIG.format(base_url=base_url, on_secret=on_secret, store=store))
     runtime = Runtime(ConfigStore.open(config_path), db_path=tmp_path / "ledger.sqlite")
     await runtime.start()
     await runtime.wait_local_ready(60)
@@ -170,3 +175,24 @@ async def test_on_secret_block_refuses_before_any_request(
         assert "on_secret = block" in privacy.why
     finally:
         await runtime.aclose()
+
+
+async def test_a_secret_is_never_stored_even_with_store_prompts_full(
+    tmp_path: Path, server: RecordingServer
+) -> None:
+    runtime = await _runtime(tmp_path, server.base_url, on_secret="redact", store="full")
+    try:
+        conversation = Conversation(saved=True)
+        events = [e async for e in runtime.dispatcher.ask(PROMPT, conversation=conversation)]
+        result = events[-1].result  # type: ignore[attr-defined]
+        assert result.status == "ok", result.error
+        plain = "/cloud What is a DSN?"
+        await runtime.dispatcher.run(plain, conversation=conversation)
+    finally:
+        await runtime.aclose()
+    data = (tmp_path / "ledger.sqlite").read_bytes()
+    wal = tmp_path / "ledger.sqlite-wal"
+    data += wal.read_bytes() if wal.exists() else b""
+    assert AWS_ID.encode() not in data and PASSWORD.encode() not in data
+    assert b"<SECRET_1>" in data  # the text was kept, with placeholders
+    assert b"What is a DSN?" in data  # a prompt without a secret is kept in full

@@ -33,12 +33,14 @@ output_per_mtok = 2.0
 [local_cost]
 # 3.6 USD per core-hour = 0.001 USD per CPU-second
 core_hour_usd = 3.6
+
+[router.tasks]
+# The task rule never acts here: these scenarios are about the complexity threshold.
+min_confidence = 1.0
 """
-SIMPLE = "What is the capital of France?"
+SIMPLE = "Hello, how are you?"
 MEDIUM = "Explain why the sky is blue and compare it with sunsets."
-COMPLEX = (
-    "Analyze and compare the trade-offs of Raft and Paxos, step by step, in a detailed report."
-)
+COMPLEX = "Write a Python function that merges two sorted lists."
 # Fast enough locally that the latency rule never sends a long answer to the cloud.
 SIGNALS = Signals(local_tps=100.0)
 CPU_USD = 0.001
@@ -359,7 +361,14 @@ def test_compact_inputs_decide_exactly_as_the_full_trace() -> None:
             assert len(compact.encode()) < 300
             from_compact = decode_inputs(compact.encode())
             from_trace = _inputs(_trace_inputs_part(json.dumps(decision.to_dict()).encode()))
-            assert from_compact == from_trace == (replace(features, signals=(), text=""), signals)
+            assert (
+                from_compact
+                == from_trace
+                == (
+                    replace(features, signals=(), text=""),
+                    signals,
+                )
+            )
             for other in configs:
                 target = decide(*from_trace, other).target
                 assert decide(*from_compact, other).target == target

@@ -156,7 +156,7 @@ def status_view(status: RuntimeStatus, log_path: Path | None) -> StatusView:
             status.config_error,
             status.local_error,
             status.pii_error,
-            status.cloud_error if status.cloud_state == "open" else None,
+            status.cloud_error if status.cloud_state in ("open", "failed") else None,
             status.ledger_error,
         )
         if error

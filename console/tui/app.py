@@ -23,6 +23,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
+from console.outside_text import clean
 from console.tui.palette import THEME_NAMES
 from console.tui.screens.main import MainScreen
 from console.tui.themes import THEMES as TEXTUAL_THEMES
@@ -30,7 +31,7 @@ from engines.base import SwitchboardError
 
 if TYPE_CHECKING:
     from console.cli_context import CliContext
-    from console.runtime import Runtime
+    from console.runtime import ConfigNotice, Runtime
 
 log = logging.getLogger("switchboard.tui")
 
@@ -208,6 +209,7 @@ class SwitchboardApp(App[None]):
         await self._start_core(message.runtime)
 
     async def _start_core(self, runtime: Runtime) -> None:
+        runtime.config_listeners.append(self._config_notice)
         if self._manage_runtime:
             await runtime.start()
         self.runtime_ready.set()
@@ -215,6 +217,8 @@ class SwitchboardApp(App[None]):
 
     async def on_unmount(self) -> None:
         sys.setswitchinterval(self._switch_interval)
+        if self._runtime is not None and self._config_notice in self._runtime.config_listeners:
+            self._runtime.config_listeners.remove(self._config_notice)
         if self._manage_runtime and self._runtime is not None:
             await self._runtime.aclose()
 
@@ -338,6 +342,15 @@ class SwitchboardApp(App[None]):
         # An error may quote a server's body: never markup.
         self.notify(
             f"{error}" + (f"\n{fix}" if fix else ""), severity="error", timeout=10, markup=False
+        )
+
+    def _config_notice(self, notice: ConfigNotice) -> None:
+        """A hand edit of config.toml was applied or refused (called on the event loop)."""
+        self.notify(
+            clean(notice.message),
+            severity="error" if notice.error else "information",
+            timeout=10 if notice.error else 5,
+            markup=False,
         )
 
     def _fatal_error(self) -> None:

@@ -226,7 +226,7 @@ async def test_cancel_mid_generation_keeps_the_app_and_records(runtime: Runtime,
 async def test_engine_killed_mid_answer_falls_back_to_cloud(runtime: Runtime) -> None:
     app = app_over(runtime)
     async with app.run_test(size=(140, 44)) as pilot:
-        view = await ask(pilot, "Count from 1 to 300, separated by commas.")
+        view = await ask(pilot, "Write a poem about the sea, with many verses.")
         await until(pilot, lambda: view.text.strip() or view.meta is not None, "the first token")
         pid = runtime.local.pid
         assert pid is not None and view.meta is None

@@ -77,3 +77,23 @@ async def test_chats_are_saved_listed_and_continued(runtime: Runtime) -> None:
         assert [role for role, _ in trace.messages] == ["user", "assistant"] * 2 + ["user"]
         assert trace.messages[0] == ("user", "The secret word is pelican.")
         assert store.load(first_id).summary.turns == 3
+
+
+async def test_an_answer_is_rated_from_the_keyboard(runtime: Runtime) -> None:
+    from console.evidence import rating
+
+    assert runtime.ledger_path is not None
+    app = app_over(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await answered(pilot, await ask(pilot, "/local Write a two-line poem about rain."))
+        assert view.result is not None
+        request_id = view.result.request_id
+        assert rating(runtime.ledger_path, request_id) is None
+        await pilot.press("f12")
+        await until(
+            pilot, lambda: rating(runtime.ledger_path, request_id) is False, "the bad rating"
+        )
+        await pilot.press("f11")  # a second rating replaces the first
+        await until(
+            pilot, lambda: rating(runtime.ledger_path, request_id) is True, "the good rating"
+        )

@@ -24,7 +24,7 @@ REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.toml"
 
 #: Past prompts of the seeded ledger: plain ones the router keeps local by default.
 PROMPTS = (
-    "What is GGUF?",
+    "Write a poem about the sea, with many verses.",
     "Explain step by step how a circuit breaker's half-open probe works, then compare it with "
     "retry budgets and list the trade-offs.",
     "Write a Python function that parses a JSONL file and reports bad lines by number.",

@@ -13,6 +13,7 @@ the prompt line with PageUp/PageDown and shift+up/down.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import deque
 from typing import TYPE_CHECKING, ClassVar
@@ -95,6 +96,8 @@ class MainScreen(Screen[None]):
         Binding("shift+down", "scroll_chat('down')", "Line down", show=False, priority=True),
         Binding("ctrl+n", "new_conversation", "New chat", show=False),
         Binding("ctrl+o", "open_conversation", "Chats", show=False),
+        Binding("f11", "rate(True)", "Rate answer good", show=False),
+        Binding("f12", "rate(False)", "Rate answer bad", show=False),
         Binding("ctrl+p", "app.command_palette", "Palette"),
     ]
 
@@ -342,6 +345,27 @@ class MainScreen(Screen[None]):
         """Cancel the answer being generated (the ledger still records it, as cancelled)."""
         if self.generating:
             self.workers.cancel_group(self, "ask")
+
+    # -- quality evidence ------------------------------------------------------------------
+    def action_rate(self, good: bool) -> None:
+        """Rate the selected answer (else the last one) good or bad, stored with its request."""
+        result = self.selected_result()
+        if result is None or result.tier == "none":
+            self.notify("No answer to rate yet.", severity="warning")
+            return
+        self.rate_answer(result.request_id, good)
+
+    @work(exit_on_error=False, group="rate")
+    async def rate_answer(self, request_id: str, good: bool) -> None:
+        """Store the rating off the event loop (console.evidence); what-if reads it back."""
+        from console.evidence import rate
+
+        path = self.runtime.ledger_path
+        if path is None:
+            self.notify("No ledger is open: ratings cannot be kept.", severity="warning")
+            return
+        tier = await asyncio.to_thread(rate, path, request_id, good)
+        self.notify(f"Rated this {tier} answer {'good' if good else 'bad'}: kept in the ledger.")
 
     # -- conversations ---------------------------------------------------------------------
     async def action_new_conversation(self) -> None:
