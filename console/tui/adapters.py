@@ -294,7 +294,11 @@ class PresenterTally:
         if last is not None:
             redacted = result_redacted(last)
             reason = reason_sentence(
-                str(last.tier), last.decision.fired, redacted=redacted, status=last.status
+                str(last.tier),
+                last.decision.fired,
+                redacted=redacted,
+                status=last.status,
+                task=last.decision.features.task,
             )
             if redacted and scan is not None:
                 typed, sent = scan.text, last.sent_text

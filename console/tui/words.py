@@ -108,20 +108,41 @@ RULE_REASONS: dict[str, str] = {
     "local_ready": "the local engine was not ready",
     "local_queue": "the local engine was busy with other prompts",
     "local_cpu": "this machine's processor was busy",
+    "context": "it is too long for the local model's context",
+    "task": "it looks like {task}, which the small local model cannot do well",
     "complexity": "it looks like a multi-step analysis, too hard for the small local model",
+    "pool": "the lab's servers take it before the paid cloud",
     "latency": "a long answer finishes sooner there",
     "default": "nothing special about it: the default tier",
 }
 
 
-def reason_sentence(tier: str, fired: str, *, redacted: bool = False, status: str = "ok") -> str:
-    """The reason for one answer in one plain sentence ("→ cloud: it looks like …")."""
+#: Task types as a sentence names them.
+TASK_WORDS: dict[str, str] = {
+    "code": "a coding request",
+    "math": "a math problem",
+    "reasoning": "a reasoning puzzle",
+    "extraction": "a structured extraction",
+    "translation": "a translation",
+    "science": "a science explanation",
+    "factual": "a factual question",
+}
+
+
+def reason_sentence(
+    tier: str, fired: str, *, redacted: bool = False, status: str = "ok", task: str = ""
+) -> str:
+    """The reason for one answer in one plain sentence ("→ cloud: it looks like …").
+
+    `task` is the task type the router saw ("math", "code", …), used by the task rule's reason.
+    """
     if status == "blocked":
         return "→ blocked: it contains personal data and the policy sends it nowhere"
     if status in ("failed", "cancelled"):
         return f"→ {status}: no answer"
     where = "cloud·redacted" if redacted else tier
-    reason = RULE_REASONS.get(fired, f"rule {fired}").format(tier=tier)
+    kind = TASK_WORDS.get(task, f"a {task} request" if task else "a hard request")
+    reason = RULE_REASONS.get(fired, f"rule {fired}").format(tier=tier, task=kind)
     if fired == "privacy":
         reason += (
             ": replaced with placeholders before sending" if redacted else ": kept on this machine"

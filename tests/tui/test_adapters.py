@@ -38,7 +38,7 @@ def redacted() -> tuple:  # type: ignore[type-arg]
 
 
 def test_badge_maps_speed_and_first_token_apart() -> None:
-    result = local_answer("What does GGUF stand for?", "GPT-Generated Unified Format.")
+    result = local_answer("Write a two-line poem about rain.", "Rain on the roof.")
     meta = answer_meta(result)
     assert (meta.gen_tps, meta.ttft_s) == (38.4, 0.21)
     assert meta.tokens_out == 9 and meta.fired == result.decision.fired
@@ -69,7 +69,7 @@ def test_redacted_flag_follows_what_was_sent() -> None:
 
 def test_presenter_counts_routes_and_shows_the_redaction_side_by_side() -> None:
     tally = PresenterTally(volume_per_day=1000)
-    tally.add(local_answer("What does GGUF stand for?", "…"))
+    tally.add(local_answer("Write a two-line poem about rain.", "…"))
     tally.add(cloud_answer("Explain step by step how to compare two sorting algorithms.", "…"))
     result, scan = redacted()
     tally.add(result, scan)
@@ -79,7 +79,7 @@ def test_presenter_counts_routes_and_shows_the_redaction_side_by_side() -> None:
     text = render_presenter(view).plain
     assert "local 1 (33%)" in text and "cloud·redacted 1 (33%)" in text
     assert "per 1,000 requests" in text and "at 1,000 requests/day" in text
-    assert "→ cloud·redacted: it looks like a multi-step analysis" in text
+    assert "→ cloud·redacted: it looks like a " in text and "small local model" in text
     assert "Typed Explain step by step how to answer Maria Gonzalez" in text
     assert "Sent  Explain step by step how to answer <PERSON_1> (<EMAIL_ADDRESS_1>)" in text
     assert "2 items replaced before sending; restored in the answer" in text

@@ -104,11 +104,11 @@ def test_no_single_letter_bindings_anywhere() -> None:
     assert not offenders, offenders
 
 
-async def answered(app: SwitchboardApp, prompt: str = "What does GGUF stand for?") -> None:
+async def answered(app: SwitchboardApp, prompt: str = "Write a two-line poem about rain.") -> None:
     """Put one finished exchange in the chat (the badge comes from a real routed result)."""
     from console.tui.adapters import answer_meta
 
-    result = local_answer(prompt, "GPT-Generated Unified Format.")
+    result = local_answer(prompt, "Rain on the roof.")
     view = await app.main.query_one(ChatLog).add_answer(0, prompt)
     await view.append(result.answer)
     await view.finish(answer_meta(result), result)
@@ -149,7 +149,7 @@ async def test_empty_and_prefix_only_prompts_are_not_sent(runtime: Runtime) -> N
 
 
 async def test_every_screen_at_80x24_shows_help_and_quit(runtime: Runtime) -> None:
-    result = local_answer("What does GGUF stand for?", "GPT-Generated Unified Format.")
+    result = local_answer("Write a two-line poem about rain.", "Rain on the roof.")
     openers: list[tuple[str, Callable[[], Screen[object]] | None]] = [
         ("main", None),
         ("help", HelpScreen),

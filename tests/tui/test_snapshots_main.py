@@ -118,7 +118,10 @@ async def feed(pilot: Pilot[None], *, redacted_last: bool = False) -> None:
     main.query_one(PanelSummary).show(local=LOCAL, cloud=CLOUD)
     kept_config = config()
     results = [
-        (local_answer("What does GGUF stand for?", "GPT-Generated **Unified** Format."), None),
+        (
+            local_answer("Write a two-line poem about rain.", "Rain on the **roof**."),
+            None,
+        ),
         (
             local_answer(
                 PII_PROMPT,

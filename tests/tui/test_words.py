@@ -74,6 +74,9 @@ def test_privacy_verdicts_in_words() -> None:
 
 def test_reason_sentences() -> None:
     assert reason_sentence("cloud", "complexity").startswith("→ cloud: it looks like a multi-step")
+    assert reason_sentence("cloud", "task", task="math") == (
+        "→ cloud: it looks like a math problem, which the small local model cannot do well"
+    )
     assert reason_sentence("cloud", "privacy", redacted=True) == (
         "→ cloud·redacted: it contains personal data: replaced with placeholders before sending"
     )
