@@ -607,6 +607,8 @@ def _register_commands() -> None:
     from console.commands.demo import demo
     from console.commands.eval import eval_command
     from console.commands.pool import pool
+    from console.commands.report import report_command
+    from console.commands.serve import serve_command
     from console.commands.whatif import whatif
 
     cli.add_command(conversations)
@@ -615,6 +617,8 @@ def _register_commands() -> None:
     cli.add_command(eval_command)
     cli.add_command(calibrate)
     cli.add_command(pool)
+    cli.add_command(report_command)
+    cli.add_command(serve_command)
 
 
 _register_commands()

@@ -28,6 +28,7 @@ from typing import Literal, Protocol
 
 from console.conversations import ConversationError, ConversationStore, StoredTurn, title_for
 from console.ledger import Ledger, LedgerRecord, StorePrompts, stored_prompt
+from console.observers import Observers
 from console.outcome import Outcome, Status, badge
 from console.spool import Kept, Spool, SpoolError
 from engines.base import (
@@ -75,6 +76,7 @@ class Parts(Protocol):
     spool: Spool
     ledger: Ledger | None
     ledger_path: Path
+    observers: Observers
 
     def config(self) -> Config:
         """The configuration in force."""
@@ -360,39 +362,45 @@ class Dispatcher:
         text = check_prompt(prompt)
         conversation = conversation or Conversation()
         config = self._runtime.config()
+        tracer = self._runtime.observers.tracer
         started = time.perf_counter()
-        scanner = self._runtime.scanner
-        scan = await asyncio.to_thread(scanner.scan, text)
-        # Earlier turns are scanned once, then their scans are cached on the conversation.
-        history = tuple(conversation.turns)
-        if any(turn.prompt_scan is None or turn.answer_scan is None for turn in history):
-            history = await asyncio.to_thread(_scanned, scanner, history)
-            conversation.turns[:] = history
-        redacted = conversation.pseudonymizer.redact(scan)
+        with tracer.span("pii.scan"):
+            scanner = self._runtime.scanner
+            scan = await asyncio.to_thread(scanner.scan, text)
+            # Earlier turns are scanned once, then their scans are cached on the conversation.
+            history = tuple(conversation.turns)
+            if any(turn.prompt_scan is None or turn.answer_scan is None for turn in history):
+                history = await asyncio.to_thread(_scanned, scanner, history)
+                conversation.turns[:] = history
+            redacted = conversation.pseudonymizer.redact(scan)
         scanned = time.perf_counter()
-        system = conversation.system(config)
-        # Privacy looks at every earlier turn that could be sent: those fitting the widest context.
-        widest = fit(
-            history, system, text, config.chat.cloud_context_tokens, config.cloud.max_tokens
-        )
-        context_pii = [kind for turn in widest.turns for kind in turn.pii_types]
-        features = extract_features(prompt, [entity.type for entity in scan.entities] + context_pii)
-        local_reserve = max_tokens or config.local.max_tokens
-        features = replace(
-            features,
-            context_tokens=prompt_tokens(system, text) + local_reserve,
-            pii_turns=pii_turns(widest.turns, widest.dropped),
-            earlier_turns=len(history),
-            local_dropped_turns=fit(
-                history, system, text, config.local.n_ctx, local_reserve
-            ).dropped,
-        )
-        if force is not None:
-            features = replace(features, override=force)
-        if signals is None:
-            # Signals read the ledger and psutil: off the event loop, like the scan.
-            signals = await asyncio.to_thread(self._runtime.signals)
-        decision = decide(features, signals, config)
+        with tracer.span("route"):
+            system = conversation.system(config)
+            # Privacy looks at every earlier turn that could be sent: those fitting the widest
+            # context.
+            widest = fit(
+                history, system, text, config.chat.cloud_context_tokens, config.cloud.max_tokens
+            )
+            context_pii = [kind for turn in widest.turns for kind in turn.pii_types]
+            features = extract_features(
+                prompt, [entity.type for entity in scan.entities] + context_pii
+            )
+            local_reserve = max_tokens or config.local.max_tokens
+            features = replace(
+                features,
+                context_tokens=prompt_tokens(system, text) + local_reserve,
+                pii_turns=pii_turns(widest.turns, widest.dropped),
+                earlier_turns=len(history),
+                local_dropped_turns=fit(
+                    history, system, text, config.local.n_ctx, local_reserve
+                ).dropped,
+            )
+            if force is not None:
+                features = replace(features, override=force)
+            if signals is None:
+                # Signals read the ledger and psutil: off the event loop, like the scan.
+                signals = await asyncio.to_thread(self._runtime.signals)
+            decision = decide(features, signals, config)
         return Prepared(
             text=text,
             scan=scan,
@@ -421,6 +429,8 @@ class Dispatcher:
         check_prompt(prompt)
         conversation = conversation or Conversation()
         request_id = uuid.uuid4().hex
+        tracer = self._runtime.observers.tracer
+        tracer.begin(request_id)
         started = time.perf_counter()
         # Scanning and routing run as their own task so that a cancel arriving meanwhile can
         # let them finish: the ledger row of a cancelled request still carries its decision.
@@ -474,12 +484,16 @@ class Dispatcher:
             cancelled = self._result(
                 request_id, prompt, prepared, state, stopped, started, conversation
             )
-            self._record_now(cancelled, conversation, prepared, tag)
+            with tracer.span("ledger.write"):
+                self._record_now(cancelled, conversation, prepared, tag)
+            self._runtime.observers.on_result(cancelled)
             raise
         result = self._result(request_id, prompt, prepared, state, status, started, conversation)
-        recorded, error = await asyncio.to_thread(
-            self._record_now, result, conversation, prepared, tag
-        )
+        with tracer.span("ledger.write"):
+            recorded, error = await asyncio.to_thread(
+                self._record_now, result, conversation, prepared, tag
+            )
+        self._runtime.observers.on_result(result)
         if result.answer and result.status in ("ok", "fallback"):
             # The answer is history for the next turn, whichever tier gives it.
             answer_scan = await asyncio.to_thread(self._runtime.scanner.scan, result.answer)
@@ -614,27 +628,28 @@ class Dispatcher:
             if tier == "pool"
             else engine.stream(request)
         )
-        async with aclosing(stream_of) as stream:
-            async for event in stream:
-                if isinstance(event, Chunk):
-                    state.attempt_streamed.append(event.text)
-                    piece = restorer.feed(event.text) if restorer else event.text
-                    if piece:
-                        state.answer.append(piece)
-                        yield Token(piece)
-                elif isinstance(event, Finished):
-                    if restorer is not None:
-                        tail = restorer.flush()
-                        if tail:
-                            state.answer.append(tail)
-                            yield Token(tail)
-                    state.finished = event
-                    if isinstance(event, PoolFinished) and not event.trusted:
-                        # What an untrusted server saw, for the inspector's "sent" view.
-                        sent_there = redacted_request or request
-                        state.sent_text = sent_there.messages[-1].content
-                        state.messages = sent_there.messages
-                        state.redacted = redacted_request is not None
+        with runtime.observers.tracer.span("engine.attempt", tier=tier, redacted=send_redacted):
+            async with aclosing(stream_of) as stream:
+                async for event in stream:
+                    if isinstance(event, Chunk):
+                        state.attempt_streamed.append(event.text)
+                        piece = restorer.feed(event.text) if restorer else event.text
+                        if piece:
+                            state.answer.append(piece)
+                            yield Token(piece)
+                    elif isinstance(event, Finished):
+                        if restorer is not None:
+                            tail = restorer.flush()
+                            if tail:
+                                state.answer.append(tail)
+                                yield Token(tail)
+                        state.finished = event
+                        if isinstance(event, PoolFinished) and not event.trusted:
+                            # What an untrusted server saw, for the inspector's "sent" view.
+                            sent_there = redacted_request or request
+                            state.sent_text = sent_there.messages[-1].content
+                            state.messages = sent_there.messages
+                            state.redacted = redacted_request is not None
 
     def _result(
         self,

@@ -28,6 +28,7 @@ import psutil
 
 from console.dispatch import Dispatcher
 from console.ledger import Ledger, default_db_path, open_for_report
+from console.observers import Observers, observe
 from console.spool import Spool, SpoolReplay
 from engines.breaker import BreakerSnapshot
 from engines.cloud import CloudEngine
@@ -134,6 +135,8 @@ class Runtime:
         self._cloud_error: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._processes: dict[int, psutil.Process] = {}
+        # Metrics and tracing ([metrics], [tracing]): no-ops unless configured.
+        self.observers: Observers = observe(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     def _build_cloud(self, config: Config) -> CloudEngine:
@@ -218,6 +221,7 @@ class Runtime:
         if self.ledger is not None:
             self.spool.replay()
             self.ledger.close()
+        self.observers.close()
 
     # -- configuration (owned by the event loop) ------------------------------------------
     async def _watch_config(self) -> None:

@@ -167,6 +167,39 @@ class UiConfig(_Section):
     telemetry_hz: float = Field(default=1.0, gt=0.0, le=2.0)
 
 
+class MetricsConfig(_Section):
+    """`[metrics]`: the Prometheus endpoint; "" = off, else "HOST:PORT" to serve /metrics on."""
+
+    listen: str = ""
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError('must be "" (off) or "HOST:PORT", e.g. "127.0.0.1:9464"')
+        return value
+
+
+class TracingConfig(_Section):
+    """`[tracing]`: OpenTelemetry spans over OTLP/HTTP (protobuf); "" = off."""
+
+    otlp_endpoint: str = ""
+    service_name: str = "switchboard"
+    timeout_s: float = Field(default=2.0, gt=0.0, le=60.0)
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError('must be "" (off) or an http(s) URL, e.g. "http://127.0.0.1:4318"')
+        return value.rstrip("/")
+
+
 class Config(_Section):
     """The whole of config.toml."""
 
@@ -183,6 +216,8 @@ class Config(_Section):
     chat: ChatConfig = ChatConfig()
     ui: UiConfig = UiConfig()
     pool: PoolSettings = PoolSettings()
+    metrics: MetricsConfig = MetricsConfig()
+    tracing: TracingConfig = TracingConfig()
 
 
 #: The sections whose keys the live editor (and `whatif --set`) may change.
