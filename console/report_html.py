@@ -14,8 +14,6 @@ read in dark and light; `@media print` keeps sections whole on paper.
 from __future__ import annotations
 
 import html
-import importlib
-import importlib.util
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,22 +75,40 @@ def _window_start(since: str, now: float) -> float:
     return float("-inf") if window is None else now - window
 
 
-def quality_points(ledger: Ledger, since_ts: float) -> tuple[QualityPoint, ...]:
-    """The cost-quality curve from `console.evidence.cost_quality_points`, when it exists.
+#: Complexity thresholds the report's cost-quality curve is drawn at.
+QUALITY_THRESHOLDS = tuple(round(0.1 * step, 1) for step in range(11))
 
-    Quality evidence (ratings, judge verdicts) is kept by console/evidence.py; a ledger without
-    it, or a Switchboard without that module, gives no points and the section says so.
-    """
-    if importlib.util.find_spec("console.evidence") is None:
+
+def quality_points(ledger: Ledger, config: Config, since_ts: float) -> tuple[QualityPoint, ...]:
+    """The cost-quality curve: `router.complexity_threshold` swept over the window's history,
+    with the judged quality of each setting from the ledger's evidence (ratings and eval
+    verdicts, console.evidence). No evidence, no points: the section then says so."""
+    from console.evidence import tier_evidence
+    from policies.config import with_changes
+    from policies.whatif import sweep
+
+    evidence = tier_evidence(ledger.path)
+    if not evidence:
         return ()
-    module = importlib.import_module("console.evidence")
-    provider = getattr(module, "cost_quality_points", None)
-    if provider is None:
-        return ()
-    return tuple(
-        QualityPoint(str(p.label), float(p.cost_usd), float(p.quality), int(p.samples))
-        for p in provider(ledger, since_ts)
-    )
+    history = ledger.iter_history(since_ts if since_ts != float("-inf") else None)
+    settings = [
+        (value, with_changes(config, {"router.complexity_threshold": value}))
+        for value in QUALITY_THRESHOLDS
+    ]
+    points = []
+    for point in sweep(history, config, settings, evidence=evidence):
+        quality = point.result.quality_after
+        if quality is None or quality.quality is None:
+            continue
+        points.append(
+            QualityPoint(
+                f"threshold {point.value:g}",
+                point.result.cost_after_usd,
+                quality.quality,
+                quality.judged,
+            )
+        )
+    return tuple(points)
 
 
 def gather(
@@ -137,7 +153,7 @@ def gather(
         (start, now),
     )
     if quality is None:
-        quality = quality_points(ledger, start)
+        quality = quality_points(ledger, config, start)
     return ReportData(
         report=report,
         by_rule=tuple(Breakdown(str(name), int(count)) for name, count in by_rule),

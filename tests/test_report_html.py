@@ -249,3 +249,21 @@ def test_cost_quality_curve_when_evidence_exists(tmp_path: Path) -> None:
     assert "&lt;all local&gt;" in page and "<all local>" in text
     assert page.count('class="dot cloud"') == 3
     assert "0.910" in text and "0.620" in text
+
+
+def test_the_curve_comes_from_ratings_in_the_ledger(tmp_path: Path) -> None:
+    from console.evidence import rate
+
+    now = time.time()
+    path = tmp_path / "ledger.sqlite"
+    rows = [record(now - 60 * i, "local" if i % 2 else "cloud", cost=0.0001) for i in range(6)]
+    with Ledger.open(path) as ledger:
+        ledger.record_many(rows)
+    for index, row in enumerate(rows):
+        rate(path, row.request_id, good=index % 3 != 0)
+    with Ledger.open(path) as ledger:
+        data = gather(ledger, Config(ledger=LedgerConfig()), "7d", now)
+        without = gather(ledger, Config(ledger=LedgerConfig()), "7d", now, quality=())
+    assert len(data.quality) == 11 and without.quality == ()
+    assert all(point.samples > 0 and 0.0 <= point.quality <= 1.0 for point in data.quality)
+    assert "no quality evidence" not in "".join(parsed(render(data)).text)
