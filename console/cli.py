@@ -625,8 +625,9 @@ _register_commands()
 
 
 def _fail(message: str, code: int) -> None:
-    # Messages may quote outside text (an endpoint's error body, a file's content).
-    echo_outside(f"switchboard: {message}", err=True)
+    # Messages may quote outside text (an endpoint's error body, a file's content, SQLite's
+    # multi-line integrity report): cleaned, and always one line.
+    echo_outside(f"switchboard: {' '.join(message.split())}", err=True)
     sys.exit(code)
 
 

@@ -160,6 +160,25 @@ async def feed(pilot: Pilot[None], *, redacted_last: bool = False) -> None:
     ledger = ledger_view(spend, counterfactual, len(results), local_share)
     main.query_one(LedgerPanel).show(ledger)
     main.query_one(PanelSummary).show(ledger=ledger)
+    await settle(pilot)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait until the chat's layout stops changing (Markdown lays answers out after they
+    arrive, the presenter band changes the chat's height), then pin the chat to its end, so
+    the scrollbar does not depend on how fast the layout went."""
+    chat = pilot.app.screen.query_one(ChatLog)
+    # The thumb of a scrollbar a few rows high moves with sub-cell layout differences between
+    # runs; the snapshots are about what the chat shows, so they show it without one.
+    chat.styles.scrollbar_size_vertical = 0
+    last = (-1, -1.0)
+    for _ in range(50):  # bounded: 50 pauses of 20 ms at most
+        await pilot.pause(0.02)
+        chat.scroll_end(animate=False, immediate=True)
+        now = (chat.virtual_size.height, chat.scroll_y)
+        if now == last:
+            break
+        last = now
     await pilot.pause()
 
 
@@ -201,6 +220,6 @@ def test_demo(tmp_path: Path, size: tuple[int, int], theme: str, snap_compare: A
         await feed(pilot, redacted_last=True)
         app.done = 2
         app._narrate(app._line(steps[2].say))
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
