@@ -108,9 +108,10 @@ class TelemetrySampler:
         """Figures since the previous call (the first call measures since the sampler was made)."""
         with self._lock:
             figures = self._engine.figures if self._engine is not None else None
-            now = time.monotonic()
-            wall = max(now - self._at, 1e-6)
-            self._at = now
+            # The interval runs from before the previous sample's reads to after this one's, so
+            # CPU time read late (a descheduled sampler while a thread spins) never makes a
+            # thread look busier than 100% of one core.
+            started = time.monotonic()
             per_core = self._core_pcts()
             pid = figures.pid if figures is not None else None
             if pid != self._pid:
@@ -128,13 +129,16 @@ class TelemetrySampler:
             rss: int | None = None
             if self._process is not None and pid is not None:
                 try:
+                    # Threads first, then the process: the process total then covers at least
+                    # the time its threads show.
+                    raw_threads = self._process.threads()
                     with self._process.oneshot():
                         times = self._process.cpu_times()
                         rss = int(self._process.memory_info().rss)
-                        raw_threads = self._process.threads()
                 except psutil.Error:
                     self._process = None
                 else:
+                    wall = max(time.monotonic() - self._at, 1e-6)
                     cpu = float(times.user + times.system)
                     baseline = self._process_cpu is not None
                     if self._process_cpu is not None:
@@ -151,6 +155,7 @@ class TelemetrySampler:
                             ThreadLoad(thread.id, self._thread_name(pid, thread.id), pct)
                         )
                     self._thread_cpu = seen
+            self._at = started
             return TelemetrySnapshot(
                 taken_at=time.time(),
                 per_core_pct=per_core,
