@@ -362,7 +362,8 @@ def check_markup(bench: Bench, tmux: Tmux) -> None:
     # One console per screen, so that a crash on one does not hide what the next one does.
     screens = (
         (("f6",), "ledger screen (f6)"),
-        (("f4", "C-l", "C-r"), "replay screen (f4, load, run)"),  # the ledger's prompts, replayed
+        # The ledger's prompts, replayed: ctrl+r asks before spending, enter confirms.
+        (("f4", "C-l", "C-r", "Enter"), "replay screen (f4, load, run)"),
     )
     for number, (keys, variant) in enumerate(screens):
         gone = f"GONE{number}X"
