@@ -62,14 +62,14 @@ async def _main(rounds: int, turns: int) -> None:
             text = TURN_PROMPTS[index % len(TURN_PROMPTS)]
             history.turns.append(Turn(text, f"Answer {index}: the worker reads queue q{index}."))
         # The first prepare scans the history once; every later one reads the cached scans.
-        await dispatcher._prepare(PROMPT, PROMPT, None, history, cfg)
+        await dispatcher.prepare(PROMPT, conversation=history)
         wall: dict[str, list[float]] = {"single": [], "multi": []}
         cpu: dict[str, list[float]] = {"single": [], "multi": []}
         messages_ms: list[float] = []
         for _ in range(rounds):
             for case, conversation in (("single", Conversation()), ("multi", history)):
                 started, started_cpu = time.perf_counter(), time.process_time()
-                prepared = await dispatcher._prepare(PROMPT, PROMPT, None, conversation, cfg)
+                prepared = await dispatcher.prepare(PROMPT, conversation=conversation)
                 wall[case].append((time.perf_counter() - started) * 1000)
                 cpu[case].append((time.process_time() - started_cpu) * 1000)
             started = time.perf_counter()
