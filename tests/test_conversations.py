@@ -158,8 +158,9 @@ def test_store_keeps_turns_in_order_and_lists_newest_first(tmp_path: Path) -> No
     with pytest.raises(ConversationError, match="no conversation 'a'"):
         store.load("a")
     assert store.load("b").summary.turns == 2
-    with pytest.raises(sqlite3.IntegrityError):  # a request is one turn, never two
-        store.add_turn("b", StoredTurn(3, "b1", 9.0, "local", 0.0, None, None))
+    # A request is one turn, never two: its second write is refused and changes nothing.
+    assert not store.add_turn("b", StoredTurn(3, "b1", 9.0, "local", 0.0, None, None))
+    assert store.load("b").summary.turns == 2 and store.load("b").summary.updated == 7.0
 
 
 # -- real engines ------------------------------------------------------------------------------

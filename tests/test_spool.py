@@ -298,10 +298,14 @@ def test_a_full_disk_sends_rows_to_the_spool_until_there_is_room(
     first = make_record()
     ledger.insert([first])
     filler = small_filesystem / "filler"
-    with filler.open("wb") as handle, pytest.raises(OSError, match="No space left"):
-        for _ in range(64):  # 4 MiB: more than the filesystem holds
-            handle.write(b"\0" * 65536)
-            handle.flush()
+    # Unbuffered: a buffered file would raise ENOSPC again when closed, with what it still holds.
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        with pytest.raises(OSError, match="No space left"):
+            for _ in range(64):  # 4 MiB: more than the filesystem holds
+                os.write(fd, b"\0" * 65536)
+    finally:
+        os.close(fd)
     spool = Spool(db, ledger, spool_root)
     rows = [make_record(prompt_text="x" * 4000) for _ in range(5)]
     kept = [spool.record(rec) for rec in rows]
