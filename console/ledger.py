@@ -501,12 +501,17 @@ def _migrate_5(db: sqlite_utils.Database) -> None:
     Tables already made by the code of version 4 are kept with their rows; one whose columns
     are not the expected ones is refused (the migration rolls back, the file stays as it was).
     """
-    for name, create in _TABLES_5.items():
-        existing = [column.name for column in db.table(name).columns]
-        db.execute(create)
-        expected = [column.name for column in db.table(name).columns]
-        if existing and existing != expected:
-            raise sqlite3.DatabaseError(f"table {name} has columns {existing}, expected {expected}")
+    scratch = sqlite3.connect(":memory:")
+    try:
+        for name, create in _TABLES_5.items():
+            scratch.execute(create)
+            expected = [row[1] for row in scratch.execute(f"PRAGMA table_info({name})")]
+            existing = [column.name for column in db.table(name).columns]
+            if existing and existing != expected:
+                raise sqlite3.DatabaseError(f"table {name} has columns {existing}, not {expected}")
+            db.execute(create)
+    finally:
+        scratch.close()
     for create in _INDEXES_5:
         db.execute(create)
 
