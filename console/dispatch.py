@@ -998,15 +998,18 @@ def _messages(
     """The chat messages of one request: system prompt, the earlier turns that fit, the prompt.
 
     With a pseudonymizer every earlier turn is redacted with the conversation's placeholders
-    (`prompt` is then already the redacted text).
+    (`prompt` is then already the redacted text); a turn without its scans is never sent as it
+    is then: ValueError (`prepare` scans every earlier turn, so this is a bug's last line).
     """
     messages = [Message("system", system)] if system else []
     for turn in fitted.turns:
-        if pseudonymizer is not None and turn.prompt_scan and turn.answer_scan:
+        if pseudonymizer is None:
+            user, assistant = turn.prompt, turn.answer
+        elif turn.prompt_scan is None or turn.answer_scan is None:
+            raise ValueError("an earlier turn was never scanned, so it cannot be redacted")
+        else:
             user = pseudonymizer.redact(turn.prompt_scan)
             assistant = pseudonymizer.redact(turn.answer_scan)
-        else:
-            user, assistant = turn.prompt, turn.answer
         messages += [Message("user", user), Message("assistant", assistant)]
     messages.append(Message("user", prompt))
     return tuple(messages)

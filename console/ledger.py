@@ -78,11 +78,7 @@ def stored_prompt(mode: StorePrompts, prompt: str, redacted: str | None) -> str 
     the prompt itself when the scan found nothing), and None when no redacted text exists, so an
     unscanned prompt is never stored in the clear; "none" keeps nothing.
     """
-    if mode == "full":
-        return prompt
-    if mode == "redacted":
-        return redacted
-    return None
+    return {"full": prompt, "redacted": redacted}.get(mode)
 
 
 def _local_day(ts: float) -> int:
@@ -772,6 +768,14 @@ class Ledger:
     def pending(self) -> int:
         """Records kept in memory because the database refused them (retried later)."""
         return len(self._pending)
+
+    @property
+    def retry_in_s(self) -> float:
+        """Seconds until `record` tries the pending records again (0 when it would try now)."""
+        with self._lock:
+            if not self._pending:
+                return 0.0
+            return max(0.0, self._retry_at - time.monotonic())
 
     def record(self, rec: LedgerRecord) -> bool:
         """Write one request's row, committed before returning; never raises.

@@ -770,3 +770,25 @@ def test_a_turn_is_written_with_its_row_once_and_renumbered_on_a_clash(ledger: L
     # `updated` never goes back to an older turn's time; turns and cost count each turn once.
     assert (loaded.summary.turns, loaded.summary.updated) == (3, 20.0)
     assert loaded.summary.cost_usd == pytest.approx(1.5) and loaded.summary.title == "t"
+
+
+def test_a_refused_write_backs_off_doubling_from_half_a_second_to_thirty(tmp_path: Path) -> None:
+    path = tmp_path / "locked.sqlite"
+    ledger = Ledger.open(path, busy_timeout_s=0.01)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        assert ledger.retry_in_s == 0.0
+        assert not ledger.record(make_record())
+        waits = [ledger.retry_in_s]
+        for _ in range(8):
+            assert not ledger.flush()  # a retry now, whatever the back-off says
+            waits.append(ledger.retry_in_s)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    # Each wait was read within a moment of its failure: at most 0.5 s late under any load.
+    for wait, expected in zip(waits, (0.5, 1, 2, 4, 8, 16, 30, 30, 30), strict=True):
+        assert expected - 0.5 < wait <= expected
+    assert ledger.flush() and ledger.retry_in_s == 0.0 and ledger.count() == 1
+    ledger.close()
