@@ -157,16 +157,48 @@ async def test_the_panel_shows_both_servers_and_one_killed_goes_down(
         await until(pilot, lambda: states(app).get("lab") == "up", "the restarted server up")
 
 
-async def ask(pilot: Pilot[None], app: SwitchboardApp, prompt: str) -> AnswerView:
+async def send(pilot: Pilot[None], app: SwitchboardApp, prompt: str) -> AnswerView:
+    """Type `prompt`, press enter, and return its (still running) answer."""
     before = len(app.main.query_one(ChatLog).answers)
     prompt_input = app.main.query_one(PromptInput)
     prompt_input.focus()
     prompt_input.value = prompt
     await pilot.press("enter")
     await until(pilot, lambda: len(app.main.query_one(ChatLog).answers) > before, "the answer")
-    view = app.main.query_one(ChatLog).answers[-1]
+    return app.main.query_one(ChatLog).answers[-1]
+
+
+async def ask(pilot: Pilot[None], app: SwitchboardApp, prompt: str) -> AnswerView:
+    """`send`, then wait for the answer's badge."""
+    view = await send(pilot, app, prompt)
     await until(pilot, lambda: view.meta is not None, f"the badge of {prompt!r}")
     return view
+
+
+def inflight(app: SwitchboardApp) -> dict[str, int]:
+    view = app.main.query_one(PoolPanel).view
+    return {} if view is None else {server.name: server.inflight for server in view.servers}
+
+
+async def test_the_panel_counts_a_request_in_flight_while_it_streams(
+    fakes: FakeServers, runtimes: list[Runtime], tmp_path: Path
+) -> None:
+    # Each server waits 3 s before its first token: the telemetry samples twice a second.
+    vault = fakes.start("vault", first_delay=3.0)
+    lab = fakes.start("lab", first_delay=3.0)
+    runtime = await start_runtime(tmp_path, vault, lab, pii=True)
+    runtimes.append(runtime)
+    app = create_app(runtime, manage_runtime=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: states(app) == {"vault": "up", "lab": "up"}, "servers up")
+        view = await send(pilot, app, "/pool Say hello to the team.")
+        await until(pilot, lambda: sum(inflight(app).values()) == 1, "one request in flight")
+        busy = next(name for name, count in inflight(app).items() if count == 1)
+        assert view.meta is None, "the answer was still streaming"
+        assert "1/" in text_of(app.main.query_one(PoolPanel)).split(f"● {busy}")[1]
+        await until(pilot, lambda: view.meta is not None, "the badge")
+        assert view.result is not None and view.result.server == busy
+        await until(pilot, lambda: sum(inflight(app).values()) == 0, "nothing in flight")
 
 
 async def test_inspector_names_the_server_and_the_ledger_screen_has_a_row_per_server(
@@ -223,6 +255,17 @@ async def test_inspector_names_the_server_and_the_ledger_screen_has_a_row_per_se
         tier_rows = [[str(c) for c in tiers.get_row_at(i)] for i in range(tiers.row_count)]
         assert [row[0] for row in tier_rows] == ["pool"]
         assert tier_rows[0][1] == "2"
+
+        # A stored pool request opened from the top prompts names its server too.
+        top = screen.query_one("#ledger-top", DataTable)
+        top.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, InspectorScreen), "stored inspector")
+        stored = app.screen
+        assert isinstance(stored, InspectorScreen)
+        assert stored.trace.server in ("vault", "lab")
+        route = text_of(stored.query_one("#inspector-route", Static))
+        assert f"server {stored.trace.server}" in route
 
 
 # -- without servers, and the fixed-figure snapshots --------------------------------------------
