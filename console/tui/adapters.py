@@ -60,8 +60,11 @@ def answer_meta(result: RequestResult) -> AnswerMeta:
 
 
 def stored_turn_meta(tier: str) -> AnswerMeta:
-    """The badge of an answer reopened from a saved conversation (only its tier is kept)."""
-    answered: Literal["local", "cloud"] = "cloud" if tier == "cloud" else "local"
+    """The badge of an answer reopened from a saved conversation (only its tier is kept, so a
+    pool turn's badge says POOL without its server)."""
+    answered: Literal["local", "pool", "cloud"] = (
+        "cloud" if tier == "cloud" else "pool" if tier == "pool" else "local"
+    )
     return AnswerMeta(
         badge=badge(Outcome("ok", answered, (answered,), redacted=False)),
         status="ok",

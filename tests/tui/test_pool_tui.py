@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from console.runtime import Runtime
-from console.tui.adapters import pool_view
+from console.tui.adapters import pool_view, stored_turn_meta
 from console.tui.app import SwitchboardApp, create_app
 from console.tui.screens.inspector import InspectorScreen
 from console.tui.screens.ledger import LedgerScreen
@@ -27,7 +27,9 @@ from console.tui.widgets.chat import AnswerView, ChatLog
 from console.tui.widgets.panel_deck import PanelDeck
 from console.tui.widgets.panel_summary import PanelSummary
 from console.tui.widgets.pool_panel import PoolPanel
+from console.tui.widgets.privacy_panel import render_privacy
 from console.tui.widgets.prompt_input import PromptInput
+from console.tui.widgets.views import EntityCount, PrivacyView
 from engines.pool import PoolStatus, ServerStatus
 from policies.config import ConfigStore
 from tests.pool_servers import FakeServer, FakeServers
@@ -338,6 +340,22 @@ def test_the_adapter_names_an_open_breaker_and_no_servers_is_no_panel() -> None:
     assert view.servers[0].ttft_p50_s == pytest.approx(0.084)
     assert view.usable == 1
     assert pool_view(PoolStatus("least_loaded", (), 0)) is None
+
+
+def test_pool_answers_read_as_the_pool_in_badges_and_privacy_words() -> None:
+    reopened = stored_turn_meta("pool").badge
+    assert (reopened.label, reopened.kind) == ("POOL", "pool")
+    assert stored_turn_meta("local").badge.label == "LOCAL"
+    trusted = PrivacyView(80, (EntityCount("PERSON", 1),), "local", "pool", False, None)
+    shown = render_privacy(trusted, reveal=False).plain
+    assert "1 personal data item: sent as typed to a trusted lab server" in shown
+    assert "nothing left the machine" not in shown
+    untrusted = PrivacyView(
+        80, (EntityCount("PERSON", 1),), "redact", "pool", True, "Hi <PERSON_1>"
+    )
+    shown = render_privacy(untrusted, reveal=True).plain
+    assert "replaced before sending to an untrusted lab server" in shown
+    assert "sent to an untrusted lab server, exactly:\nHi <PERSON_1>" in shown
 
 
 async def test_the_pool_tab_joins_the_cycle_only_while_servers_are_configured(
