@@ -1042,14 +1042,12 @@ def _is_current(path: Path) -> bool:
         return False
     try:
         conn = sqlite3.connect(_read_only_uri(path), uri=True)
-    except sqlite3.Error:
-        return False
-    try:
-        return _schema_version(conn, path) == SCHEMA_VERSION
+        try:
+            return _schema_version(conn, path) == SCHEMA_VERSION
+        finally:
+            conn.close()
     except (sqlite3.Error, LedgerError):
         return False
-    finally:
-        conn.close()
 
 
 def _writable(path: Path) -> bool:

@@ -90,9 +90,13 @@ class CircuitBreaker:
                 self._outcomes = deque(self._outcomes, maxlen=config.window)
 
     def _current(self) -> BreakerState:
-        """The state now, moving open -> half_open once the cooldown has passed (lock held)."""
-        if self._state == "open" and self._clock() - self._opened_at >= self.config.cooldown_s:
-            self._state = "half_open"
+        """The state now, moving open -> half_open once the cooldown has passed (lock held).
+
+        States are matched, not compared: an ordering of their names would mean nothing.
+        """
+        match self._state:
+            case "open" if self._clock() - self._opened_at >= self.config.cooldown_s:
+                self._state = "half_open"
         return self._state
 
     @property
@@ -104,13 +108,14 @@ class CircuitBreaker:
     def admit(self) -> Admission:
         """Whether the next request may go: ALLOW, PROBE (it is the half-open trial) or REJECT."""
         with self._lock:
-            state = self._current()
-            if state == "closed":
-                return Admission.ALLOW
-            if state == "open" or self._probe_in_flight:
-                return Admission.REJECT
-            self._probe_in_flight = True
-            return Admission.PROBE
+            match self._current():
+                case "closed":
+                    return Admission.ALLOW
+                case "half_open" if not self._probe_in_flight:
+                    self._probe_in_flight = True
+                    return Admission.PROBE
+                case _:
+                    return Admission.REJECT
 
     def release(self) -> None:
         """Forget an admitted request without an outcome (the user cancelled it)."""
@@ -120,9 +125,10 @@ class CircuitBreaker:
     def record_success(self, latency_s: float | None = None, ttft_s: float | None = None) -> None:
         """A request (or probe) succeeded: the circuit closes if it was not closed."""
         with self._lock:
-            if self._current() != "closed":
-                self._state = "closed"
-                self._outcomes.clear()
+            match self._current():
+                case "open" | "half_open":
+                    self._state = "closed"
+                    self._outcomes.clear()
             self._consecutive = 0
             self._outcomes.append(True)
             if latency_s is not None:
@@ -136,14 +142,13 @@ class CircuitBreaker:
             state = self._current()
             self._last_error = error
             self._consecutive += 1
-            if state == "half_open":
-                self._open()
-                return
-            if state == "open":
-                return
-            self._outcomes.append(False)
-            if self._consecutive >= self.config.failure_threshold or self._rate_exceeded():
-                self._open()
+            match state:
+                case "half_open":
+                    self._open()
+                case "closed":
+                    self._outcomes.append(False)
+                    if self._consecutive >= self.config.failure_threshold or self._rate_exceeded():
+                        self._open()
 
     def _rate_exceeded(self) -> bool:
         count = len(self._outcomes)
@@ -163,8 +168,9 @@ class CircuitBreaker:
         with self._lock:
             state = self._current()
             remaining = 0.0
-            if state == "open":
-                remaining = max(0.0, self._opened_at + self.config.cooldown_s - self._clock())
+            match state:
+                case "open":
+                    remaining = max(0.0, self._opened_at + self.config.cooldown_s - self._clock())
             count = len(self._outcomes)
             latencies = list(self._latencies)
             ttfts = list(self._ttfts)

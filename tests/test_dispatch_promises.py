@@ -5,25 +5,31 @@
 - the badge is rendered from the outcome's fields (status, tier, path, redaction), not parsed;
 - earlier turns are sent redacted exactly when the request is, never unscanned;
 - the cloud engine's timings: time to first token within the request, generation speed after it
-  (a small loopback server of the test's own, streamed and not streamed).
+  (a small loopback server of the test's own, streamed and not streamed); a probe that cannot be
+  sent is neither reachable nor ok;
+- a numeric task route trusts the local model above its probability, not below;
+- a placeholder number the user typed is skipped by one, not more;
+- a saved turn is stored as `store_prompts` says, with its request's cost (real local model).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from console.dispatch import _messages
+from console.dispatch import Conversation, Done, _messages
 from console.outcome import Outcome, badge
 from engines.base import Chunk, Finished, GenerationRequest, Message
 from engines.cloud import CloudEngine
-from policies.config import BreakerConfig, CloudConfig, Config
+from policies.config import BreakerConfig, CloudConfig, Config, ConfigStore
 from policies.context import Turn, fit
 from policies.features import extract_features
 from policies.pii import PiiEntity, PiiScan, Pseudonymizer
-from policies.router import Signals, decide, decide_target
+from policies.router import Signals, decide, decide_target, task_needs_cloud
 from tests.faultproxy import Fault, FaultProxy
 
 
@@ -177,3 +183,116 @@ async def test_cloud_timings_lie_within_the_request(streamed: bool) -> None:
     assert isinstance(finished, Finished) and finished.ttft_s is not None
     assert 0.05 <= finished.ttft_s <= finished.total_s < 30
     assert finished.gen_tps == pytest.approx(3 / (finished.total_s - finished.ttft_s))
+
+
+async def test_a_probe_that_cannot_be_sent_is_neither_reachable_nor_ok(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SWITCHBOARD_TEST_BROKEN_KEY", "sk-pasted\ntwice")
+    server = await FaultProxy().start()
+    settings = {
+        "base_url": server.base_url,
+        "model": "m",
+        "api_key_env": "SWITCHBOARD_TEST_BROKEN_KEY",
+        "proxy": "none",
+    }
+    engine = CloudEngine(CloudConfig.model_validate(settings), BreakerConfig(), demo=False)
+    try:
+        result = await engine.probe()
+    finally:
+        await engine.aclose()
+        await server.stop()
+    assert (result.reachable, result.ok, result.status) == (False, False, None)
+    assert "SWITCHBOARD_TEST_BROKEN_KEY" in result.detail and "sk-pasted" not in result.detail
+    assert server.seen == []  # nothing was sent
+
+
+def test_a_numeric_task_route_trusts_the_local_model_from_its_probability_up() -> None:
+    config = Config()
+    config = config.model_copy(
+        update={
+            "router": config.router.model_copy(
+                update={"tasks": config.router.tasks.model_copy(update={"creative": 0.7})}
+            )
+        }
+    )
+    base = extract_features("Write a short poem about tea.", [])
+
+    def needs_cloud(probability: float) -> bool | None:
+        features = replace(
+            base,
+            task="creative",
+            task_probability=probability,
+            task_top=(("creative", probability),),
+        )
+        return task_needs_cloud(features, config)
+
+    assert needs_cloud(0.6) is True
+    assert needs_cloud(0.7) is False
+    assert needs_cloud(0.9) is False
+
+
+def test_a_typed_placeholder_number_is_skipped_by_one() -> None:
+    text = "Is <PERSON_1> a placeholder? Ask Maria Gonzalez."
+    start = text.index(NAME)
+    pseudonymizer = Pseudonymizer()
+    scan = PiiScan(text, (PiiEntity("PERSON", start, start + len(NAME), 0.9),))
+    assert pseudonymizer.redact(scan) == "Is <PERSON_1> a placeholder? Ask <PERSON_2>."
+
+
+LOCAL_ONLY = """\
+[local]
+max_tokens = 8
+temperature = 0.0
+n_threads = 1
+
+[cloud]
+base_url = "http://127.0.0.1:9/v1"
+api_key_env = "SWITCHBOARD_TEST_UNSET_KEY"
+max_retries = 0
+
+[pii]
+on_pii = "local"
+
+[ledger]
+store_prompts = "redacted"
+
+[router]
+max_local_cpu = 100.0
+max_queue_depth = 10
+"""
+
+
+async def test_a_saved_turn_is_stored_redacted_with_its_requests_cost(tmp_path: Path) -> None:
+    from console.runtime import Runtime
+
+    (tmp_path / "config.toml").write_text(LOCAL_ONLY)
+    runtime = Runtime(ConfigStore.open(tmp_path / "config.toml"), db_path=tmp_path / "l.sqlite")
+    await runtime.start()
+    try:
+        await runtime.wait_local_ready(120)
+        await asyncio.to_thread(runtime.scanner.load)
+        conversation = Conversation(saved=True)
+        results = []
+        for prompt in (f"Say hello to {NAME}.", "Say goodbye."):
+            events = [e async for e in runtime.dispatcher.ask(prompt, conversation=conversation)]
+            done = events[-1]
+            assert isinstance(done, Done) and done.recorded == "ledger"
+            assert done.result.status == "ok" and done.result.tier == "local"
+            results.append(done.result)
+        store = runtime.dispatcher.conversation_store()
+        assert store is not None
+        stored = store.load(conversation.session)
+        assert runtime.ledger is not None
+        costs = dict(runtime.ledger.execute("SELECT request_id, cost_usd FROM requests"))
+    finally:
+        await runtime.aclose()
+    assert [t.turn for t in stored.turns] == [1, 2]
+    assert [t.request_id for t in stored.turns] == [r.request_id for r in results]
+    assert [t.prompt for t in stored.turns] == ["Say hello to <PERSON_1>.", "Say goodbye."]
+    assert all(t.answer is not None and NAME not in t.answer for t in stored.turns)
+    assert stored.summary.title == "Say hello to <PERSON_1>."
+    assert stored.summary.tiers == ("local",)
+    for turn in stored.turns:
+        assert turn.tier == "local" and turn.cost_usd == costs[turn.request_id] > 0
+    assert stored.summary.cost_usd == pytest.approx(sum(costs.values()))

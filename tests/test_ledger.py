@@ -311,6 +311,14 @@ def test_v1_database_is_upgraded_keeping_its_rows(tmp_path: Path) -> None:
         bare = upgraded.get("r0")
         assert bare is not None and bare.prompt_text is None and bare.inputs_json is None
         assert (bare.model, bare.tokens_in, bare.cost_usd, bare.status) == ("", 0, 0.0, "failed")
+        # Version 2's new columns start at their neutral values on version 1's rows.
+        assert (old.cpu_seconds, old.usage_estimated, old.cost_known, old.redacted) == (
+            0.0,
+            False,
+            True,
+            False,
+        )
+        assert (old.fallback_path, old.fired_rule, old.pii_count, old.ttft_s) == ("", "", 0, None)
         assert upgraded.spend(ts).today_usd == pytest.approx(0.25)
         assert upgraded.record(make_record(ts + 120, tier="cloud", cost=0.5))
         assert upgraded.spend(ts).today_usd == pytest.approx(0.75)
@@ -792,3 +800,69 @@ def test_a_refused_write_backs_off_doubling_from_half_a_second_to_thirty(tmp_pat
         assert expected - 0.5 < wait <= expected
     assert ledger.flush() and ledger.retry_in_s == 0.0 and ledger.count() == 1
     ledger.close()
+
+
+def test_the_rollup_always_equals_the_rows_it_sums(ledger: Ledger) -> None:
+    """hourly_totals is folded in Python per batch; SQL over the rows must give the same."""
+    base = 1_800_000_000.0
+    recs = [
+        replace(
+            make_record(base + 900 * n, tier=("cloud", "local")[n % 2], cost=0.01 * n),
+            tokens_in=10 + n,
+            tokens_out=3 * n,
+            cpu_seconds=0.5 * n,
+            counterfactual_usd=None if n == 3 else 0.02 * n,
+            cost_known=n != 5,
+            fallback_path="local>cloud" if n % 3 == 0 else "",
+            status=("ok", "failed")[n % 4 == 1],
+        )
+        for n in range(1, 11)
+    ]
+    ledger.insert(recs[:4])
+    ledger.insert(recs[4:])
+    ledger.insert(recs[2:6])  # duplicates: counted once
+    columns = [column for column, _, _ in ledger_module._ROLLUP]
+    stored = ledger.execute(f"SELECT {', '.join(columns)} FROM hourly_totals ORDER BY 1, 2, 3, 4")
+    summed = ledger.execute(
+        f"SELECT CAST(ts / 3600 AS INTEGER), day, tier, status, {ledger_module.ROLLUP_SUMS}"
+        " FROM requests GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+    )
+    assert len(stored) == len(summed) > 4
+    for got, want in zip(stored, summed, strict=True):
+        assert got == pytest.approx(want)
+    savings = sum(row[columns.index("savings_usd")] for row in stored)
+    assert savings == pytest.approx(
+        sum(
+            r.counterfactual_usd - r.cost_usd for r in recs if r.cost_known and r.counterfactual_usd
+        )
+    )
+
+
+def test_a_batch_with_a_known_request_keeps_the_others_and_their_prompts(ledger: Ledger) -> None:
+    known = make_record(1_800_000_000.0)
+    ledger.insert([known])
+    with_text = make_record(1_800_000_001.0)
+    without_text = replace(make_record(1_800_000_002.0), prompt_text=None)
+    assert ledger.insert([with_text, known, without_text]) == (2, 1, 0)
+    assert ledger.count() == 3
+    got = ledger.get(with_text.request_id)
+    assert got is not None and got.prompt_text == with_text.prompt_text
+    bare = ledger.get(without_text.request_id)
+    assert bare is not None and bare.prompt_text is None
+
+
+def test_connect_current_creates_or_upgrades_and_refuses_what_is_no_ledger(tmp_path: Path) -> None:
+    fresh = tmp_path / "new" / "ledger.sqlite"
+    ledger_module.connect_current(fresh).close()
+    conn = sqlite3.connect(fresh)
+    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+    foreign = tmp_path / "other.sqlite"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE notes (text TEXT)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(
+        LedgerError, match=r"other\.sqlite: an SQLite file that is not a Switchboard"
+    ):
+        ledger_module.connect_current(foreign)
