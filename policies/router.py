@@ -83,6 +83,10 @@ class PoolSignals:
     unavailable_reason: str = ""
     full: bool = False
     trusted_full: bool = False
+    #: Every server as (name, trusted, availability: "ok", "full", "down" or "out"), in
+    #: configured order: what a what-if needs to re-pick when the servers change. Empty in
+    #: traces recorded before it was kept.
+    servers: tuple[tuple[str, bool, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape stored in the decision trace."""
@@ -95,6 +99,7 @@ class PoolSignals:
             "unavailable_reason": self.unavailable_reason,
             "full": self.full,
             "trusted_full": self.trusted_full,
+            "servers": [list(server) for server in self.servers],
         }
 
 
@@ -111,6 +116,10 @@ def pool_signals_from_dict(data: Mapping[str, Any] | None) -> PoolSignals:
         unavailable_reason=str(data.get("unavailable_reason", "")),
         full=bool(data.get("full", False)),
         trusted_full=bool(data.get("trusted_full", False)),
+        servers=tuple(
+            (str(name), bool(trusted), str(state))
+            for name, trusted, state in data.get("servers", ())
+        ),
     )
 
 
@@ -624,6 +633,12 @@ def _pool_server(features: Features, signals: Signals, config: Config) -> str:
     if not pool.configured:
         return ""
     return pool.trusted_server if _private(features, config) else pool.server
+
+
+def pool_server(features: Features, signals: Signals, config: Config) -> str:
+    """The pool server that would take the prompt now ("" when none may or can): the trusted
+    pick for personal data that is not to be redacted, else the pick among all servers."""
+    return _pool_server(features, signals, config)
 
 
 def _pool_full(features: Features, signals: Signals, config: Config) -> bool:
