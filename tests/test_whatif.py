@@ -17,9 +17,9 @@ import pytest
 from console.ledger import Ledger, LedgerRecord, RoutedTier
 from policies.config import Config, parse_config, with_changes
 from policies.features import Features, extract_features
-from policies.router import Signals, decide, decide_target
-from policies.trace_inputs import decode_inputs, encode_inputs
-from policies.whatif import ConfigCostModel, whatif
+from policies.router import PoolSignals, Signals, decide, decide_target
+from policies.trace_inputs import decode_inputs, decode_row, encode_inputs
+from policies.whatif import ConfigCostModel, WhatIfResult, whatif
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG_TEXT = """
@@ -393,3 +393,297 @@ def test_compact_inputs_decide_exactly_as_the_full_trace() -> None:
 def test_malformed_compact_inputs_are_refused(text: bytes) -> None:
     with pytest.raises(ValueError):
         decode_inputs(text)
+
+
+# --- the pool tier ------------------------------------------------------------------------------
+
+POOL_TEXT = """
+[[pool.servers]]
+name = "lab-a"
+base_url = "http://127.0.0.1:9/v1"
+model = "m"
+trusted = true
+cost_per_hour = 3.6
+
+[[pool.servers]]
+name = "lab-b"
+base_url = "http://127.0.0.1:9/v1"
+model = "m"
+cost_per_hour = 7.2
+"""
+POOL_BASE = parse_config(CONFIG_TEXT + POOL_TEXT)
+RECORDED_POOL = PoolSignals(
+    configured=True,
+    server="lab-b",
+    why="lab-b: least loaded",
+    trusted_server="lab-a",
+    trusted_why="lab-a: least loaded",
+    servers=(("lab-a", True, "ok"), ("lab-b", False, "ok")),
+)
+POOL_SIGNALS = Signals(local_tps=100.0, pool=RECORDED_POOL)
+
+
+def _as_version_2(compact: str) -> str:
+    """A version-3 encoding as a row recorded before the pool signals stored it."""
+    value = json.loads(compact)
+    assert value[0] == 3
+    return json.dumps([2, *value[1:20], value[21]])
+
+
+def _pool_record(
+    number: int,
+    prompt: str,
+    tier: RoutedTier,
+    *,
+    pii: tuple[str, ...] = (),
+    tokens: tuple[int, int] = (10, 20),
+    cpu_seconds: float = 0.0,
+    cost: float = 0.0,
+    signals: Signals = POOL_SIGNALS,
+    version: int = 3,
+) -> LedgerRecord:
+    decision = decide(extract_features(prompt, pii), signals, POOL_BASE)
+    compact = encode_inputs(decision)
+    return replace(
+        _record(number, prompt, tier, pii=pii, tokens=tokens, cpu_seconds=cpu_seconds, cost=cost),
+        request_id=f"p{number}",
+        decision_json=json.dumps(decision.to_dict()),
+        routed_tier=decision.target if decision.target != "blocked" else "none",
+        fired_rule=decision.fired,
+        inputs_json=compact if version == 3 else _as_version_2(compact),
+    )
+
+
+POOL_COST = 0.01
+POOL_CLOUD = (100 * 1.0 + 500 * 2.0) / 1e6
+
+
+def _pool_history() -> list[LedgerRecord]:
+    """Hand-counted: 5 local rows, 3 that ran on the pool, 1 recorded before pool signals."""
+    local = {"cpu_seconds": 2.0, "cost": 2.0 * CPU_USD}
+    big = (100, 500)
+    return [
+        *(_pool_record(i, SIMPLE, "local", **local) for i in range(3)),  # type: ignore[arg-type]
+        *(_pool_record(i, MEDIUM, "local", **local) for i in range(3, 5)),  # type: ignore[arg-type]
+        *(_pool_record(i, COMPLEX, "pool", tokens=big, cost=POOL_COST) for i in range(5, 7)),
+        _pool_record(7, COMPLEX, "pool", pii=("PERSON",), tokens=big, cost=POOL_COST),
+        _pool_record(8, COMPLEX, "cloud", tokens=big, cost=POOL_CLOUD, signals=SIGNALS, version=2),
+    ]
+
+
+@pytest.fixture(scope="module")
+def pool_ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("whatif-pool") / "ledger.sqlite"
+    with Ledger.open(path) as ledger:
+        assert ledger.record_many(_pool_history())
+    return path
+
+
+def _pool_whatif(path: Path, changed: Config, base: Config = POOL_BASE) -> WhatIfResult:
+    with Ledger.open(path, read_only=True) as ledger:
+        return whatif(ledger.iter_history(), base, changed)
+
+
+def _config(*servers: tuple[str, bool, float], extra: str = "") -> Config:
+    text = CONFIG_TEXT + extra
+    for name, trusted, rate in servers:
+        text += (
+            f'\n[[pool.servers]]\nname = "{name}"\nbase_url = "http://127.0.0.1:9/v1"\n'
+            f'model = "m"\ntrusted = {str(trusted).lower()}\ncost_per_hour = {rate}\n'
+        )
+    return parse_config(text)
+
+
+def test_the_pool_scenario_routes_as_recorded() -> None:
+    decisions = {
+        row.request_id: (row.routed_tier, json.loads(row.decision_json)["rules"][-1])
+        for row in _pool_history()
+    }
+    assert [tier for tier, _ in decisions.values()] == ["local"] * 5 + ["pool"] * 3 + ["cloud"]
+    assert decisions["p5"][1]["value"] == "lab-b"
+    assert decisions["p7"][1]["value"] == "lab-a"  # personal data: the trusted server
+
+
+def test_unchanged_pool_config_changes_nothing_and_reports_the_shares(pool_ledger: Path) -> None:
+    result = _pool_whatif(pool_ledger, POOL_BASE)
+    assert (result.changed, result.unreadable, result.total) == (0, 0, 9)
+    assert (result.local_before, result.pool_before, result.cloud_before) == (5, 3, 1)
+    assert (result.local_after, result.pool_after, result.cloud_after) == (5, 3, 1)
+    data = result.to_dict()
+    assert data["pool_share_before"] == data["pool_share_after"] == pytest.approx(3 / 9)
+    assert data["cloud_share_after"] == pytest.approx(1 / 9)
+    assert data["pool_servers_assumed"] == [] and data["to_pool"] == 0
+
+
+def test_removing_the_pool_sends_its_rows_to_the_cloud_or_keeps_private_ones_local(
+    pool_ledger: Path,
+) -> None:
+    result = _pool_whatif(pool_ledger, BASE)
+    assert result.transitions == (("pool", "cloud", 2), ("pool", "local", 1))
+    assert set(result.sample_request_ids) == {"p5", "p6", "p7"}
+    assert (result.local_after, result.pool_after, result.cloud_after) == (6, 0, 3)
+    assert result.to_dict()["from_pool"] == 3
+    # p7 (500 answer tokens) goes local at the history's 0.1 CPU-s per token: 50 CPU-s.
+    assert (result.local_cpu_estimated, result.pool_cost_estimated) == (1, 0)
+    before = sum(r.cost_usd for r in _pool_history())
+    expected = before - 3 * POOL_COST + 2 * POOL_CLOUD + 50 * CPU_USD
+    assert result.cost_after_usd == pytest.approx(expected)
+    # The row recorded before the pool signals was decided without a pool then and now.
+    assert "p8" not in result.sample_request_ids
+
+
+def test_an_untrusted_server_no_longer_takes_personal_data(pool_ledger: Path) -> None:
+    untrusted = _config(("lab-a", False, 3.6), ("lab-b", False, 7.2))
+    result = _pool_whatif(pool_ledger, untrusted)
+    assert (result.transitions, result.sample_request_ids) == ((("pool", "local", 1),), ("p7",))
+    before = sum(r.cost_usd for r in _pool_history())
+    assert result.cost_after_usd == pytest.approx(before - POOL_COST + 50 * CPU_USD)
+    back = _pool_whatif(pool_ledger, POOL_BASE, base=untrusted)
+    assert back.transitions == (("local", "pool", 1),)
+    assert (back.pool_cost_recorded, back.pool_cost_estimated) == (1, 0)  # p7 ran on the pool
+    assert back.cost_after_usd == pytest.approx(before)
+
+
+def test_a_lower_threshold_moves_medium_prompts_to_the_pool_priced_from_its_history(
+    pool_ledger: Path,
+) -> None:
+    changed = with_changes(POOL_BASE, {"router.complexity_threshold": "0.3"})
+    result = _pool_whatif(pool_ledger, changed)
+    assert (result.transitions, set(result.sample_request_ids)) == (
+        (("local", "pool", 2),),
+        {"p3", "p4"},
+    )
+    # The history's pool rows: 3 x $0.01 for 500 answer tokens = $0.00002 a token; 20 tokens each.
+    assert (result.pool_cost_recorded, result.pool_cost_estimated) == (0, 2)
+    assert result.pool_cost_basis.startswith("$0.020000 per 1,000 answer tokens")
+    assert "3 pool request(s)" in result.pool_cost_basis
+    before = sum(r.cost_usd for r in _pool_history())
+    assert result.cost_after_usd == pytest.approx(before - 2 * 2.0 * CPU_USD + 2 * 20 * 2e-5)
+    cloud = (10 * 1.0 + 20 * 2.0) / 1e6
+    assert result.savings_after_usd == pytest.approx(
+        result.savings_before_usd - 2 * ((cloud - 2.0 * CPU_USD) - (cloud - 20 * 2e-5))
+    )
+
+
+def test_servers_added_and_removed_are_re_picked_new_ones_assumed_free(pool_ledger: Path) -> None:
+    swapped = _config(("lab-c", True, 3.6), ("lab-b", False, 7.2))
+    result = _pool_whatif(pool_ledger, swapped)
+    assert result.changed == 0  # p7 now goes to lab-c, the others stay on lab-b
+    assert result.pool_servers_assumed == ("lab-c",)
+    only_untrusted = _config(("lab-b", False, 7.2))
+    assert _pool_whatif(pool_ledger, only_untrusted).transitions == (("pool", "local", 1),)
+
+
+def test_a_new_pool_with_no_pool_history_is_priced_from_cost_per_hour(tmp_path: Path) -> None:
+    bare = Signals(local_tps=100.0)  # recorded with no pool configured (version 3)
+    rows = [
+        _pool_record(0, SIMPLE, "local", cpu_seconds=2.0, cost=2.0 * CPU_USD, signals=bare),
+        _pool_record(1, COMPLEX, "cloud", tokens=(100, 500), cost=POOL_CLOUD, signals=bare),
+    ]
+    path = tmp_path / "ledger.sqlite"
+    with Ledger.open(path) as ledger:
+        assert ledger.record_many(rows)
+    result = _pool_whatif(path, POOL_BASE, base=BASE)
+    assert (result.transitions, result.pool_cost_estimated) == ((("cloud", "pool", 1),), 1)
+    assert result.pool_servers_assumed == ("lab-a", "lab-b")
+    assert result.pool_cost_basis.startswith("assumed: each server's pool cost_per_hour")
+    # No pick on record: the first server configured, lab-a at $3.60/h, for 500 tokens at
+    # router.assumed_local_tps = 20: 25 s.
+    assert result.cost_after_usd == pytest.approx(2.0 * CPU_USD + 25 * 3.6 / 3600)
+    pricier = _config(("lab-b", False, 7.2), ("lab-a", True, 3.6))
+    assert _pool_whatif(path, pricier, base=BASE).cost_after_usd == pytest.approx(
+        2.0 * CPU_USD + 25 * 7.2 / 3600
+    )
+
+
+@pytest.mark.parametrize(
+    ("states", "expected"),
+    [
+        ((("a", True, "ok"), ("b", False, "ok")), ("b", "a", False)),
+        ((("a", True, "full"), ("b", False, "out")), ("", "", True)),
+        # A server that failed its health check is tried when no other one may take it.
+        ((("a", True, "down"), ("b", False, "ok")), ("b", "a", False)),
+        ((("a", True, "down"), ("b", False, "out")), ("a", "a", False)),
+        ((("a", True, "out"), ("b", False, "full")), ("", "", True)),
+    ],
+)
+def test_a_pool_is_re_picked_from_each_servers_recorded_availability(
+    states: tuple[tuple[str, bool, str], ...], expected: tuple[str, str, bool]
+) -> None:
+    from policies.whatif import _pick
+
+    server, full, _ = _pick(states, "b", trusted_only=False)
+    trusted, _, _ = _pick(states, "", trusted_only=True)
+    assert (server, trusted, full) == expected
+
+
+def test_rows_without_pool_signals_decode_as_no_pool_then() -> None:
+    from policies.whatif import _inputs, _trace_inputs_part
+
+    decision = decide(extract_features(COMPLEX), POOL_SIGNALS, POOL_BASE)
+    assert decision.target == "pool"
+    compact = encode_inputs(decision)
+    fresh = decode_row(compact)
+    assert fresh.pool_recorded and fresh.signals.pool == replace(
+        RECORDED_POOL, why="", trusted_why=""
+    )
+    old = decode_row(_as_version_2(compact))
+    assert (old.pool_recorded, old.signals.pool, old.features) == (
+        False,
+        PoolSignals(),
+        fresh.features,
+    )
+    assert decide_target(old.features, old.signals, POOL_BASE) == "cloud"
+    version_1 = json.dumps([1, *json.loads(compact)[1:18]])
+    assert decode_row(version_1).pool_recorded is False
+    trace = decision.to_dict()
+    del trace["signals"]["pool"]["servers"]  # a trace from before the server list was kept
+    from_trace = _inputs(_trace_inputs_part(json.dumps(trace).encode()))
+    assert (from_trace.pool_recorded, from_trace.signals.pool) == (False, PoolSignals())
+    assert decode_row(compact).signals.pool is fresh.signals.pool  # equal states are shared
+    # console.report_html reads ",[]," as "no PII": with PII it may not appear, even with no
+    # task types (the pool comes before them).
+    private = decide(
+        replace(extract_features(COMPLEX, ("PERSON",)), task_top=()), POOL_SIGNALS, BASE
+    )
+    assert ",[]," not in encode_inputs(private)
+
+
+@pytest.mark.parametrize(
+    "pool",
+    [b'"lab"', b'["a","b",false,false,""]', b'["a","b",false,false,"",[["a",true,"sideways"]]]'],
+)
+def test_malformed_pool_signals_are_refused(pool: bytes) -> None:
+    compact = encode_inputs(decide(extract_features(SIMPLE), POOL_SIGNALS, POOL_BASE))
+    value = json.loads(compact)
+    text = json.dumps([*value[:20], "@", value[21]]).encode().replace(b'"@"', pool)
+    with pytest.raises(ValueError):
+        decode_inputs(text)
+
+
+def test_whatif_command_shows_the_pool_share(pool_ledger: Path, tmp_path: Path) -> None:
+    config, bare = tmp_path / "config.toml", tmp_path / "no-pool.toml"
+    config.write_text(CONFIG_TEXT + POOL_TEXT, encoding="utf-8")
+    bare.write_text(CONFIG_TEXT, encoding="utf-8")
+    common = ("--config", str(config), "--db", str(pool_ledger), "whatif", "--against", str(bare))
+    as_json, as_text = _cli(*common, "--json", cwd=tmp_path), _cli(*common, cwd=tmp_path)
+    sweep = _cli(*common, "--sweep", "router.complexity_threshold=0.3:0.6:0.3", cwd=tmp_path)
+    (out, err), code = as_json.communicate(timeout=120), as_json.returncode
+    assert (code, err) == (0, "")
+    data = json.loads(out)
+    assert data["against"] == str(bare)
+    assert (data["from_pool"], data["to_pool"]) == (3, 0)
+    assert data["pool_share_before"] == pytest.approx(3 / 9)
+    assert (data["pool_share_after"], data["cloud_share_after"]) == (0.0, pytest.approx(3 / 9))
+    out, err = as_text.communicate(timeout=120)
+    assert as_text.returncode == 0, err
+    assert out.startswith(f"3 of 9 requests change tier with {bare}\n")
+    assert "pool     33.3% → 0.0%\n" in out and "cloud    11.1% → 33.3%\n" in out
+    out, err = sweep.communicate(timeout=120)
+    assert sweep.returncode == 0, err
+    lines = out.splitlines()
+    assert lines[1].split()[:4] == ["value", "local", "pool", "cloud"]
+    # Without the pool, threshold 0.3 sends the medium prompts to the cloud too: 3 local (p0-p2
+    # and p7, private), 0 pool, 5 cloud; 0.6: 6 local, 3 cloud.
+    assert lines[2].split()[:4] == ["0.3", "44.4%", "0.0%", "55.6%"]
+    assert lines[3].split()[:4] == ["0.6", "66.7%", "0.0%", "33.3%"]
