@@ -19,7 +19,14 @@ from policies.config import Config, parse_config, with_changes
 from policies.features import Features, extract_features
 from policies.router import PoolSignals, Signals, decide, decide_target
 from policies.trace_inputs import decode_inputs, decode_row, encode_inputs
-from policies.whatif import ConfigCostModel, WhatIfResult, whatif
+from policies.whatif import (
+    ConfigCostModel,
+    TierEvidence,
+    WhatIfResult,
+    read_history,
+    sweep,
+    whatif,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG_TEXT = """
@@ -687,3 +694,318 @@ def test_whatif_command_shows_the_pool_share(pool_ledger: Path, tmp_path: Path) 
     # and p7, private), 0 pool, 5 cloud; 0.6: 6 local, 3 cloud.
     assert lines[2].split()[:4] == ["0.3", "44.4%", "0.0%", "55.6%"]
     assert lines[3].split()[:4] == ["0.6", "66.7%", "0.0%", "33.3%"]
+
+
+# --- the fast path against deciding each row from its full trace -------------------------------
+
+VARIED_POOLS = [
+    PoolSignals(),
+    RECORDED_POOL,
+    PoolSignals(  # every server at max_inflight
+        configured=True,
+        unavailable_reason="all at max_inflight (lab-a, lab-b)",
+        full=True,
+        trusted_full=True,
+        servers=(("lab-a", True, "full"), ("lab-b", False, "full")),
+    ),
+    PoolSignals(  # lab-b's breaker open: lab-a takes everything
+        configured=True,
+        server="lab-a",
+        why="lab-a: least loaded; skipped lab-b: breaker open",
+        trusted_server="lab-a",
+        servers=(("lab-a", True, "ok"), ("lab-b", False, "out")),
+    ),
+    PoolSignals(  # the trusted server down, the other free
+        configured=True,
+        server="lab-b",
+        trusted_server="lab-a",
+        servers=(("lab-a", True, "down"), ("lab-b", False, "ok")),
+    ),
+]
+
+
+def _varied_history(count: int, seed: int) -> list[LedgerRecord]:
+    """Rows of every kind: prompts, PII, live signals, pool states, overrides, fallbacks, the
+    three stored layouts (compact version 3, version 2 with an old trace, trace only), failed
+    requests without usage, and unreadable traces."""
+    import random
+
+    rng = random.Random(seed)
+    prompts = [
+        SIMPLE,
+        MEDIUM,
+        COMPLEX,
+        "Write an essay about the sea.",
+        "What is 17 * 23?",
+        "/cloud " + SIMPLE,
+        "/local " + COMPLEX,
+        "/pool " + MEDIUM,
+        "Summarize this: " + "the meeting went well and we agreed on a plan. " * 40,
+    ]
+    pii_sets: list[tuple[str, ...]] = [(), (), ("PERSON",), ("SECRET",), ("EMAIL_ADDRESS",)]
+    rows = []
+    for number in range(count):
+        signals = Signals(
+            local_queue_depth=rng.choice((0, 0, 5)),
+            local_cpu_pct=rng.choice((10.0, 40.0, 97.5)),
+            local_tps=rng.choice((None, 8.0, 100.0)),
+            local_ready=rng.random() > 0.1,
+            cloud_state=rng.choice(("closed", "closed", "open")),
+            cloud_available=rng.random() > 0.15,
+            cloud_unavailable_reason="no API key",
+            spend_today_usd=rng.choice((0.0, 0.4, 3.0)),
+            spend_month_usd=rng.uniform(0, 60),
+            pool=rng.choice(VARIED_POOLS),
+        )
+        features = extract_features(rng.choice(prompts), rng.choice(pii_sets))
+        decision = decide(features, signals, POOL_BASE)
+        routed = "none" if decision.target == "blocked" else decision.target
+        tier = routed if rng.random() > 0.15 else rng.choice(("local", "pool", "cloud", "none"))
+        ran = tier != "none" and rng.random() > 0.1
+        tokens = (rng.randint(5, 300), rng.randint(5, 900)) if ran else (0, 0)
+        cpu = tokens[1] * rng.uniform(0.02, 0.2) if tier == "local" and ran else 0.0
+        cost = {"local": cpu * CPU_USD, "pool": tokens[1] * rng.uniform(1e-6, 5e-5)}.get(
+            tier, (tokens[0] * 1.0 + tokens[1] * 2.0) / 1e6
+        )
+        trace = decision.to_dict()
+        compact: str | None = encode_inputs(decision)
+        layout = rng.choice(("v3", "v3", "v2", "trace", "old-trace", "junk"))
+        if layout in ("v2", "old-trace"):
+            # Recorded before the pool signals: the trace has none and the decision saw no pool.
+            decision = decide(features, replace(signals, pool=PoolSignals()), POOL_BASE)
+            trace = decision.to_dict()
+            del trace["signals"]["pool"]
+            compact = _as_version_2(encode_inputs(decision))
+        if layout in ("trace", "old-trace", "junk"):
+            compact = None
+        record = _record(number, SIMPLE, tier if tier != "none" else "none")
+        rows.append(
+            replace(
+                record,
+                request_id=f"v{number}",
+                decision_json="{}" if layout == "junk" else json.dumps(trace),
+                inputs_json=compact,
+                routed_tier=routed,
+                tokens_in=tokens[0],
+                tokens_out=tokens[1],
+                cpu_seconds=cpu,
+                cost_usd=cost,
+                counterfactual_usd=None
+                if rng.random() < 0.1
+                else (tokens[0] + 2 * tokens[1]) / 1e6,
+            )
+        )
+    return rows
+
+
+def _expected_pool(recorded: PoolSignals, config: Config) -> PoolSignals:
+    """The pool a config would have given a row, written from the rules (the slow path)."""
+    servers = [(server.name, server.trusted) for server in config.pool.servers]
+    if [(name, trusted) for name, trusted, _ in recorded.servers] == servers:
+        return recorded
+    if not servers:
+        return PoolSignals()
+    known = {name: state for name, _, state in recorded.servers}
+
+    def pick(trusted_only: bool, previous: str) -> tuple[str, bool]:
+        usable = [
+            (name, known.get(name, "ok"))
+            for name, trusted in servers
+            if known.get(name, "ok") != "out" and (trusted or not trusted_only)
+        ]
+        healthy = [item for item in usable if item[1] != "down"] or usable
+        room = [name for name, state in healthy if state != "full"]
+        if not room:
+            return "", bool(healthy)
+        return (previous if previous in room else room[0]), False
+
+    server, full = pick(False, recorded.server)
+    trusted_server, trusted_full = pick(True, recorded.trusted_server)
+    return PoolSignals(
+        configured=True,
+        server=server,
+        trusted_server=trusted_server,
+        full=full,
+        trusted_full=trusted_full,
+        servers=tuple((name, trusted, known.get(name, "ok")) for name, trusted in servers),
+    )
+
+
+def _slow_whatif(
+    rows: list[LedgerRecord],
+    base: Config,
+    changed: Config,
+    evidence: dict[str, TierEvidence],
+) -> dict[str, object]:
+    """What-if the plain way: every row decided by `decide` from its full trace, then priced."""
+    from policies.router import Decision, pool_server
+
+    inputs: list[tuple[Features, Signals, bool] | None] = []
+    for row in rows:
+        try:
+            decision = Decision.from_dict(json.loads(row.decision_json))
+        except ValueError:
+            inputs.append(None)
+            continue
+        stored = json.loads(row.decision_json)["signals"]
+        recorded = "servers" in stored.get("pool", {})
+        if row.inputs_json is not None and json.loads(row.inputs_json)[0] == 2:
+            recorded = False
+        inputs.append((decision.features, decision.signals, recorded))
+
+    def signals_under(item: tuple[Features, Signals, bool], config: Config) -> Signals:
+        _, signals, recorded = item
+        pool = _expected_pool(signals.pool, config) if recorded else PoolSignals()
+        return replace(signals, pool=pool)
+
+    def target(item: tuple[Features, Signals, bool] | None, config: Config) -> str | None:
+        if item is None:
+            return None
+        return decide(item[0], signals_under(item, config), config).target
+
+    befores = [target(item, base) for item in inputs]
+    afters = [target(item, changed) for item in inputs]
+    costs = ConfigCostModel.of(changed)
+    local = [r for r in rows if r.tier == "local" and r.cpu_seconds > 0 and r.tokens_out > 0]
+    cpu_per_token = sum(r.cpu_seconds for r in local) / sum(r.tokens_out for r in local)
+    pooled = [r for r in rows if r.tier == "pool" and r.tokens_out > 0]
+    pool_per_token = sum(r.cost_usd for r in pooled) / sum(r.tokens_out for r in pooled)
+    cost = sum(r.cost_usd for r in rows)
+    savings = sum(
+        r.counterfactual_usd - r.cost_usd for r in rows if r.counterfactual_usd is not None
+    )
+    transitions: dict[tuple[str, str], int] = {}
+    for row, item, before, after in zip(rows, inputs, befores, afters, strict=True):
+        if item is None or before is None or after is None or before == after:
+            continue
+        transitions[(before, after)] = transitions.get((before, after), 0) + 1
+        features = item[0]
+        tokens_in = row.tokens_in or features.est_tokens
+        tokens_out = row.tokens_out or features.expected_output_tokens
+        cloud = costs.cloud_usd(tokens_in, tokens_out)
+        assert cloud is not None
+        if after == "cloud":
+            new = cloud
+        elif after == "local" and row.tier == "local" and row.cpu_seconds > 0:
+            new = row.cpu_seconds * CPU_USD
+        elif after == "local":
+            new = tokens_out * cpu_per_token * CPU_USD
+        elif after == "pool" and row.tier == "pool":
+            new = row.cost_usd
+        elif after == "pool":
+            new = tokens_out * pool_per_token
+            assert pool_server(features, signals_under(item, changed), changed)
+        else:
+            new = 0.0
+        cost += new - row.cost_usd
+        savings += cloud - new
+        if row.counterfactual_usd is not None:
+            savings -= row.counterfactual_usd - row.cost_usd
+
+    def quality(routed: list[str]) -> tuple[int, int]:
+        judged = good = 0
+        for item, tier in zip(found, routed, strict=True):
+            verdict = {"local": item.local_good, "cloud": item.cloud_good}.get(tier)
+            if verdict is not None:
+                judged, good = judged + 1, good + verdict
+        return judged, good
+
+    found, base_routes, changed_routes = [], [], []
+    for row, item in zip(rows, inputs, strict=True):
+        if row.request_id in evidence and item is not None:
+            known = evidence[row.request_id]
+            features = replace(item[0], override=None) if known.eval_pair else item[0]
+            found.append(known)
+            for config, routes in ((base, base_routes), (changed, changed_routes)):
+                routes.append(decide(features, signals_under(item, config), config).target)
+    decided = sum(item is not None for item in inputs)
+    return {
+        "total": len(rows),
+        "unreadable": len(rows) - decided,
+        "transitions": sorted(transitions.items()),
+        "shares": {
+            tier: (befores.count(tier), afters.count(tier)) for tier in ("local", "pool", "cloud")
+        },
+        "cost_before_usd": sum(r.cost_usd for r in rows),
+        "cost_after_usd": cost,
+        "savings_after_usd": savings,
+        "quality": (quality(base_routes), quality(changed_routes)),
+    }
+
+
+def _fast_view(result: WhatIfResult) -> dict[str, object]:
+    """The fast result in `_slow_whatif`'s shape."""
+    assert result.quality_before is not None and result.quality_after is not None
+    return {
+        "total": result.total,
+        "unreadable": result.unreadable,
+        "transitions": [((before, after), n) for before, after, n in result.transitions],
+        "shares": {
+            "local": (result.local_before, result.local_after),
+            "pool": (result.pool_before, result.pool_after),
+            "cloud": (result.cloud_before, result.cloud_after),
+        },
+        "cost_before_usd": pytest.approx(result.cost_before_usd, rel=1e-9),
+        "cost_after_usd": pytest.approx(result.cost_after_usd, rel=1e-9),
+        "savings_after_usd": pytest.approx(result.savings_after_usd, rel=1e-9),
+        "quality": (
+            (result.quality_before.judged, result.quality_before.good),
+            (result.quality_after.judged, result.quality_after.good),
+        ),
+    }
+
+
+FAST_SLOW_CONFIGS = [
+    POOL_BASE,
+    BASE,
+    with_changes(POOL_BASE, {"router.complexity_threshold": "0.3"}),
+    with_changes(POOL_BASE, {"router.complexity_threshold": "0.9", "pii.on_pii": "redact"}),
+    with_changes(POOL_BASE, {"pii.on_pii": "block", "router.default_tier": "cloud"}),
+    with_changes(POOL_BASE, {"router.max_local_cpu": "50", "budget.daily_usd": "0.3"}),
+    _config(("lab-a", False, 3.6), ("lab-b", False, 7.2)),
+    _config(("lab-c", True, 1.0), ("lab-b", False, 7.2)),
+    _config(("lab-b", False, 7.2), extra='\n[pool]\nroute = "burst_only"\n'),
+]
+
+
+def test_the_fast_path_decides_and_prices_exactly_as_the_full_traces(tmp_path: Path) -> None:
+    import random
+
+    rows = _varied_history(500, seed=12)
+    path = tmp_path / "ledger.sqlite"
+    with Ledger.open(path) as ledger:
+        assert ledger.record_many(rows)
+    rng = random.Random(3)
+    evidence = {
+        row.request_id: TierEvidence(
+            rng.choice((True, False, None)), rng.choice((True, False, None)), rng.random() < 0.3
+        )
+        for row in rng.sample(rows, 120)
+    }
+    with Ledger.open(path, read_only=True) as ledger:
+        history = read_history(ledger.iter_history())
+    layouts = {row.inputs_json[:2] if row.inputs_json else row.decision_json[:2] for row in rows}
+    assert layouts == {"[3", "[2", '{"', "{}"}
+    tiers = {tier for row in rows if (tier := row.tier)}
+    assert tiers == {"local", "pool", "cloud", "none"}
+    moved = 0
+    for base in FAST_SLOW_CONFIGS[:2]:
+        for changed in FAST_SLOW_CONFIGS:
+            fast = whatif(history, base, changed, evidence=evidence)
+            assert _slow_whatif(rows, base, changed, evidence) == _fast_view(fast)
+            moved += fast.changed
+            # A sweep decides each row twice in all, whatever the number of settings.
+            values = [0.0, 0.35, 0.6, 1.0]
+            points = sweep(
+                history,
+                base,
+                [
+                    (v, with_changes(changed, {"router.complexity_threshold": str(v)}))
+                    for v in values
+                ],
+                evidence=evidence,
+            )
+            for value, point in zip(values, points, strict=True):
+                one = with_changes(changed, {"router.complexity_threshold": str(value)})
+                assert point.result == whatif(history, base, one, evidence=evidence)
+    assert moved > 500  # the configs move rows in every direction, not a few
