@@ -1009,3 +1009,42 @@ def test_the_fast_path_decides_and_prices_exactly_as_the_full_traces(tmp_path: P
                 one = with_changes(changed, {"router.complexity_threshold": str(value)})
                 assert point.result == whatif(history, base, one, evidence=evidence)
     assert moved > 500  # the configs move rows in every direction, not a few
+
+
+async def test_a_real_pool_request_records_its_pool_and_a_what_if_re_decides_it(
+    tmp_path: Path,
+) -> None:
+    """Real server processes, the real runtime and dispatcher: the ledger row carries the pool
+    signals (version 3), and a what-if without the pool moves it."""
+    import sqlite3
+
+    from tests.pool_servers import FakeServers
+    from tests.test_pool_dispatch import PLAIN_PROMPT, make_runtime
+
+    fakes = FakeServers(tmp_path)
+    try:
+        vault, lab = fakes.start("vault"), fakes.start("lab")
+        runtime = await make_runtime(tmp_path, vault, lab, "local")
+        try:
+            result = await runtime.dispatcher.run(PLAIN_PROMPT)
+        finally:
+            await runtime.aclose()
+    finally:
+        fakes.close()
+    assert (result.tier, result.server) in {("pool", "vault"), ("pool", "lab")}
+    path = tmp_path / "ledger.sqlite"
+    with sqlite3.connect(path) as db:
+        (compact,) = db.execute("SELECT inputs_json FROM requests").fetchone()
+    stored = decode_row(compact)
+    assert stored.pool_recorded
+    assert stored.signals.pool.servers == (("vault", True, "ok"), ("lab", False, "ok"))
+    config = parse_config((tmp_path / "config.toml").read_text(encoding="utf-8"))
+    without = config.model_copy(update={"pool": type(config.pool)()})
+    with Ledger.open(path, read_only=True) as ledger:
+        history = read_history(ledger.iter_history())
+    same = whatif(history, config, config)
+    assert (same.changed, same.pool_before, same.pool_after) == (0, 1, 1)
+    # No pool and no cloud key: the local engine takes it, priced at an assumed CPU rate.
+    moved = whatif(history, config, without)
+    assert moved.transitions == (("pool", "local", 1),)
+    assert moved.local_cpu_estimated == 1 and "assumed" in moved.local_cpu_basis
