@@ -1048,3 +1048,57 @@ async def test_a_real_pool_request_records_its_pool_and_a_what_if_re_decides_it(
     moved = whatif(history, config, without)
     assert moved.transitions == (("pool", "local", 1),)
     assert moved.local_cpu_estimated == 1 and "assumed" in moved.local_cpu_basis
+
+
+async def test_the_pool_reports_each_servers_availability_as_the_router_records_it(
+    tmp_path: Path,
+) -> None:
+    """Free, full (at max_inflight), down (failed its health check) and out (breaker open)."""
+    import asyncio
+
+    from engines.base import Chunk, GenerationRequest, Message
+    from engines.pool import PoolEngine
+    from engines.pool_settings import PoolServer, PoolSettings
+    from policies.config import BreakerConfig
+    from tests.pool_servers import FakeServers
+
+    fakes = FakeServers(tmp_path)
+    try:
+        free, busy = fakes.start("free"), fakes.start("busy", token_delay=0.5, tokens=40)
+        tripped, gone = fakes.start("tripped"), fakes.start("gone")
+        tripped.kill()
+        gone.kill()
+        servers = (
+            PoolServer(name="tripped", base_url=tripped.base_url, model="m"),
+            PoolServer(name="free", base_url=free.base_url, model="m"),
+            PoolServer(
+                name="busy", base_url=busy.base_url, model="m", max_inflight=1, trusted=True
+            ),
+            PoolServer(name="gone", base_url=gone.base_url, model="m"),
+        )
+        pool = PoolEngine(
+            PoolSettings(servers=servers, strategy="round_robin"),
+            BreakerConfig(failure_threshold=1, cooldown_s=600),
+        )
+        request = GenerationRequest((Message("user", "hi"),), max_tokens=40, temperature=0.0)
+        try:
+            assert [state for _, _, state in pool.availability()] == ["ok"] * 4
+            # Round robin starts with "tripped": it fails, its breaker opens, "free" answers.
+            async for _ in pool.stream(request):
+                pass
+            await pool.refresh()
+            assert pool.availability() == (
+                ("tripped", False, "out"),
+                ("free", False, "ok"),
+                ("busy", True, "ok"),
+                ("gone", False, "down"),
+            )
+            stream = pool.stream(request, trusted_only=True)  # only "busy" is trusted
+            first = await asyncio.wait_for(anext(stream), timeout=30)
+            assert isinstance(first, Chunk)
+            assert pool.availability()[2] == ("busy", True, "full")
+            await stream.aclose()
+        finally:
+            await pool.aclose()
+    finally:
+        fakes.close()
