@@ -372,12 +372,14 @@ class ParsedHistory:
 
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a history is parsed.
+    """Pause Python's cyclic garbage collector while a history is parsed and decided.
 
     A parse allocates about fifteen containers per row (orjson's lists, Features, Signals, the
     row) and keeps them all, none in a reference cycle. Left on, the collector walks that
-    growing heap again and again: 0.7 of 2.1 CPU-seconds over 100,000 rows went to it. Reference
-    counting still frees every temporary; the collector resumes (if it was on) afterwards.
+    growing heap again and again: 0.7 of 2.1 CPU-seconds over 100,000 rows went to it (the
+    regression that came with the task signal's extra lists), and deciding them afterwards
+    walked it once more. Reference counting still frees every temporary; the collector resumes
+    (if it was on) afterwards. Nested pauses leave it to the outermost.
     """
     if not gc.isenabled():
         yield
@@ -509,10 +511,11 @@ def whatif(
     With `evidence` (request id -> TierEvidence), the result also estimates the judged quality
     of both routings and of sending everything to the cloud.
     """
-    parsed = history if isinstance(history, ParsedHistory) else read_history(history)
-    prepared = _prepare(parsed, base, evidence or {})
-    view = _PoolView(changed)
-    return _evaluate(prepared, changed, prices, _targets(parsed, changed, view), view)
+    with _collector_paused():
+        parsed = history if isinstance(history, ParsedHistory) else read_history(history)
+        prepared = _prepare(parsed, base, evidence or {})
+        view = _PoolView(changed)
+        return _evaluate(prepared, changed, prices, _targets(parsed, changed, view), view)
 
 
 def _targets(
@@ -823,30 +826,31 @@ def sweep(
     is decided twice in all, with the complexity rule always and never firing: under any
     threshold its tier is the first when its score reaches the threshold, else the second.
     """
-    parsed = history if isinstance(history, ParsedHistory) else read_history(history)
-    prepared = _prepare(parsed, base, evidence or {})
-    settings = list(configs)
-    if not settings:
-        return []
-    first = _with_threshold(settings[0][1], 0.0)
-    if any(_with_threshold(config, 0.0) != first for _, config in settings):
+    with _collector_paused():
+        parsed = history if isinstance(history, ParsedHistory) else read_history(history)
+        prepared = _prepare(parsed, base, evidence or {})
+        settings = list(configs)
+        if not settings:
+            return []
+        first = _with_threshold(settings[0][1], 0.0)
+        if any(_with_threshold(config, 0.0) != first for _, config in settings):
+            points = []
+            for value, config in settings:
+                view = _PoolView(config)
+                afters = _targets(parsed, config, view)
+                points.append(SweepPoint(value, _evaluate(prepared, config, prices, afters, view)))
+            return points
+        # The complexity rule fires at threshold -1 when reached, never at 2 (scores are in [0, 1]).
+        view = _PoolView(first)
+        fires = _targets(parsed, _with_threshold(first, -1.0), view)
+        never = _targets(parsed, _with_threshold(first, 2.0), view)
+        scores = [0.0 if row.features is None else row.features.complexity for row in parsed.rows]
         points = []
         for value, config in settings:
-            view = _PoolView(config)
-            afters = _targets(parsed, config, view)
+            limit = config.router.complexity_threshold
+            afters = [
+                on if off != on and score >= limit else off
+                for on, off, score in zip(fires, never, scores, strict=True)
+            ]
             points.append(SweepPoint(value, _evaluate(prepared, config, prices, afters, view)))
         return points
-    # The complexity rule fires at threshold -1 when reached, never at 2 (scores are in [0, 1]).
-    view = _PoolView(first)
-    fires = _targets(parsed, _with_threshold(first, -1.0), view)
-    never = _targets(parsed, _with_threshold(first, 2.0), view)
-    scores = [0.0 if row.features is None else row.features.complexity for row in parsed.rows]
-    points = []
-    for value, config in settings:
-        limit = config.router.complexity_threshold
-        afters = [
-            on if off != on and score >= limit else off
-            for on, off, score in zip(fires, never, scores, strict=True)
-        ]
-        points.append(SweepPoint(value, _evaluate(prepared, config, prices, afters, view)))
-    return points

@@ -1102,3 +1102,36 @@ async def test_the_pool_reports_each_servers_availability_as_the_router_records_
             await pool.aclose()
     finally:
         fakes.close()
+
+
+def test_the_garbage_collector_is_paused_only_while_a_history_is_read_and_decided(
+    history: Ledger,
+) -> None:
+    import gc
+    import sqlite3
+
+    from console.ledger import HistoryRow
+
+    seen: list[bool] = []
+
+    def rows() -> Iterator[HistoryRow]:
+        for row in history.iter_history():
+            seen.append(gc.isenabled())
+            yield row
+
+    def broken() -> Iterator[HistoryRow]:
+        yield from rows()
+        raise sqlite3.DatabaseError("disk I/O error")
+
+    assert gc.isenabled()
+    whatif(rows(), BASE, BASE)
+    assert seen == [False] * 10 and gc.isenabled()
+    with pytest.raises(sqlite3.DatabaseError):
+        sweep(broken(), BASE, [(0.5, BASE)])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        whatif(history.iter_history(), BASE, BASE)
+        assert not gc.isenabled()  # the caller's choice stands
+    finally:
+        gc.enable()
