@@ -462,20 +462,29 @@ class _PoolView:
     def __init__(self, config: Config) -> None:
         self.servers = tuple((server.name, server.trusted) for server in config.pool.servers)
         self.assumed: set[str] = set()
-        self._derived: dict[PoolSignals, PoolSignals] = {}
+        # By the recorded object's id (rows with equal states share one: trace_inputs interns
+        # them), kept beside it so the id cannot be reused: hashing a PoolSignals per row
+        # would cost more than the decision.
+        self._derived: dict[int, tuple[PoolSignals, PoolSignals]] = {}
+
+    def pool(self, row: _Row) -> PoolSignals | None:
+        """The row's pool as this config would have it; None to keep `row.signals.pool`."""
+        if not row.pool_recorded or row.signals is None:
+            return None  # no pool then (or unreadable)
+        recorded = row.signals.pool
+        if not self.servers and not recorded.configured:
+            return None
+        entry = self._derived.get(id(recorded))
+        if entry is None or entry[0] is not recorded:
+            entry = self._derived[id(recorded)] = (recorded, self._derive(recorded))
+        return entry[1]
 
     def signals(self, row: _Row) -> Signals | None:
         """The row's signals with its pool as this config would have it."""
-        signals = row.signals
-        if signals is None or not row.pool_recorded:
-            return signals  # no pool then (or unreadable)
-        recorded = signals.pool
-        if not self.servers and not recorded.configured:
+        signals, pool = row.signals, self.pool(row)
+        if signals is None or pool is None or pool is signals.pool:
             return signals
-        pool = self._derived.get(recorded)
-        if pool is None:
-            pool = self._derived[recorded] = self._derive(recorded)
-        return signals if pool is recorded else replace(signals, pool=pool)
+        return replace(signals, pool=pool)
 
     def _derive(self, recorded: PoolSignals) -> PoolSignals:
         if tuple((name, trusted) for name, trusted, _ in recorded.servers) == self.servers:
@@ -523,15 +532,15 @@ def _targets(
 ) -> list[str | None]:
     """Each row's tier under `config` (None for unreadable rows)."""
     view = view or _PoolView(config)
-    targets: list[str | None] = []
-    for row in parsed.rows:
-        signals = view.signals(row)
-        features = row.features
-        if features is None or signals is None:
-            targets.append(None)
-        else:
-            targets.append(decide_target(features, signals, config))
-    return targets
+    pool = view.pool
+    return [
+        None
+        if row.features is None or row.signals is None
+        else decide_target(
+            row.features, row.signals, config, pool(row) if row.pool_recorded else None
+        )
+        for row in parsed.rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -573,9 +582,8 @@ def _prepare(
 
 def _decide(features: Features, row: _Row, config: Config, view: _PoolView) -> str:
     """The tier of a readable row (with `features` in place of its own) under `config`."""
-    signals = view.signals(row)
-    assert signals is not None  # readable rows only
-    return decide_target(features, signals, config)
+    assert row.signals is not None  # readable rows only
+    return decide_target(features, row.signals, config, view.pool(row))
 
 
 def _quality(
