@@ -587,13 +587,15 @@ def _decide(features: Features, row: _Row, config: Config, view: _PoolView) -> s
 
 
 def _quality(
-    prepared: _Prepared, config: Config, view: _PoolView
+    prepared: _Prepared, config: Config, view: _PoolView, routed: list[str] | None = None
 ) -> tuple[QualityEstimate, QualityEstimate, QualityEstimate]:
-    """Judged quality before, under `config`, and all-cloud, over the evidence rows.
+    """Judged quality before, under `config` (or as `routed`), and all-cloud, over the
+    evidence rows.
 
     The evidence speaks for the local and the cloud tier: a row routed to the pool is unjudged.
     """
-    routed = [_decide(features, row, config, view) for _, features, row in prepared.evidence]
+    if routed is None:
+        routed = [_decide(features, row, config, view) for _, features, row in prepared.evidence]
     counts = {"before": [0, 0], "after": [0, 0], "cloud": [0, 0]}
     for (item, _, _), before, after in zip(
         prepared.evidence, prepared.evidence_before, routed, strict=True
@@ -619,11 +621,15 @@ def _evaluate(
     prices: CostModel | None,
     afters: list[str | None],
     view: _PoolView,
+    candidates: Iterable[int] | None = None,
+    routed_evidence: list[str] | None = None,
 ) -> WhatIfResult:
     """Count and price the rows whose tier differs between the baseline and `afters`.
 
-    Rows that keep their tier keep their recorded cost, so only the moved rows are visited.
-    `view` is the pool as `changed` configures it.
+    Rows that keep their tier keep their recorded cost, so only the moved rows are visited:
+    those of `candidates` (ascending row indices; all rows when None) whose tier differs.
+    `view` is the pool as `changed` configures it; `routed_evidence` the evidence rows' tiers
+    under it, when known.
     """
     costs = prices if prices is not None else ConfigCostModel.of(changed)
     assumed_tps = changed.router.assumed_local_tps
@@ -636,7 +642,10 @@ def _evaluate(
     sample: list[str] = []
     pending_tokens = pending_wall = 0.0
     pending_rows = 0
-    for index, (before, after) in enumerate(zip(befores, afters, strict=True)):
+    if candidates is None:
+        candidates = range(len(rows))
+    for index in candidates:
+        before, after = befores[index], afters[index]
         if before == after or before is None or after is None:
             continue
         row = rows[index]
@@ -690,7 +699,9 @@ def _evaluate(
         savings_after -= estimated
     cost_after += pool.pending_usd()
     savings_after -= pool.pending_usd()
-    quality_before, quality_after, quality_cloud = _quality(prepared, changed, view)
+    quality_before, quality_after, quality_cloud = _quality(
+        prepared, changed, view, routed_evidence
+    )
     return WhatIfResult(
         total=len(rows),
         changed=changed_count,
@@ -853,12 +864,35 @@ def sweep(
         fires = _targets(parsed, _with_threshold(first, -1.0), view)
         never = _targets(parsed, _with_threshold(first, 2.0), view)
         scores = [0.0 if row.features is None else row.features.complexity for row in parsed.rows]
+        # Only rows whose two tiers differ depend on the threshold: highest score first, so a
+        # setting takes the "fires" tier of a prefix of them. Only those and the rows that
+        # differ from the baseline anyway can move.
+        differ = [i for i, (on, off) in enumerate(zip(fires, never, strict=True)) if on != off]
+        by_score = sorted(differ, key=scores.__getitem__, reverse=True)
+        moved = {
+            i
+            for i, (before, off) in enumerate(zip(prepared.befores, never, strict=True))
+            if before != off
+        }
+        candidates = sorted(moved.union(differ))
+        evidence_fires, evidence_never = (
+            [_decide(features, row, config, view) for _, features, row in prepared.evidence]
+            for config in (_with_threshold(first, -1.0), _with_threshold(first, 2.0))
+        )
         points = []
         for value, config in settings:
             limit = config.router.complexity_threshold
-            afters = [
-                on if off != on and score >= limit else off
-                for on, off, score in zip(fires, never, scores, strict=True)
+            afters = list(never)
+            for index in by_score:
+                if scores[index] < limit:
+                    break
+                afters[index] = fires[index]
+            routed = [
+                on if on != off and features.complexity >= limit else off
+                for (_, features, _), on, off in zip(
+                    prepared.evidence, evidence_fires, evidence_never, strict=True
+                )
             ]
-            points.append(SweepPoint(value, _evaluate(prepared, config, prices, afters, view)))
+            result = _evaluate(prepared, config, prices, afters, view, candidates, routed)
+            points.append(SweepPoint(value, result))
         return points
