@@ -170,6 +170,16 @@ class WhatIfResult:
         """Rows re-decided (readable)."""
         return self.total - self.unreadable
 
+    @property
+    def to_pool(self) -> int:
+        """Rows the change sends to the pool."""
+        return sum(n for _, after, n in self.transitions if after == "pool")
+
+    @property
+    def from_pool(self) -> int:
+        """Rows the change takes off the pool."""
+        return sum(n for before, _, n in self.transitions if before == "pool")
+
     def _share(self, count: int) -> float | None:
         return count / self.decided if self.decided else None
 
@@ -182,8 +192,8 @@ class WhatIfResult:
             "to_cloud": self.to_cloud,
             "to_blocked": self.to_blocked,
             "from_blocked": self.from_blocked,
-            "to_pool": sum(n for _, after, n in self.transitions if after == "pool"),
-            "from_pool": sum(n for before, _, n in self.transitions if before == "pool"),
+            "to_pool": self.to_pool,
+            "from_pool": self.from_pool,
             "transitions": [
                 {"from": before, "to": after, "count": count}
                 for before, after, count in self.transitions

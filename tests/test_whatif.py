@@ -529,7 +529,7 @@ def test_removing_the_pool_sends_its_rows_to_the_cloud_or_keeps_private_ones_loc
     assert result.transitions == (("pool", "cloud", 2), ("pool", "local", 1))
     assert set(result.sample_request_ids) == {"p5", "p6", "p7"}
     assert (result.local_after, result.pool_after, result.cloud_after) == (6, 0, 3)
-    assert result.to_dict()["from_pool"] == 3
+    assert result.to_dict()["from_pool"] == result.from_pool == 3
     # p7 (500 answer tokens) goes local at the history's 0.1 CPU-s per token: 50 CPU-s.
     assert (result.local_cpu_estimated, result.pool_cost_estimated) == (1, 0)
     before = sum(r.cost_usd for r in _pool_history())
