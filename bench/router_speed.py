@@ -36,7 +36,7 @@ from policies.features import Features, extract_features  # noqa: E402
 from policies.router import PoolSignals, Signals, decide  # noqa: E402
 from policies.tasks import default_head  # noqa: E402
 from policies.trace_inputs import encode_inputs  # noqa: E402
-from policies.whatif import TierEvidence, read_history, sweep, whatif  # noqa: E402
+from policies.whatif import TierEvidence, sweep, whatif  # noqa: E402
 
 #: Asks wrapped around pasted material to make the 2,000-character prompts of the task signal.
 LONG_ASKS = (
@@ -293,7 +293,7 @@ def bench_sweep(path: Path, rng: random.Random) -> tuple[float, float, int]:
             for request_id in rng.sample(ids, len(ids) // 20)
         }
         start, cpu = time.perf_counter(), time.process_time()
-        points = sweep(read_history(ledger.iter_history()), base, configs, evidence=evidence)
+        points = sweep(ledger.iter_history(), base, configs, evidence=evidence)
         elapsed, used = time.perf_counter() - start, time.process_time() - cpu
     finally:
         ledger.close()

@@ -531,10 +531,22 @@ def whatif(
     of both routings and of sending everything to the cloud.
     """
     with _collector_paused():
-        parsed = history if isinstance(history, ParsedHistory) else read_history(history)
-        prepared = _prepare(parsed, base, evidence or {})
-        view = _PoolView(changed)
-        return _evaluate(prepared, changed, prices, _targets(parsed, changed, view), view)
+        # In a function of its own: a history parsed here is freed before the collector
+        # resumes, which would otherwise walk all of it once more.
+        return _whatif(history, base, changed, prices, evidence)
+
+
+def _whatif(
+    history: Iterable[HistoryRow] | ParsedHistory,
+    base: Config,
+    changed: Config,
+    prices: CostModel | None,
+    evidence: Mapping[str, TierEvidence] | None,
+) -> WhatIfResult:
+    parsed = history if isinstance(history, ParsedHistory) else read_history(history)
+    prepared = _prepare(parsed, base, evidence or {})
+    view = _PoolView(changed)
+    return _evaluate(prepared, changed, prices, _targets(parsed, changed, view), view)
 
 
 def _targets(
@@ -856,53 +868,64 @@ def sweep(
     threshold its tier is the first when its score reaches the threshold, else the second.
     """
     with _collector_paused():
-        parsed = history if isinstance(history, ParsedHistory) else read_history(history)
-        prepared = _prepare(parsed, base, evidence or {})
-        settings = list(configs)
-        if not settings:
-            return []
-        first = _with_threshold(settings[0][1], 0.0)
-        if any(_with_threshold(config, 0.0) != first for _, config in settings):
-            points = []
-            for value, config in settings:
-                view = _PoolView(config)
-                afters = _targets(parsed, config, view)
-                points.append(SweepPoint(value, _evaluate(prepared, config, prices, afters, view)))
-            return points
-        # The complexity rule fires at threshold -1 when reached, never at 2 (scores are in [0, 1]).
-        view = _PoolView(first)
-        fires = _targets(parsed, _with_threshold(first, -1.0), view)
-        never = _targets(parsed, _with_threshold(first, 2.0), view)
-        scores = [0.0 if row.features is None else row.features.complexity for row in parsed.rows]
-        # Only rows whose two tiers differ depend on the threshold: highest score first, so a
-        # setting takes the "fires" tier of a prefix of them. Only those and the rows that
-        # differ from the baseline anyway can move.
-        differ = [i for i, (on, off) in enumerate(zip(fires, never, strict=True)) if on != off]
-        by_score = sorted(differ, key=scores.__getitem__, reverse=True)
-        moved = {
-            i
-            for i, (before, off) in enumerate(zip(prepared.befores, never, strict=True))
-            if before != off
-        }
-        candidates = sorted(moved.union(differ))
-        evidence_fires, evidence_never = (
-            [_decide(features, row, config, view) for _, features, row in prepared.evidence]
-            for config in (_with_threshold(first, -1.0), _with_threshold(first, 2.0))
-        )
+        # In a function of its own: a history parsed here is freed before the collector
+        # resumes (see `whatif`).
+        return _sweep(history, base, list(configs), prices, evidence)
+
+
+def _sweep(
+    history: Iterable[HistoryRow] | ParsedHistory,
+    base: Config,
+    settings: list[tuple[float, Config]],
+    prices: CostModel | None,
+    evidence: Mapping[str, TierEvidence] | None,
+) -> list[SweepPoint]:
+    parsed = history if isinstance(history, ParsedHistory) else read_history(history)
+    prepared = _prepare(parsed, base, evidence or {})
+    if not settings:
+        return []
+    first = _with_threshold(settings[0][1], 0.0)
+    if any(_with_threshold(config, 0.0) != first for _, config in settings):
         points = []
         for value, config in settings:
-            limit = config.router.complexity_threshold
-            afters = list(never)
-            for index in by_score:
-                if scores[index] < limit:
-                    break
-                afters[index] = fires[index]
-            routed = [
-                on if on != off and features.complexity >= limit else off
-                for (_, features, _), on, off in zip(
-                    prepared.evidence, evidence_fires, evidence_never, strict=True
-                )
-            ]
-            result = _evaluate(prepared, config, prices, afters, view, candidates, routed)
-            points.append(SweepPoint(value, result))
+            view = _PoolView(config)
+            afters = _targets(parsed, config, view)
+            points.append(SweepPoint(value, _evaluate(prepared, config, prices, afters, view)))
         return points
+    # The complexity rule fires at threshold -1 when reached, never at 2 (scores are in [0, 1]).
+    view = _PoolView(first)
+    fires = _targets(parsed, _with_threshold(first, -1.0), view)
+    never = _targets(parsed, _with_threshold(first, 2.0), view)
+    scores = [0.0 if row.features is None else row.features.complexity for row in parsed.rows]
+    # Only rows whose two tiers differ depend on the threshold: highest score first, so a
+    # setting takes the "fires" tier of a prefix of them. Only those and the rows that
+    # differ from the baseline anyway can move.
+    differ = [i for i, (on, off) in enumerate(zip(fires, never, strict=True)) if on != off]
+    by_score = sorted(differ, key=scores.__getitem__, reverse=True)
+    moved = {
+        i
+        for i, (before, off) in enumerate(zip(prepared.befores, never, strict=True))
+        if before != off
+    }
+    candidates = sorted(moved.union(differ))
+    evidence_fires, evidence_never = (
+        [_decide(features, row, config, view) for _, features, row in prepared.evidence]
+        for config in (_with_threshold(first, -1.0), _with_threshold(first, 2.0))
+    )
+    points = []
+    for value, config in settings:
+        limit = config.router.complexity_threshold
+        afters = list(never)
+        for index in by_score:
+            if scores[index] < limit:
+                break
+            afters[index] = fires[index]
+        routed = [
+            on if on != off and features.complexity >= limit else off
+            for (_, features, _), on, off in zip(
+                prepared.evidence, evidence_fires, evidence_never, strict=True
+            )
+        ]
+        result = _evaluate(prepared, config, prices, afters, view, candidates, routed)
+        points.append(SweepPoint(value, result))
+    return points

@@ -94,7 +94,7 @@ def whatif(
     from console.ledger import LedgerError, default_db_path, open_for_report
     from console.ledger_report import parse_since
     from policies.config import load_config, with_changes
-    from policies.whatif import read_history, sweep, sweep_values
+    from policies.whatif import sweep, sweep_values
     from policies.whatif import whatif as run_whatif
 
     if not sets and sweep_spec is None and against is None:
@@ -121,14 +121,18 @@ def whatif(
         raise SetupError(f"{path}: no ledger here yet (nothing recorded); see --db")
     ledger = open_for_report(path)
     try:
-        history = read_history(ledger.iter_history(since_ts=since_ts))
+        evidence = tier_evidence(path)
+        # The history is read while it is decided: parsed and freed inside policies.whatif.
+        history = ledger.iter_history(since_ts=since_ts)
+        if sweep_spec is None:
+            result = run_whatif(history, base, changed, evidence=evidence)
+        else:
+            results = sweep(history, base, points, evidence=evidence)
     except sqlite3.DatabaseError as exc:
         raise LedgerError(f"{path}: cannot read the ledger: {exc} (move it aside)") from None
     finally:
         ledger.close()
-    evidence = tier_evidence(path)
     if sweep_spec is None:
-        result = run_whatif(history, base, changed, evidence=evidence)
         if as_json:
             echo_json(
                 {
@@ -142,7 +146,6 @@ def whatif(
             label = ", ".join([*([] if against is None else [str(against)]), *sets])
             _show(result, label)
         return
-    results = sweep(history, base, points, evidence=evidence)
     current = float(getattr_dotted(base, key))
     if as_json:
         echo_json(
