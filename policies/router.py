@@ -754,6 +754,11 @@ def decide_target(
     """
     pool = signals.pool if pool is None else pool
     target, fired = _decide_target(features, signals, config, pool)
+    if fired == "default" and target == "local":
+        # The default rule is reached with a usable cloud, a local engine neither busy nor
+        # unready, and no task, complexity or latency reason to leave it: the pool would not
+        # take the prompt either (the most common case, so what-if skips asking).
+        return target
     return _with_pool(target, fired, features, signals, config, pool)
 
 
