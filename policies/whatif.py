@@ -162,8 +162,10 @@ class WhatIfResult:
     pool_cost_recorded: int = 0
     pool_cost_estimated: int = 0
     pool_cost_basis: str = ""
-    #: Configured pool servers that no re-decided row had on record (assumed free then).
+    #: Configured pool servers some rows did not have on record (assumed free then), and how
+    #: many rows that is.
     pool_servers_assumed: tuple[str, ...] = ()
+    pool_assumed_rows: int = 0
 
     @property
     def decided(self) -> int:
@@ -218,6 +220,7 @@ class WhatIfResult:
             "pool_cost_estimated": self.pool_cost_estimated,
             "pool_cost_basis": self.pool_cost_basis,
             "pool_servers_assumed": list(self.pool_servers_assumed),
+            "pool_assumed_rows": self.pool_assumed_rows,
             "quality_before": self.quality_before.to_dict() if self.quality_before else None,
             "quality_after": self.quality_after.to_dict() if self.quality_after else None,
             "quality_all_cloud": (
@@ -472,6 +475,8 @@ class _PoolView:
     def __init__(self, config: Config) -> None:
         self.servers = tuple((server.name, server.trusted) for server in config.pool.servers)
         self.assumed: set[str] = set()
+        #: The ids of the recorded pools the `assumed` servers were added to.
+        self.assumed_in: set[int] = set()
         # By the recorded object's id (rows with equal states share one: trace_inputs interns
         # them), kept beside it so the id cannot be reused: hashing a PoolSignals per row
         # would cost more than the decision.
@@ -502,7 +507,10 @@ class _PoolView:
         if not self.servers:
             return NO_POOL
         known = {name: state for name, _, state in recorded.servers}
-        self.assumed.update(name for name, _ in self.servers if name not in known)
+        unknown = [name for name, _ in self.servers if name not in known]
+        if unknown:
+            self.assumed.update(unknown)
+            self.assumed_in.add(id(recorded))
         states = tuple((name, trusted, known.get(name, "ok")) for name, trusted in self.servers)
         server, full, reason = _pick(states, recorded.server, trusted_only=False)
         trusted_server, trusted_full, _ = _pick(states, recorded.trusted_server, trusted_only=True)
@@ -757,6 +765,17 @@ def _evaluate(
         pool_cost_estimated=pool.estimated,
         pool_cost_basis=pool.basis() if pool.estimated else "",
         pool_servers_assumed=tuple(sorted(view.assumed)),
+        pool_assumed_rows=_assumed_rows(rows, view.assumed_in),
+    )
+
+
+def _assumed_rows(rows: tuple[_Row, ...], assumed_in: set[int]) -> int:
+    """How many rows recorded one of the pools (by id) a view added unseen servers to."""
+    if not assumed_in:
+        return 0
+    return sum(
+        row.pool_recorded and row.signals is not None and id(row.signals.pool) in assumed_in
+        for row in rows
     )
 
 

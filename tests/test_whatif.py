@@ -519,7 +519,8 @@ def test_unchanged_pool_config_changes_nothing_and_reports_the_shares(pool_ledge
     data = result.to_dict()
     assert data["pool_share_before"] == data["pool_share_after"] == pytest.approx(3 / 9)
     assert data["cloud_share_after"] == pytest.approx(1 / 9)
-    assert data["pool_servers_assumed"] == [] and data["to_pool"] == 0
+    assert data["pool_servers_assumed"] == [] and data["pool_assumed_rows"] == 0
+    assert data["to_pool"] == 0
 
 
 def test_removing_the_pool_sends_its_rows_to_the_cloud_or_keeps_private_ones_local(
@@ -576,7 +577,7 @@ def test_servers_added_and_removed_are_re_picked_new_ones_assumed_free(pool_ledg
     swapped = _config(("lab-c", True, 3.6), ("lab-b", False, 7.2))
     result = _pool_whatif(pool_ledger, swapped)
     assert result.changed == 0  # p7 now goes to lab-c, the others stay on lab-b
-    assert result.pool_servers_assumed == ("lab-c",)
+    assert (result.pool_servers_assumed, result.pool_assumed_rows) == (("lab-c",), 8)
     only_untrusted = _config(("lab-b", False, 7.2))
     assert _pool_whatif(pool_ledger, only_untrusted).transitions == (("pool", "local", 1),)
 
@@ -592,7 +593,7 @@ def test_a_new_pool_with_no_pool_history_is_priced_from_cost_per_hour(tmp_path: 
         assert ledger.record_many(rows)
     result = _pool_whatif(path, POOL_BASE, base=BASE)
     assert (result.transitions, result.pool_cost_estimated) == ((("cloud", "pool", 1),), 1)
-    assert result.pool_servers_assumed == ("lab-a", "lab-b")
+    assert (result.pool_servers_assumed, result.pool_assumed_rows) == (("lab-a", "lab-b"), 2)
     assert result.pool_cost_basis.startswith("assumed: each server's pool cost_per_hour")
     # No pick on record: the first server configured, lab-a at $3.60/h, for 500 tokens at
     # router.assumed_local_tps = 20: 25 s.

@@ -211,9 +211,10 @@ def _show(result: WhatIfResult, label: str) -> None:
             f"{result.pool_cost_basis}"
         )
     if result.pool_servers_assumed:
+        names = ", ".join(clean(name) for name in result.pool_servers_assumed)
         click.echo(
-            f"pool server(s) no request saw, assumed free: "
-            f"{', '.join(clean(name) for name in result.pool_servers_assumed)}"
+            f"pool server(s) {names} assumed free for {result.pool_assumed_rows} request(s) "
+            "recorded without them"
         )
     if result.cost_unknown:
         click.echo(f"{result.cost_unknown} moved request(s) have no known cloud price (counted 0)")
