@@ -32,7 +32,7 @@ from console.tui.screens.compare import (
 )
 from console.tui.screens.confirm import Confirm
 from console.tui.screens.help import binding_rows
-from policies.config import ConfigStore
+from policies.config import ConfigStore, with_changes
 from tests.tui.host import Host
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -188,7 +188,7 @@ async def test_escape_stops_the_judge_and_keeps_no_verdict(runtime: Runtime) -> 
     assert items(db, local.request_id) == []
 
 
-async def test_personal_data_is_never_sent_to_the_cloud_judge(runtime: Runtime) -> None:
+async def test_no_judge_with_personal_data_or_a_spent_budget(runtime: Runtime) -> None:
     db = runtime.ledger_path
     assert db is not None
     screen = CompareScreen(PROMPT, max_tokens=MAX_TOKENS)
@@ -206,6 +206,17 @@ async def test_personal_data_is_never_sent_to_the_cloud_judge(runtime: Runtime) 
         shown = judge_box(screen)
         assert "personal data" in shown and "EMAIL_ADDRESS" in shown
         assert "maria" not in shown.lower()
+
+        # With the cloud budget used up the judge is not asked either (a cap of 0 allows none).
+        screen.results["local"] = local
+        config = runtime.config()
+        runtime.apply(with_changes(config, {"budget.daily_usd": 0}))
+        try:
+            await pilot.press("ctrl+j")
+            await until(pilot, lambda: "budget" in judge_box(screen), "the budget refusal")
+            assert not isinstance(pilot.app.screen, Confirm)
+        finally:
+            runtime.apply(config)
     assert judgment_count(db) == before
     assert items(db, local.request_id) == []
 

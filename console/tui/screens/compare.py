@@ -307,17 +307,22 @@ class CompareScreen(ModalScreen[None]):
         if db is None:
             self._judge_says(Text("not judged: no ledger is open to keep the verdict in"))
             return
-        if runtime.cloud.key_missing:
-            name = runtime.config().cloud.api_key_env
-            self._judge_says(Text(f"not judged: the judge is the cloud and ${name} is not set"))
-            return
         self._status("judge: looking for personal data first…")
         try:
-            found = await asyncio.to_thread(
-                _pii_types, runtime, (prompt, local.answer, cloud.answer)
+            unusable = await asyncio.to_thread(_cloud_refusal, runtime)
+            found = (
+                ()
+                if unusable
+                else await asyncio.to_thread(
+                    _pii_types, runtime, (prompt, local.answer, cloud.answer)
+                )
             )
         except SwitchboardError as exc:
             self._judge_says(as_text(f"not judged: {exc}"))
+            return
+        if unusable:
+            self._judge_says(as_text(f"not judged: the judge is the cloud, and {unusable}"))
+            self._status("")
             return
         if found:
             self._judge_says(
@@ -363,6 +368,29 @@ class CompareScreen(ModalScreen[None]):
                 self._judge_says(Text("judge stopped: no verdict kept"))
             return
         self.dismiss()
+
+
+def _cloud_refusal(runtime: Runtime) -> str:
+    """Why the cloud cannot judge now ("" when it can): no key, unusable, or budget spent.
+
+    The router sends nothing to the cloud in these states; the judge does not either. Run in a
+    thread: today's spend is read from the ledger.
+    """
+    from policies.prices import budget_status
+
+    config, engine = runtime.config(), runtime.cloud
+    if engine.key_missing:
+        return f"${config.cloud.api_key_env} is not set"
+    if engine.unusable_reason:
+        return f"it cannot take requests ({engine.unusable_reason})"
+    if engine.health().state == "open":
+        return "its breaker is open after failures (it is retried later)"
+    if (
+        runtime.ledger is not None
+        and budget_status(runtime.ledger.spend(), config.budget).exhausted
+    ):
+        return "the cloud budget ([budget]) is used up"
+    return ""
 
 
 def _pii_types(runtime: Runtime, texts: tuple[str, ...]) -> tuple[str, ...]:
