@@ -115,8 +115,14 @@ def main() -> None:
             cloud[name][row["task"]] += to_cloud(row["prompt"])
     totals: Counter[str] = Counter(row["task"] for row in fresh)
 
-    print(f"fresh: {len(fresh)} hand-written prompts ({FRESH.relative_to(ROOT)}), frozen, never tuned on")
-    print(f"split: {len(sets['split'])} prompts ({SPLIT.relative_to(ROOT)}), seen while choosing sources")
+    print(
+        f"fresh: {len(fresh)} hand-written prompts ({FRESH.relative_to(ROOT)}), frozen, never "
+        "tuned on"
+    )
+    print(
+        f"split: {len(sets['split'])} prompts ({SPLIT.relative_to(ROOT)}), seen while choosing "
+        "sources"
+    )
     split_rows = sets["split"]
     for source in sorted({row["source"] for row in split_rows}):
         picked = [i for i, row in enumerate(split_rows) if row["source"] == source]
