@@ -58,10 +58,12 @@ FILTERS = (
     "person_context",
     "allow_list",
 )
-#: A "phone number" that is a calendar date (libphonenumber accepts 2026-11-28 in some regions).
+#: A "phone number" that is a calendar date (libphonenumber accepts 2026-11-28 in some regions),
+#: a range of years ("2019-2024") or of clock times ("0900-1700").
 _DATE = re.compile(
     r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}|(?:19|20)\d{2}(?:0[1-9]|1[0-2])"
-    r"(?:0[1-9]|[12]\d|3[01])"
+    r"(?:0[1-9]|[12]\d|3[01])|(?:19|20)\d{2} ?[-–] ?(?:19|20)\d{2}"
+    r"|(?:[01]\d|2[0-3])[0-5]\d ?[-–] ?(?:[01]\d|2[0-3])[0-5]\d"
 )
 
 

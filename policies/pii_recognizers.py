@@ -865,7 +865,7 @@ def build_recognizers() -> dict[str, list[EntityRecognizer]]:
     from presidio_analyzer import AnalysisExplanation, RecognizerResult
     from presidio_analyzer.predefined_recognizers import EmailRecognizer, PhoneRecognizer
 
-    from policies import names, secrets
+    from policies import names, secrets, unicode_text
 
     class OfflineEmailRecognizer(EmailRecognizer):
         def validate_result(self, pattern_text: str) -> bool:
@@ -933,6 +933,7 @@ def build_recognizers() -> dict[str, list[EntityRecognizer]]:
     english_words(), stop_words()
     names.load()
     secrets.load()
+    unicode_text.look_alikes()
     return {
         "EMAIL_ADDRESS": [OfflineEmailRecognizer()],
         "PHONE_NUMBER": [WindowedPhoneRecognizer(name="PhoneRecognizer")],
