@@ -285,16 +285,20 @@ class PiiScanner:
         if name == "person_context":
             if "PERSON" not in self._entities:
                 return found
-            others = [c for c in found if c.type != "PERSON" or c.recognizer in CONTEXT_RECOGNIZERS]
+            others: list[_Candidate] = []
+            judged: list[_Candidate] = []
+            for c in found:
+                needs_context = c.type == "PERSON" and c.recognizer not in CONTEXT_RECOGNIZERS
+                (judged if needs_context else others).append(c)
             people = refine_people(
                 text,
-                [(c.start, c.end, c.score) for c in found if c not in others],
+                [(c.start, c.end, c.score) for c in judged],
                 other_identifier=any(
                     c.type in CONTEXT_IDENTIFIERS or c.type == SECRET_ENTITY for c in others
                 ),
                 coordinated_score=COORDINATED_NAME_SCORE,
             )
-            originals = {(c.start, c.end, c.score): c for c in found if c not in others}
+            originals = {(c.start, c.end, c.score): c for c in judged}
             return others + [
                 originals.get((start, end, score))
                 or _Candidate("PERSON", start, end, score, "refine_people")
@@ -383,6 +387,7 @@ def _build_analyzer(config: PiiConfig) -> tuple[Any, list[str], dict[str, list[F
     analyzer = AnalyzerEngine(
         registry=registry,
         nlp_engine=nlp_engine,
+        context_aware_enhancer=ours.context_enhancer(),
         supported_languages=["en"],
         default_score_threshold=config.score_threshold,
     )
