@@ -54,8 +54,11 @@ def load(split: str) -> list[dict[str, object]]:
         if split in (name, "all"):
             path = DATA / "pii_v2" / f"{name}.jsonl"
             records += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-            wide = DATA / "pii_v2" / f"unicode_wide_{name}.jsonl"
-            records += [json.loads(line) for line in wide.read_text(encoding="utf-8").splitlines()]
+            for extra in ("unicode_wide", "fresh"):
+                path = DATA / "pii_v2" / f"{extra}_{name}.jsonl"
+                records += [
+                    json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+                ]
     for line in (DATA / "pii_eval.jsonl").read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
         record["split"] = "dev" if record["split"] == "tune" else "test"
