@@ -100,6 +100,17 @@ _BY_FROM = re.compile(
     r"(?:by|from|to|for)\b:?)[ \t]+(?:(?:Mr|Mrs|Ms|Dr|Prof)\.?[ \t]+)?"
     rf"({_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}){{0,2}})"
 )
+# "Ship to:\nJakub Jamroz", "Attn: Ana Ruiz": labels that put a person's name on their line.
+_LABELLED = re.compile(
+    r"(?m)^[ \t]*(?i:ship to|deliver to|bill to|sold to|attn|attention|recipient|addressee|c/o"
+    r"|lease holder|account holder|tenant|customer|contact|emergency contact)[ \t]*:?[ \t]*\n?"
+    rf"[ \t]*({_NAME_RUN})[ \t]*$"
+)
+# "Hi team, Inkeri here.": a greeting, then a name introducing its writer.
+_INTRODUCTION = re.compile(
+    rf"(?i:\b(?:hi|hello|hey|morning|good morning|evening)\b[^.\n!?]{{0,20}}?[,!]?[ \t]+)({_CAP})"
+    r"[ \t]+here\b"
+)
 _FROM_HEADER = re.compile(r"(?im)^(?:from|to|cc|reply-to):[ \t]*\"?([^<\n\"@]{2,60}?)\"?[ \t]*<")
 # "Lars Øvergaard <lars@example.org>": git log, mail headers, CODEOWNERS, Signed-off-by.
 _NAME_BEFORE_EMAIL = re.compile(
@@ -187,8 +198,16 @@ def _signatures(text: str) -> Iterator[Hit]:
                 yield (*match.span(1), 0.7)
 
 
+def _by_from(text: str) -> Iterator[re.Match[str]]:
+    """Matches of _BY_FROM, overlapping: "to Ann Lee by Bo Chan" holds two cues."""
+    position = 0
+    while (match := _BY_FROM.search(text, position)) is not None:
+        yield match
+        position = match.start(1) + 1
+
+
 def _after_cues(text: str) -> Iterator[Hit]:
-    for match in _BY_FROM.finditer(text):
+    for match in _by_from(text):
         start, end = _trim(text, *match.span(1))
         first = text[start:end].split()[0]
         if not _is_name_word(first):
@@ -201,6 +220,11 @@ def _after_cues(text: str) -> Iterator[Hit]:
             yield start, start + len(first), 0.5
     for match in _FROM_HEADER.finditer(text):
         yield (*match.span(1), 0.7)
+    for pattern in (_LABELLED, _INTRODUCTION):
+        for match in pattern.finditer(text):
+            words = [w for w in match.group(1).split() if not re.fullmatch(_PARTICLE, w)]
+            if words and all(_is_name_word(w) for w in words) and not is_place(match.group(1)):
+                yield (*match.span(1), 0.7)
     for match in _NAME_BEFORE_EMAIL.finditer(text):
         if all(_is_name_word(w) or re.fullmatch(_PARTICLE, w) for w in match.group(1).split()):
             yield (*match.span(1), 0.7)

@@ -168,7 +168,7 @@ _ADDRESS_PATTERNS = (
 
 _CAPWORD = r"[^\W\d_a-z][^\W\d_]*(?:['’\-][^\W\d_]+)*\.?"
 _POSTCODE_INTL = (
-    r"(?:[A-Z]{1,2}-)?\d{4,6}(?:[ \t]?[A-Z]{2}\b)?|\d{3}[ \t]\d{2}|\d{2}-\d{3}"
+    r"(?:[A-Z]{1,2}-)?\d{4,6}(?:[ \t]?[A-Z]{2}\b)?|\d{3}[ \t]\d{2}|\d{2}-\d{3}|\d{4,5}-\d{3}"
     r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]*\d[A-Z]{2}|[A-Z]\d{2}[ \t]?[A-Z0-9]{4}"
 )
 _CITYWORD = r"[^\W\d_a-z][^\W\d_]*(?:['’\-][^\W\d_]+)*"
@@ -176,17 +176,34 @@ _CITY = rf"{_CITYWORD}(?:[ \t]+(?:{_CITYWORD}|\d{{1,2}}\b))*(?:[ \t]+\([A-Z]{{2}
 # "Birkenweg 12, Wohnung 4\n80331 München", "ul. Krasińskiego 89/49\n85-599 Inowrocław",
 # "Kossuth utca 233.\nH-3678 Békéscsaba": a street name, a house number, at most two short unit
 # parts, then a postcode and a town (required: it is what makes "Python 3" no address).
+# Lower-case words inside street names: particles ("Rua de Assunção") and street types written
+# after the name ("Aaltosen katu", "Kossuth utca").
+_STREET_PARTICLE = r"(?:de|da|do|dos|das|del|della|di|la|le|van|von|der|den|du|des)"
+_STREET_TYPE_AFTER = (
+    r"(?:utca|út|tér|körút|krt\.|u\.|sor|köz|gatan|vägen|gata|vej|veien|straße|strasse|weg|laan"
+    r"|straat|ulice|náměstí|třída|ulica|aleja|katu|tie|kuja|polku|gade|väg|gränd)"
+)
+# A line between the street and the postcode: a district or neighbourhood ("Olhos D'água").
+_DISTRICT_LINE = rf"(?:{_CITYWORD}(?:[ \t]+{_CITYWORD}){{0,3}}[ \t]*\n[ \t]*)?"
 _STREET_FIRST = re.compile(
     r"(?:\b(?:ul\.|pl\.|al\.|os\.|avenue|rue|via|viale|piazza|calle|carrer|rua|strada|allée"
     r"|chemin|boulevard|bd\.?|place|quai|cours|impasse)[ \t]+)?"
-    rf"(?:{_CAPWORD}[ \t]+){{0,3}}{_CAPWORD}"
-    r"(?:[ \t]+(?:utca|út|tér|körút|krt\.|u\.|sor|köz|gatan|vägen|gata|vej|veien|straße|strasse"
-    r"|weg|laan|straat|ulice|náměstí|třída|ulica|aleja))?"
-    r",?[ \t]+\d{1,5}[a-zA-Z]?(?:/\d{1,5}[a-zA-Z]?)*\.?"
+    rf"(?:{_CAPWORD}[ \t]+(?:{_STREET_PARTICLE}[ \t]+)?){{0,3}}{_CAPWORD}"
+    rf"(?:[ \t]+{_STREET_TYPE_AFTER})?"
+    r",?[ \t]+(?:(?:Nr|No|n[º°o])\.?[ \t]*)?\d{1,5}[a-zA-Z]?(?:[/\-]\d{1,5}[a-zA-Z]?)*\.?"
     r"(?:,?[ \t]+(?:[^\W\d_]{1,12}\.?[ \t]*)?\d{1,4}[º°.]?(?:[ \t]?[A-Z]\b)?\.?"
-    r"(?:[ \t]+(?:em|lgh|int|m)\.?[ \t]*\d{1,4}\.?)?){0,2}"
-    r"(?:,[ \t]*[^\n,]{1,16}?){0,2}?(?:,[ \t]*|[ \t]*\n[ \t]*)"
-    rf"(?:{_POSTCODE_INTL}),?[ \t]+{_CITY}"
+    r"(?:[ \t]+(?:em|lgh|int|m)\.?[ \t]*\d{1,4}\.?)?){0,3}"
+    r"(?:,[ \t]*[^\n,]{1,16}?){0,2}?"
+    rf"(?:(?:,[ \t]*|[ \t]*\n[ \t]*){_DISTRICT_LINE}"
+    rf"(?:{_POSTCODE_INTL})(?:,?[ \t]+|[ \t]*\n[ \t]*){_CITY}"
+    # ... or the town first and the postcode after it ("Segovia, 33855", "Peretu, 528239").
+    rf"|(?:,[ \t]*|[ \t]*\n[ \t]*){_CITY},?[ \t]+(?:{_POSTCODE_INTL})\b)"
+)
+# A street without a house number on its own line, a town, then a postcode: "Flat 6\nGallagher
+# Road\nSusanville\nWF5M 6US" (the unit before it is added by `_extend_address`).
+_STREET_LINE_POSTCODE = re.compile(
+    rf"\b(?:{_CAPWORD}[ \t]+){{1,3}}{_SUFFIX}(?:,[ \t]*|[ \t]*\n[ \t]*){_CITY}"
+    rf"(?:,[ \t]*|[ \t]*\n[ \t]*)(?:{_POSTCODE_INTL})\b"
 )
 _STREET_FIRST_NO_NUMBER = re.compile(
     r"\b(?i:avenue|rue|boulevard|allée|place|chemin|via|piazza|calle)[ \t]+"
@@ -249,7 +266,14 @@ def find_street_addresses(text: str) -> list[Hit]:
         for match in pattern.finditer(text):
             bonus = 0.25 if ("\n" in match.group() or "," in match.group()) else 0.0
             results.append((*_extend_address(text, *match.span()), score + bonus))
-    for pattern in (_STREET_FIRST, _STREET_FIRST_NO_NUMBER, _MILITARY, _VIETNAMESE, _CHINESE):
+    for pattern in (
+        _STREET_FIRST,
+        _STREET_FIRST_NO_NUMBER,
+        _STREET_LINE_POSTCODE,
+        _MILITARY,
+        _VIETNAMESE,
+        _CHINESE,
+    ):
         for match in pattern.finditer(text):
             results.append((*_extend_address(text, *match.span()), 0.7))
     return results
