@@ -3,7 +3,9 @@
 The gazetteer is policies/pii_world_names.txt, the most frequent first and last names of 105
 countries precomputed from the `names-dataset` package by bench/data/make_world_names.py
 (loading names-dataset itself takes ~14 s and ~1.9 GB here; the index loads in well under a
-second). Words are compared folded: lower case, diacritics removed ("Tóth" -> "toth").
+second). Words are compared folded: lower case, diacritics removed ("Tóth" -> "toth"), letters
+such as "ł", "ø", "æ", "ß" written in ASCII ("Michał" -> "michal": without that, every name
+holding one was missing from the index).
 
 `find_context_names` finds PERSON spans by where they stand rather than by NER:
 speaker labels in chat logs ("[10:42] Siobhan O'Driscoll: ..."), sign-offs ("Cheers,\\nIfeoma"),
@@ -30,11 +32,18 @@ Hit = tuple[int, int, float]
 WORLD_NAMES_FILE = Path(__file__).with_name("pii_world_names.txt")
 
 
+#: Letters NFKD does not decompose into an ASCII letter and marks ("Michał", "Søren", "Æsa").
+LETTERS_TO_ASCII = str.maketrans(
+    dict(zip("đĐłŁøØıðÐħĦŀĿ", "dDlLoOidDhHlL", strict=True))
+    | {"æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "ß": "ss", "þ": "th", "Þ": "Th"}
+)
+
+
 def fold(word: str) -> str:
-    """Lower-case ASCII form of a word ("Đỗ" -> "do", "Tóth" -> "toth")."""
+    """Lower-case ASCII form of a word ("Đỗ" -> "do", "Tóth" -> "toth", "Michał" -> "michal")."""
     if word.isascii():
         return word.casefold()
-    decomposed = unicodedata.normalize("NFKD", word.replace("đ", "d").replace("Đ", "D"))
+    decomposed = unicodedata.normalize("NFKD", word.translate(LETTERS_TO_ASCII))
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 

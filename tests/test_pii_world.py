@@ -205,3 +205,10 @@ def test_year_and_shift_ranges_are_no_phone_numbers(scanner: PiiScanner) -> None
     text = "Between 2019-2024 the on-call shift ran 0900-1700 on weekdays."
     scan, redacted = redact_text(scanner, text)
     assert redacted == text, scan.entities
+
+
+def test_names_with_letters_nfkd_keeps_are_in_the_index() -> None:
+    from policies.names import fold, world_first_names
+
+    assert fold("Michał") == "michal" and fold("Søren") == "soren" and fold("Æsa") == "aesa"
+    assert {"pawel", "michal", "soren"} <= world_first_names()
