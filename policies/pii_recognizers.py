@@ -202,8 +202,10 @@ _STREET_FIRST = re.compile(
 # A street without a house number on its own line, a town, then a postcode: "Flat 6\nGallagher
 # Road\nSusanville\nWF5M 6US" (the unit before it is added by `_extend_address`).
 _STREET_LINE_POSTCODE = re.compile(
-    rf"\b(?:{_CAPWORD}[ \t]+){{1,3}}{_SUFFIX}(?:,[ \t]*|[ \t]*\n[ \t]*){_CITY}"
-    rf"(?:,[ \t]*|[ \t]*\n[ \t]*)(?:{_POSTCODE_INTL})\b"
+    rf"\b(?:(?:{_CAPWORD}[ \t]+){{1,3}}{_SUFFIX}|(?:Strada|Str\.|Intrarea|Soseaua|Șoseaua"
+    r"|Bulevardul|Calea|Aleea|Splaiul|Piața|Rua|Avenida|Av\.|Travessa|Alameda|Calle|Paseo|Via"
+    rf"|Viale|Piazza|Ulica|ul\.)[ \t]+(?:{_CAPWORD}[ \t]+){{0,2}}{_CAPWORD})"
+    rf"(?:,[ \t]*|[ \t]*\n[ \t]*){_CITY}(?:,[ \t]*|[ \t]*\n[ \t]*)(?:{_POSTCODE_INTL})\b"
 )
 _STREET_FIRST_NO_NUMBER = re.compile(
     r"\b(?i:avenue|rue|boulevard|allée|place|chemin|via|piazza|calle)[ \t]+"
@@ -229,10 +231,12 @@ _UNIT_BEFORE = re.compile(
     r"|\b\d{1,4}/\d{1,4})"
     r",?[ \t]*$"
 )
-# A segment after an address: a unit, a postcode, a town ("Dublin 2", "Victoria Island").
+# A segment after an address: a unit, a postcode, a town ("Dublin 2", "Victoria Island"); after
+# a comma or a new line, or a space when it is a letter-and-digit postcode ("X36 X04F Ennis").
 _SEGMENT_AFTER = re.compile(
-    rf"(?:,[ \t]*|[ \t]*\n[ \t]*)((?:{_POSTCODE_INTL})(?:,?[ \t]+{_CITY})?|{_CITY}"
-    rf"(?:,?[ \t]+(?:{_POSTCODE_INTL}))?)(?=[ \t]*(?:[,.;:!?)\]]|—|\n|$)|[ \t]+[a-z])"
+    r"(?:,[ \t]*|[ \t]*\n[ \t]*|[ \t]+(?=[A-Z]\d))"
+    rf"((?:{_POSTCODE_INTL})(?:,?[ \t]+{_CITY})?|{_CITY}(?:,?[ \t]+(?:{_POSTCODE_INTL}))?)"
+    r"(?=[ \t]*(?:[,.;:!?)\]]|—|\n|$)|[ \t]+[a-z])"
 )
 
 

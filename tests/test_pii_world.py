@@ -171,6 +171,12 @@ MORE_ADDRESSES = [
         "Lindenstraße",
     ),
     ("uk street line without number", "Flat 2\nPriory Road\nKenilworth\nCV8 1LL", "Priory"),
+    ("eircode after a space", "Post it to 14 Abbey Street H91 E2K3 Galway today.", "H91"),
+    (
+        "street type first, no number",
+        "Adresa: Calea Victoriei, Sector 1, 010063 te rog",
+        "Victoriei",
+    ),
 ]
 
 
