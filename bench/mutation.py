@@ -51,7 +51,7 @@ MODULE_TESTS: dict[str, tuple[str, ...]] = {
     "policies/pii.py": ("tests/test_dispatch_promises.py", "tests/test_pii.py"),
     "console/ledger.py": ("tests/test_ledger.py", "tests/test_spool.py"),
     "engines/breaker.py": ("tests/test_breaker.py",),
-    "engines/cloud.py": ("tests/test_cloud.py",),
+    "engines/cloud.py": ("tests/test_dispatch_promises.py", "tests/test_cloud.py"),
 }
 
 

@@ -1,11 +1,14 @@
 """Saved conversations: their turns, in the ledger's SQLite file, beside the requests.
 
-Two tables of their own (created if missing, so an older ledger gains them on first use):
+Two tables, part of the ledger's schema (console.ledger, version 5, which upgrades older files):
 `conversations` (one row each: title, system prompt, when, how many turns, cost, tiers used) and
 `conversation_turns` (one row per answered turn, keyed by conversation and turn number, with the
 request id that joins it to the ledger's `requests`). The text kept obeys `[ledger] store_prompts`:
 "full" keeps the prompt and the answer, "redacted" keeps both with placeholders instead of personal
 data, "none" keeps no text (such a conversation can be listed but not continued with its history).
+
+The dispatcher writes a turn with its request's ledger row, in one transaction or in one spool
+line (`TurnRecord`, `Ledger.insert`); this module reads, renames and deletes them.
 """
 
 from __future__ import annotations
@@ -18,30 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS conversations (
-        id TEXT PRIMARY KEY,
-        title TEXT NOT NULL DEFAULT '',
-        system_prompt TEXT NOT NULL DEFAULT '',
-        created REAL NOT NULL,
-        updated REAL NOT NULL,
-        turns INTEGER NOT NULL DEFAULT 0,
-        cost_usd REAL NOT NULL DEFAULT 0,
-        tiers TEXT NOT NULL DEFAULT ''
-    )""",
-    "CREATE INDEX IF NOT EXISTS ix_conversations_updated ON conversations (updated)",
-    """CREATE TABLE IF NOT EXISTS conversation_turns (
-        conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
-        turn INTEGER NOT NULL,
-        request_id TEXT NOT NULL UNIQUE,
-        ts REAL NOT NULL,
-        tier TEXT NOT NULL,
-        cost_usd REAL NOT NULL,
-        prompt TEXT,
-        answer TEXT,
-        PRIMARY KEY (conversation_id, turn)
-    )""",
-)
+from console.ledger import LedgerError, TurnRecord, connect_current, insert_turns
 
 #: Titles are the first words of the first prompt, this long at most.
 TITLE_CHARS = 60
@@ -90,13 +70,12 @@ class ConversationStore:
     """The conversation tables of one ledger file; safe to call from any one thread at a time."""
 
     def __init__(self, path: Path, *, busy_timeout_s: float = 5.0) -> None:
+        """Open the ledger at `path` (created or upgraded first); ConversationError if unusable."""
         try:
-            self._conn = sqlite3.connect(
-                str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-            )
+            self._conn = connect_current(path, busy_timeout_s=busy_timeout_s)
             self._conn.execute("PRAGMA foreign_keys=ON")
-            for statement in _SCHEMA:
-                self._conn.execute(statement)
+        except LedgerError as exc:
+            raise ConversationError(str(exc)) from None
         except sqlite3.Error as exc:
             raise ConversationError(f"{path}: cannot keep conversations: {exc}") from None
         self._lock = threading.Lock()
@@ -113,54 +92,33 @@ class ConversationStore:
         *,
         system_prompt: str = "",
         title: str = "",
-    ) -> None:
-        """Record one answered turn (creating its conversation on the first), in one transaction."""
+    ) -> bool:
+        """Record one answered turn (creating its conversation on the first), in one transaction.
+
+        False when a turn of that request is stored already: a request is one turn, never two.
+        """
+        record = TurnRecord(
+            conversation_id,
+            turn.turn,
+            turn.request_id,
+            turn.ts,
+            turn.tier,
+            turn.cost_usd,
+            turn.prompt,
+            turn.answer,
+            system_prompt=system_prompt,
+            title=title[:TITLE_CHARS],
+        )
         with self._lock:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.execute(
-                    "INSERT OR IGNORE INTO conversations"
-                    " (id, title, system_prompt, created, updated) VALUES (?, ?, ?, ?, ?)",
-                    (conversation_id, title[:TITLE_CHARS], system_prompt, turn.ts, turn.ts),
-                )
-                conn.execute(
-                    "INSERT INTO conversation_turns"
-                    " (conversation_id, turn, request_id, ts, tier, cost_usd, prompt, answer)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        conversation_id,
-                        turn.turn,
-                        turn.request_id,
-                        turn.ts,
-                        turn.tier,
-                        turn.cost_usd,
-                        turn.prompt,
-                        turn.answer,
-                    ),
-                )
-                tiers = conn.execute(
-                    "SELECT tiers FROM conversations WHERE id = ?", (conversation_id,)
-                ).fetchone()[0]
-                used = sorted({*filter(None, tiers.split(",")), turn.tier})
-                conn.execute(
-                    "UPDATE conversations SET updated = ?, turns = turns + 1,"
-                    " cost_usd = cost_usd + ?, tiers = ?,"
-                    " system_prompt = CASE WHEN ? != '' THEN ? ELSE system_prompt END"
-                    " WHERE id = ?",
-                    (
-                        turn.ts,
-                        turn.cost_usd,
-                        ",".join(used),
-                        system_prompt,
-                        system_prompt,
-                        conversation_id,
-                    ),
-                )
+                written = insert_turns(conn, (record,))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+        return written == 1
 
     def list(self, limit: int = 200) -> list[ConversationSummary]:
         """The most recently used conversations first."""

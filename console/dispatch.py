@@ -26,8 +26,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
-from console.conversations import ConversationError, ConversationStore, StoredTurn, title_for
-from console.ledger import Ledger, LedgerRecord, StorePrompts, stored_prompt
+from console.conversations import ConversationError, ConversationStore, title_for
+from console.ledger import Ledger, LedgerRecord, StorePrompts, TurnRecord, stored_prompt
 from console.observers import Observers
 from console.outcome import Outcome, Status, badge
 from console.spool import Kept, Spool, SpoolError
@@ -489,18 +489,23 @@ class Dispatcher:
             self._runtime.observers.on_result(cancelled)
             raise
         result = self._result(request_id, prompt, prepared, state, status, started, conversation)
-        with tracer.span("ledger.write"):
-            recorded, error = await asyncio.to_thread(
-                self._record_now, result, conversation, prepared, tag
-            )
-        self._runtime.observers.on_result(result)
-        if result.answer and result.status in ("ok", "fallback"):
-            # The answer is history for the next turn, whichever tier gives it.
-            answer_scan = await asyncio.to_thread(self._runtime.scanner.scan, result.answer)
-            turn = Turn(prepared.text, result.answer, result.tier, prepared.scan, answer_scan)
-            conversation.turns.append(turn)
-            if conversation.saved:
-                await asyncio.to_thread(self._save_turn, result, conversation, prepared, turn)
+        saved: TurnRecord | None = None
+        try:
+            if result.answer and result.status in ("ok", "fallback"):
+                # The answer is history for the next turn, whichever tier gives it.
+                answer_scan = await asyncio.to_thread(self._runtime.scanner.scan, result.answer)
+                turn = Turn(prepared.text, result.answer, result.tier, prepared.scan, answer_scan)
+                conversation.turns.append(turn)
+                if conversation.saved:
+                    saved = self._turn_record(result, conversation, prepared, turn)
+        finally:
+            # The row is written whatever happened to the answer's scan; a saved turn goes with
+            # it, in one transaction or one spool line.
+            with tracer.span("ledger.write"):
+                recorded, error = await asyncio.to_thread(
+                    self._record_now, result, conversation, prepared, tag, saved
+                )
+            self._runtime.observers.on_result(result)
         yield Done(result, recorded, error)
 
     async def _walk_chain(
@@ -791,23 +796,26 @@ class Dispatcher:
         )
 
     def _record_now(
-        self, result: RequestResult, conversation: Conversation, prepared: Prepared, tag: str
+        self,
+        result: RequestResult,
+        conversation: Conversation,
+        prepared: Prepared,
+        tag: str,
+        turn: TurnRecord | None = None,
     ) -> tuple[RecordedIn, str | None]:
-        """Write the row: to the ledger, else to the spool; where it went and why not the ledger."""
+        """Write the row (and its saved turn): to the ledger, else to the spool; where it went
+        and why not the ledger."""
         spool = self._runtime.spool
         try:
-            kept = spool.record(self._row(result, conversation, prepared, tag))
+            kept = spool.record(self._row(result, conversation, prepared, tag), turn)
         except SpoolError as exc:
             return "lost", str(exc)
         return kept, spool.last_error if kept == "spool" else None
 
-    def _save_turn(
+    def _turn_record(
         self, result: RequestResult, conversation: Conversation, prepared: Prepared, turn: Turn
-    ) -> None:
-        """Write an answered turn to the conversation tables, its text as `store_prompts` says."""
-        store = self.conversation_store()
-        if store is None:
-            return
+    ) -> TurnRecord:
+        """The saved turn of an answered request, its text as `store_prompts` says."""
         mode = _text_mode(
             self._runtime.config().ledger.store_prompts, turn.prompt_scan, turn.answer_scan
         )
@@ -819,19 +827,18 @@ class Dispatcher:
             prompt = prepared.redacted
             pseudonymizer = conversation.pseudonymizer
             answer = pseudonymizer.hide_known(pseudonymizer.redact(turn.answer_scan))
-        store.add_turn(
-            conversation.session,
-            StoredTurn(
-                turn=result.turn,
-                request_id=result.request_id,
-                ts=time.time(),
-                tier=result.tier,
-                cost_usd=result.cost.total_usd if result.cost is not None else 0.0,
-                prompt=prompt,
-                answer=answer,
-            ),
+        now = time.time()
+        return TurnRecord(
+            conversation_id=conversation.session,
+            turn=result.turn,
+            request_id=result.request_id,
+            ts=now,
+            tier=result.tier,
+            cost_usd=result.cost.total_usd if result.cost is not None else 0.0,
+            prompt=prompt,
+            answer=answer,
             system_prompt=conversation.system_prompt or "",
-            title=title_for(prompt, time.time()),
+            title=title_for(prompt, now),
         )
 
     def conversation_store(self) -> ConversationStore | None:
@@ -991,15 +998,18 @@ def _messages(
     """The chat messages of one request: system prompt, the earlier turns that fit, the prompt.
 
     With a pseudonymizer every earlier turn is redacted with the conversation's placeholders
-    (`prompt` is then already the redacted text).
+    (`prompt` is then already the redacted text); a turn without its scans is never sent as it
+    is then: ValueError (`prepare` scans every earlier turn, so this is a bug's last line).
     """
     messages = [Message("system", system)] if system else []
     for turn in fitted.turns:
-        if pseudonymizer is not None and turn.prompt_scan and turn.answer_scan:
+        if pseudonymizer is None:
+            user, assistant = turn.prompt, turn.answer
+        elif turn.prompt_scan is None or turn.answer_scan is None:
+            raise ValueError("an earlier turn was never scanned, so it cannot be redacted")
+        else:
             user = pseudonymizer.redact(turn.prompt_scan)
             assistant = pseudonymizer.redact(turn.answer_scan)
-        else:
-            user, assistant = turn.prompt, turn.answer
         messages += [Message("user", user), Message("assistant", assistant)]
     messages.append(Message("user", prompt))
     return tuple(messages)

@@ -1,6 +1,7 @@
 """Quality evidence, kept in the ledger's SQLite file: ratings of answers and judge verdicts.
 
-Three tables of their own beside the ledger's (created if missing, never touching `requests`):
+Three tables of their own beside the ledger's, part of its schema (console.ledger, version 5,
+which upgrades older files); nothing here writes `requests`:
 - `evidence_ratings`  one good/bad rating per request (from the console's rating key, or `rate`)
 - `eval_items`        one row per judged prompt of `switchboard eval`: the two request ids (the
                       prompt forced local and forced cloud), the verdict, and per tier whether
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from console.ledger import LedgerError, connect_current
 from policies.config import SetupError
 from policies.whatif import TierEvidence
 
@@ -33,37 +35,6 @@ Verdict = Literal["local as good", "cloud better", "no verdict"]
 Preference = Literal["local", "cloud", "tie"]
 VERDICTS: tuple[Verdict, ...] = ("local as good", "cloud better", "no verdict")
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS evidence_ratings (
-        request_id TEXT PRIMARY KEY,
-        tier TEXT NOT NULL,
-        good INTEGER NOT NULL,
-        ts REAL NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS eval_items (
-        item_key TEXT PRIMARY KEY,
-        prompt_hash TEXT NOT NULL,
-        method TEXT NOT NULL,
-        judge TEXT NOT NULL,
-        local_request_id TEXT NOT NULL,
-        cloud_request_id TEXT NOT NULL,
-        verdict TEXT NOT NULL,
-        local_good INTEGER,
-        cloud_good INTEGER,
-        ts REAL NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS eval_judgments (
-        id INTEGER PRIMARY KEY,
-        item_key TEXT NOT NULL,
-        call INTEGER NOT NULL,
-        first TEXT NOT NULL,
-        preference TEXT,
-        raw TEXT NOT NULL,
-        ts REAL NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS ix_eval_judgments_item ON eval_judgments (item_key)",
-    "CREATE INDEX IF NOT EXISTS ix_eval_items_local ON eval_items (local_request_id)",
-)
 #: Judge output kept per call: enough to see why it could not be parsed.
 _RAW_LIMIT = 2000
 
@@ -84,14 +55,11 @@ class ItemVerdict:
 @contextmanager
 def _connect(path: Path) -> Iterator[sqlite3.Connection]:
     try:
-        conn = sqlite3.connect(path, timeout=5.0, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise EvidenceError(f"{path}: cannot open the ledger for evidence: {exc}") from None
+        conn = connect_current(path)
+    except LedgerError as exc:
+        raise EvidenceError(str(exc)) from None
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        for statement in _SCHEMA:
-            conn.execute(statement)
         yield conn
     except sqlite3.DatabaseError as exc:
         raise EvidenceError(f"{path}: cannot use the ledger for evidence: {exc}") from None

@@ -10,6 +10,11 @@ transaction control and ~20 µs per row; sqlite-utils does the schema work.
 Each write also folds its rows into `hourly_totals` (hour, local day, tier, status) in the same
 transaction, so the rollup can never disagree with the rows; reports and `spend()` read it and
 take milliseconds over a million requests.
+
+The file also holds saved conversations (console.conversations) and quality evidence
+(console.evidence). Their tables are part of this schema (version 5) and of its migrations; a
+conversation turn is written in the transaction of its request's row (`Ledger.insert`), so the
+two can never disagree, and both are journaled together when the ledger refuses them.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from policies.prices import Spend, local_day_bounds
 RoutedTier = Literal["local", "pool", "cloud", "none"]
 StorePrompts = Literal["full", "redacted", "none"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: Files up to this size get a full `PRAGMA quick_check` when opened.
 QUICK_CHECK_MAX_BYTES = 16 * 1024 * 1024
@@ -73,11 +78,7 @@ def stored_prompt(mode: StorePrompts, prompt: str, redacted: str | None) -> str 
     the prompt itself when the scan found nothing), and None when no redacted text exists, so an
     unscanned prompt is never stored in the clear; "none" keeps nothing.
     """
-    if mode == "full":
-        return prompt
-    if mode == "redacted":
-        return redacted
-    return None
+    return {"full": prompt, "redacted": redacted}.get(mode)
 
 
 def _local_day(ts: float) -> int:
@@ -147,6 +148,28 @@ class Inserted(NamedTuple):
 
     inserted: int
     ignored: int
+    #: Conversation turns written (a turn whose request_id is already stored is not).
+    turns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRecord:
+    """One answered turn of a saved conversation, written with its request's row.
+
+    The texts are None when `[ledger] store_prompts` keeps none. `title` names the conversation
+    when this turn creates it; a non-empty `system_prompt` replaces the stored one.
+    """
+
+    conversation_id: str
+    turn: int
+    request_id: str
+    ts: float
+    tier: str
+    cost_usd: float
+    prompt: str | None
+    answer: str | None
+    system_prompt: str = ""
+    title: str = ""
 
 
 class HistoryRow(NamedTuple):
@@ -408,12 +431,158 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
     db.table("requests").add_column("server", str, not_null_default="")
 
 
+#: Schema 5's tables, as console.conversations and console.evidence created them on their own
+#: (IF NOT EXISTS) before they joined the migrations: a version 4 file may already hold them,
+#: with rows, and keeps both.
+_TABLES_5: dict[str, str] = {
+    "conversations": """CREATE TABLE IF NOT EXISTS conversations (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL DEFAULT '',
+        system_prompt TEXT NOT NULL DEFAULT '',
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        turns INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        tiers TEXT NOT NULL DEFAULT ''
+    )""",
+    "conversation_turns": """CREATE TABLE IF NOT EXISTS conversation_turns (
+        conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        turn INTEGER NOT NULL,
+        request_id TEXT NOT NULL UNIQUE,
+        ts REAL NOT NULL,
+        tier TEXT NOT NULL,
+        cost_usd REAL NOT NULL,
+        prompt TEXT,
+        answer TEXT,
+        PRIMARY KEY (conversation_id, turn)
+    )""",
+    "evidence_ratings": """CREATE TABLE IF NOT EXISTS evidence_ratings (
+        request_id TEXT PRIMARY KEY,
+        tier TEXT NOT NULL,
+        good INTEGER NOT NULL,
+        ts REAL NOT NULL
+    )""",
+    "eval_items": """CREATE TABLE IF NOT EXISTS eval_items (
+        item_key TEXT PRIMARY KEY,
+        prompt_hash TEXT NOT NULL,
+        method TEXT NOT NULL,
+        judge TEXT NOT NULL,
+        local_request_id TEXT NOT NULL,
+        cloud_request_id TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        local_good INTEGER,
+        cloud_good INTEGER,
+        ts REAL NOT NULL
+    )""",
+    "eval_judgments": """CREATE TABLE IF NOT EXISTS eval_judgments (
+        id INTEGER PRIMARY KEY,
+        item_key TEXT NOT NULL,
+        call INTEGER NOT NULL,
+        first TEXT NOT NULL,
+        preference TEXT,
+        raw TEXT NOT NULL,
+        ts REAL NOT NULL
+    )""",
+}
+_INDEXES_5 = (
+    "CREATE INDEX IF NOT EXISTS ix_conversations_updated ON conversations (updated)",
+    "CREATE INDEX IF NOT EXISTS ix_eval_judgments_item ON eval_judgments (item_key)",
+    "CREATE INDEX IF NOT EXISTS ix_eval_items_local ON eval_items (local_request_id)",
+)
+
+
+def _migrate_5(db: sqlite_utils.Database) -> None:
+    """Version 5: saved conversations and quality evidence join the schema's versions.
+
+    Tables already made by the code of version 4 are kept with their rows; one whose columns
+    are not the expected ones is refused (the migration rolls back, the file stays as it was).
+    """
+    scratch = sqlite3.connect(":memory:")
+    try:
+        for name, create in _TABLES_5.items():
+            scratch.execute(create)
+            expected = [row[1] for row in scratch.execute(f"PRAGMA table_info({name})")]
+            existing = [column.name for column in db.table(name).columns]
+            if existing and existing != expected:
+                raise sqlite3.DatabaseError(f"table {name} has columns {existing}, not {expected}")
+            db.execute(create)
+    finally:
+        scratch.close()
+    for create in _INDEXES_5:
+        db.execute(create)
+
+
 _MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migrate_1,
     _migrate_2,
     _migrate_3,
     _migrate_4,
+    _migrate_5,
 )
+
+
+def insert_turns(conn: sqlite3.Connection, turns: Iterable[TurnRecord]) -> int:
+    """Write conversation turns inside the caller's open transaction; how many were new.
+
+    A turn whose request_id is stored already is not written again (a replayed journal, a
+    retry). A turn number taken by another request (two processes continuing one conversation
+    at once) becomes the conversation's next number: both answers are kept, in the order written.
+    """
+    written = 0
+    for turn in turns:
+        if conn.execute(
+            "SELECT 1 FROM conversation_turns WHERE request_id = ?", (turn.request_id,)
+        ).fetchone():
+            continue
+        conn.execute(
+            "INSERT OR IGNORE INTO conversations (id, title, system_prompt, created, updated)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (turn.conversation_id, turn.title, turn.system_prompt, turn.ts, turn.ts),
+        )
+        number = int(
+            conn.execute(
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM conversation_turns"
+                " WHERE conversation_id = ?1 AND turn = ?2)"
+                " THEN (SELECT MAX(turn) + 1 FROM conversation_turns WHERE conversation_id = ?1)"
+                " ELSE ?2 END",
+                (turn.conversation_id, turn.turn),
+            ).fetchone()[0]
+        )
+        conn.execute(
+            "INSERT INTO conversation_turns"
+            " (conversation_id, turn, request_id, ts, tier, cost_usd, prompt, answer)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                turn.conversation_id,
+                number,
+                turn.request_id,
+                turn.ts,
+                turn.tier,
+                turn.cost_usd,
+                turn.prompt,
+                turn.answer,
+            ),
+        )
+        tiers = conn.execute(
+            "SELECT tiers FROM conversations WHERE id = ?", (turn.conversation_id,)
+        ).fetchone()[0]
+        used = sorted({*filter(None, str(tiers).split(",")), turn.tier})
+        conn.execute(
+            "UPDATE conversations SET updated = MAX(updated, ?), turns = turns + 1,"
+            " cost_usd = cost_usd + ?, tiers = ?,"
+            " system_prompt = CASE WHEN ? != '' THEN ? ELSE system_prompt END"
+            " WHERE id = ?",
+            (
+                turn.ts,
+                turn.cost_usd,
+                ",".join(used),
+                turn.system_prompt,
+                turn.system_prompt,
+                turn.conversation_id,
+            ),
+        )
+        written += 1
+    return written
 
 
 def _read_only_uri(path: Path) -> str:
@@ -435,7 +604,9 @@ def _check_header(path: Path) -> None:
 def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if "schema_version" not in tables:
-        if tables - {"sqlite_sequence"}:
+        # Conversation or evidence tables alone were made by code of version 4 writing to a
+        # file no ledger had opened yet: migration 5 adopts them.
+        if tables - {"sqlite_sequence", *_TABLES_5}:
             raise LedgerError(f"{path}: an SQLite file that is not a Switchboard ledger (use --db)")
         return 0
     row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
@@ -598,6 +769,14 @@ class Ledger:
         """Records kept in memory because the database refused them (retried later)."""
         return len(self._pending)
 
+    @property
+    def retry_in_s(self) -> float:
+        """Seconds until `record` tries the pending records again (0 when it would try now)."""
+        with self._lock:
+            if not self._pending:
+                return 0.0
+            return max(0.0, self._retry_at - time.monotonic())
+
     def record(self, rec: LedgerRecord) -> bool:
         """Write one request's row, committed before returning; never raises.
 
@@ -644,41 +823,47 @@ class Ledger:
                 self.dropped += 1
             self._pending.append(row)
 
-    def insert(self, recs: Iterable[LedgerRecord]) -> Inserted:
+    def insert(self, recs: Iterable[LedgerRecord], turns: Iterable[TurnRecord] = ()) -> Inserted:
         """Write `recs` in one transaction, now, or raise (sqlite3.Error, OSError, ValueError).
 
         The durable path (console.spool) calls this: a refused write raises instead of queueing
         in memory, so the caller can journal the rows. A request_id already recorded is not
         written again; `Inserted.ignored` counts those, so a replay can tell the two apart.
+        `turns` (the conversation turns these requests answered) are written in the same
+        transaction, each once (`insert_turns`).
         """
         rows = [_row_of(rec) for rec in recs]
+        turns = tuple(turns)
         with self._lock:
-            inserted = self._commit(rows)
+            inserted, written = self._commit(rows, turns)
             self.ignored += len(rows) - len(inserted)
             if len(inserted) == len(rows):
                 self.last_error = None
-        return Inserted(inserted=len(inserted), ignored=len(rows) - len(inserted))
+        return Inserted(inserted=len(inserted), ignored=len(rows) - len(inserted), turns=written)
 
-    def _commit(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """Insert `rows` and their rollup in one transaction; the rows actually inserted."""
+    def _commit(
+        self, rows: list[tuple[Any, ...]], turns: tuple[TurnRecord, ...] = ()
+    ) -> tuple[list[tuple[Any, ...]], int]:
+        """Insert `rows`, their rollup and `turns` in one transaction; what was inserted."""
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             inserted = self._insert(rows)
             conn.executemany(_UPSERT_ROLLUP, _rollup_rows(inserted))
+            written = insert_turns(conn, turns)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        return inserted
+        return inserted, written
 
     def _write(self, batch: list[tuple[Any, ...]]) -> bool:
         rows = [*self._pending, *batch]
         if not rows:
             return True
         try:
-            inserted = self._commit(rows)
+            inserted, _ = self._commit(rows)
         except Exception as exc:  # recording must never break a request
             self._enqueue(batch)
             self.last_error = f"{self.path}: {type(exc).__name__}: {exc}"
@@ -831,6 +1016,40 @@ def open_for_report(path: Path) -> Ledger:
     if path.exists() and not _writable(path):
         return Ledger.open(path, read_only=True)
     return Ledger.open(path)
+
+
+def connect_current(path: Path, *, busy_timeout_s: float = 5.0) -> sqlite3.Connection:
+    """A plain connection to the ledger at `path`, its schema first brought up to date.
+
+    For the modules keeping their tables in the ledger file (console.conversations,
+    console.evidence): a file that is missing or older than SCHEMA_VERSION is created or
+    migrated through `Ledger.open`, so a foreign, corrupt, newer or unwritable old file is
+    refused with its one-line LedgerError, untouched.
+    """
+    if not _is_current(path):
+        Ledger.open(path, busy_timeout_s=busy_timeout_s).close()
+    try:
+        return sqlite3.connect(
+            path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
+    except sqlite3.Error as exc:
+        raise LedgerError(f"{path}: cannot open the ledger: {exc}") from None
+
+
+def _is_current(path: Path) -> bool:
+    """Whether `path` is a ledger at SCHEMA_VERSION: a cheap read; `Ledger.open` judges the rest."""
+    if not path.is_file():
+        return False
+    try:
+        conn = sqlite3.connect(_read_only_uri(path), uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        return _schema_version(conn, path) == SCHEMA_VERSION
+    except (sqlite3.Error, LedgerError):
+        return False
+    finally:
+        conn.close()
 
 
 def _writable(path: Path) -> bool:

@@ -67,6 +67,8 @@ class TierTotals:
     counterfactual_usd: float
     cpu_seconds: float
     unpriced: int
+    #: All-cloud cost minus actual cost, over the requests whose both costs are known.
+    savings_usd: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -232,8 +234,8 @@ def build_report(
     by_status: dict[str, int] = {}
     fallbacks, savings, first_ts = 0, 0.0, now
     for day, tier, status, count, t_in, t_out, cost, cf, cpu, unpriced, fell, saved, low in groups:
-        totals = tiers.setdefault(tier, [0.0] * 7)
-        for index, value in enumerate((count, t_in, t_out, cost, cf, cpu, unpriced)):
+        totals = tiers.setdefault(tier, [0.0] * 8)
+        for index, value in enumerate((count, t_in, t_out, cost, cf, cpu, unpriced, saved)):
             totals[index] += value
         day_totals = days.setdefault((day, tier), [0.0] * 3)
         day_totals[0] += count
@@ -253,6 +255,7 @@ def build_report(
             counterfactual_usd=t[4],
             cpu_seconds=t[5],
             unpriced=int(t[6]),
+            savings_usd=t[7],
         )
         for tier, t in sorted(tiers.items())
     )

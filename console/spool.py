@@ -7,11 +7,13 @@ process can die in the middle of a request (SIGKILL, a closed terminal). So:
 - Before a request's first engine call, an *intent* line is appended and fsync'ed: the row as it
   would be if the request were interrupted there (status `interrupted`, its decision and
   redaction). A request that ends normally appends a *settled* line after its row is committed.
-- A row the ledger refuses is appended as a *record* line, fsync'ed before the answer is shown.
+- A row the ledger refuses is appended as a *record* line, fsync'ed before the answer is shown;
+  when the request answered a turn of a saved conversation, the line carries that turn too, and
+  both are written in one transaction, so a turn is never lost nor kept without its row.
 - The next process that opens the ledger for writing (ask, replay, the console) replays the
   journals: records, and intents of processes that are gone without settling them, are
   inserted with `request_id` UNIQUE, so a row is never counted twice (`SpoolReplay.ignored`
-  counts rows that were already in the ledger).
+  counts rows that were already in the ledger), and so is each turn.
 
 Each process appends to its own file, `<state dir>/spool/<ledger key>/<pid>-<start ms>.jsonl`,
 so appends never interleave and a journal whose owner still runs is left alone (its intents are
@@ -35,7 +37,7 @@ from typing import Any, Literal
 import platformdirs
 import psutil
 
-from console.ledger import Ledger, LedgerRecord
+from console.ledger import Ledger, LedgerRecord, TurnRecord
 
 #: Where a row ended up: committed to the ledger, or journaled in the spool.
 Kept = Literal["ledger", "spool"]
@@ -59,6 +61,7 @@ class SpoolReplay:
 
     inserted: int = 0
     ignored: int = 0
+    turns: int = 0
     interrupted: int = 0
     unreadable: int = 0
     left: int = 0
@@ -69,6 +72,8 @@ class SpoolReplay:
         if not (self.inserted or self.ignored or self.unreadable or self.error):
             return ""
         parts = [f"{self.inserted} spooled row(s) written to the ledger"]
+        if self.turns:
+            parts.append(f"{self.turns} conversation turn(s) with them")
         if self.interrupted:
             parts.append(f"{self.interrupted} of them interrupted requests")
         if self.ignored:
@@ -85,6 +90,8 @@ class _Journal:
     """One journal file read back: rows to insert, and intents still in flight."""
 
     records: dict[str, LedgerRecord] = dataclasses.field(default_factory=dict)
+    #: The conversation turns of records, by request_id.
+    turns: dict[str, TurnRecord] = dataclasses.field(default_factory=dict)
     intents: dict[str, LedgerRecord] = dataclasses.field(default_factory=dict)
     settled: set[str] = dataclasses.field(default_factory=set)
     unreadable: int = 0
@@ -115,10 +122,17 @@ def _alive(key: str) -> bool:
         return False
 
 
-def _encode(kind: str, rec: LedgerRecord | None = None, request_id: str = "") -> bytes:
+def _encode(
+    kind: str,
+    rec: LedgerRecord | None = None,
+    request_id: str = "",
+    turn: TurnRecord | None = None,
+) -> bytes:
     data: dict[str, Any] = {"kind": kind}
     if rec is not None:
         data["record"] = dataclasses.asdict(rec)
+        if turn is not None:
+            data["turn"] = dataclasses.asdict(turn)
     else:
         data["request_id"] = request_id
     return (json.dumps(data, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
@@ -135,10 +149,13 @@ def _read(path: Path) -> _Journal:
                     journal.settled.add(str(data["request_id"]))
                     continue
                 rec = LedgerRecord(**data["record"])
+                turn = TurnRecord(**data["turn"]) if "turn" in data else None
             except (ValueError, KeyError, TypeError):
                 journal.unreadable += 1
                 continue
             (journal.records if kind == "record" else journal.intents)[rec.request_id] = rec
+            if turn is not None and kind == "record":
+                journal.turns[rec.request_id] = turn
     return journal
 
 
@@ -171,15 +188,17 @@ class Spool:
         except OSError as exc:
             self.last_error = f"{self.path}: {exc.strerror or exc}"
 
-    def record(self, rec: LedgerRecord) -> Kept:
-        """Commit `rec` to the ledger, or journal it (fsync'ed) when the ledger refuses it.
+    def record(self, rec: LedgerRecord, turn: TurnRecord | None = None) -> Kept:
+        """Commit `rec` (and the conversation `turn` it answered) to the ledger, or journal both
+        in one fsync'ed line when the ledger refuses them.
 
         Raises SpoolError only when both refuse: the caller must then say the row is lost.
         """
         why = "no ledger is open"
+        turns = () if turn is None else (turn,)
         if self.ledger is not None:
             try:
-                self.ledger.insert((rec,))
+                self.ledger.insert((rec,), turns)
             except Exception as exc:  # any refusal: the row goes to the journal instead
                 why = f"{type(exc).__name__}: {exc}"
             else:
@@ -187,7 +206,7 @@ class Spool:
                 self._settle(rec.request_id)
                 return "ledger"
         try:
-            self._append(_encode("record", rec), sync=True)
+            self._append(_encode("record", rec, turn=turn), sync=True)
         except OSError as exc:
             raise SpoolError(
                 f"{self.ledger_path} refused the row ({why}) and the spool {self.path} "
@@ -279,8 +298,9 @@ class Spool:
             journal = _read(path)
             rows, keep = journal.waiting(owner_alive=own)
             interrupted = sum(1 for rec in rows if rec.request_id not in journal.records)
+            turns = [journal.turns[r.request_id] for r in rows if r.request_id in journal.turns]
             try:
-                done = self.ledger.insert(rows) if rows else None
+                done = self.ledger.insert(rows, turns) if rows else None
             except Exception as exc:  # the ledger still refuses: the journal stays as it is
                 return SpoolReplay(unreadable=journal.unreadable, left=len(rows), error=f"{exc}")
             if keep:
@@ -290,6 +310,7 @@ class Spool:
             return SpoolReplay(
                 inserted=done.inserted if done else 0,
                 ignored=done.ignored if done else 0,
+                turns=done.turns if done else 0,
                 interrupted=interrupted,
                 unreadable=journal.unreadable,
             )
@@ -299,6 +320,7 @@ def _add(a: SpoolReplay, b: SpoolReplay) -> SpoolReplay:
     return SpoolReplay(
         inserted=a.inserted + b.inserted,
         ignored=a.ignored + b.ignored,
+        turns=a.turns + b.turns,
         interrupted=a.interrupted + b.interrupted,
         unreadable=a.unreadable + b.unreadable,
         left=a.left + b.left,

@@ -93,7 +93,6 @@ class CircuitBreaker:
         """The state now, moving open -> half_open once the cooldown has passed (lock held)."""
         if self._state == "open" and self._clock() - self._opened_at >= self.config.cooldown_s:
             self._state = "half_open"
-            self._probe_in_flight = False
         return self._state
 
     @property
@@ -124,7 +123,6 @@ class CircuitBreaker:
             if self._current() != "closed":
                 self._state = "closed"
                 self._outcomes.clear()
-            self._probe_in_flight = False
             self._consecutive = 0
             self._outcomes.append(True)
             if latency_s is not None:
@@ -138,7 +136,6 @@ class CircuitBreaker:
             state = self._current()
             self._last_error = error
             self._consecutive += 1
-            self._probe_in_flight = False
             if state == "half_open":
                 self._open()
                 return
@@ -157,6 +154,9 @@ class CircuitBreaker:
     def _open(self) -> None:
         self._state = "open"
         self._opened_at = self._clock()
+        # The one place the probe slot is freed by an outcome: the flag only means something in
+        # half_open, which is reached from here alone; a failed probe opens again through here.
+        self._probe_in_flight = False
 
     def snapshot(self) -> BreakerSnapshot:
         """A frozen view of the breaker and the endpoint's latency."""

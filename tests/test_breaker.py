@@ -92,6 +92,33 @@ def test_a_failed_probe_opens_again_for_a_full_cooldown() -> None:
     snap = breaker.snapshot()
     assert snap.state == "open" and snap.cooldown_remaining_s == 30.0
     assert snap.last_error == "still down"
+    clock.now = 61.0
+    assert breaker.admit() is Admission.PROBE, "the failed probe no longer holds the slot"
+    assert breaker.admit() is Admission.REJECT
+
+
+def test_after_a_probe_closed_the_circuit_the_next_opening_probes_again() -> None:
+    breaker, clock = make(failure_threshold=1, cooldown_s=10)
+    breaker.record_failure("down")
+    clock.now = 10.0
+    assert breaker.admit() is Admission.PROBE
+    breaker.record_success()
+    assert breaker.admit() is Admission.ALLOW
+    breaker.record_failure("down again")
+    assert breaker.admit() is Admission.REJECT
+    clock.now = 20.0
+    assert breaker.admit() is Admission.PROBE
+
+
+def test_a_late_failure_of_an_older_request_during_the_probe_reopens_and_frees_the_slot() -> None:
+    breaker, clock = make(failure_threshold=1, cooldown_s=10)
+    breaker.record_failure("down")
+    clock.now = 10.0
+    assert breaker.admit() is Admission.PROBE  # the probe is out and never reports
+    breaker.record_failure("a request sent before the opening failed late")
+    assert breaker.state == "open"
+    clock.now = 20.0
+    assert breaker.admit() is Admission.PROBE
 
 
 def test_a_cancelled_probe_frees_the_slot() -> None:

@@ -18,8 +18,9 @@ import pytest
 
 from console.conversations import ConversationError, ConversationStore, StoredTurn
 from console.dispatch import Attempt, Conversation, Done, RequestResult
+from console.ledger import Ledger
 from console.runtime import Runtime
-from engines.demo import DemoServer
+from engines.demo import DemoServer, free_port
 from policies.config import ConfigStore
 from policies.context import Turn, fit, pii_turns, prompt_tokens
 from policies.pii import PiiEntity, PiiScan
@@ -158,8 +159,9 @@ def test_store_keeps_turns_in_order_and_lists_newest_first(tmp_path: Path) -> No
     with pytest.raises(ConversationError, match="no conversation 'a'"):
         store.load("a")
     assert store.load("b").summary.turns == 2
-    with pytest.raises(sqlite3.IntegrityError):  # a request is one turn, never two
-        store.add_turn("b", StoredTurn(3, "b1", 9.0, "local", 0.0, None, None))
+    # A request is one turn, never two: its second write is refused and changes nothing.
+    assert not store.add_turn("b", StoredTurn(3, "b1", 9.0, "local", 0.0, None, None))
+    assert store.load("b").summary.turns == 2 and store.load("b").summary.updated == 7.0
 
 
 # -- real engines ------------------------------------------------------------------------------
@@ -382,3 +384,97 @@ def test_kill_9_mid_conversation_keeps_every_answered_turn(
             )
         }
     assert answered == {t["request_id"] for t in turns}
+
+
+def test_a_turn_asked_while_another_process_locks_the_ledger_is_kept_and_written_once(
+    tmp_path: Path,
+) -> None:
+    """`ask --conversation` under a real BEGIN EXCLUSIVE of a second process: the turn goes to
+    the spool with its row, and the next `ask` of the conversation writes both, once, and sees
+    the first turn as history."""
+    (tmp_path / "config.toml").write_text(
+        CONFIG.format(
+            base_url=f"http://127.0.0.1:{free_port()}/v1",
+            on_pii="local",
+            n_ctx=2048,
+            max_tokens=8,
+            store="full",
+        )
+    )
+    db = tmp_path / "ledger.sqlite"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+    }
+    Ledger.open(db).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "conn.execute('BEGIN EXCLUSIVE')\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.readline()\n"
+            "conn.execute('ROLLBACK')\n"
+            "print('released', flush=True)\n"
+            "time.sleep(600)\n",
+            str(db),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdin is not None
+        assert holder.stdout.readline().strip() == "locked"
+        first = subprocess.run(
+            _switchboard(tmp_path, "ask", "--local", "--conversation", "new", "--json", "Say hi."),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
+        assert first.returncode == 0, first.stderr
+        asked = json.loads(first.stdout)
+        assert (asked["recorded"], asked["status"], asked["turn"]) == ("spool", "ok", 1)
+        conversation_id = asked["conversation_id"]
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "released"
+        second = subprocess.run(
+            _switchboard(
+                tmp_path, "ask", "--local", "--conversation", conversation_id, "--json", "Again."
+            ),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
+    finally:
+        holder.kill()
+        holder.wait(30)
+    assert second.returncode == 0, second.stderr
+    assert "1 spooled row(s) written to the ledger" in second.stderr
+    assert "1 conversation turn(s) with them" in second.stderr
+    again = json.loads(second.stdout)
+    # Turn 2: the replay ran before the conversation was resumed, so turn 1 was its history.
+    assert (again["recorded"], again["turn"]) == ("ledger", 2)
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT request_id FROM requests ORDER BY id").fetchall()
+        turns = conn.execute(
+            "SELECT turn, request_id, prompt FROM conversation_turns"
+            " WHERE conversation_id = ? ORDER BY turn",
+            (conversation_id,),
+        ).fetchall()
+        summary = conn.execute(
+            "SELECT turns FROM conversations WHERE id = ?", (conversation_id,)
+        ).fetchone()
+    assert [row[0] for row in rows] == [asked["request_id"], again["request_id"]]
+    assert turns == [
+        (1, asked["request_id"], "Say hi."),
+        (2, again["request_id"], "Again."),
+    ]
+    assert summary == (2,)
+    assert not list((tmp_path / "state").rglob("*.jsonl"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -26,6 +27,7 @@ from console.ledger import (
     Ledger,
     LedgerError,
     LedgerRecord,
+    TurnRecord,
     default_db_path,
     prompt_hash,
     stored_prompt,
@@ -581,3 +583,212 @@ def test_a_stored_row_gives_back_the_outcome_its_badge_is_drawn_from(ledger: Led
     assert shown[redacted.request_id][1] == "CLOUD·redacted"
     assert shown[plain.request_id][0].path == ("local",)
     assert shown[plain.request_id][1] == "LOCAL"
+
+
+# -- schema 5: conversations and evidence join the migrations ----------------------------------
+
+#: Written by the code of schema 4 (commit 2c942e9: Ledger.insert of five rows, then
+#: ConversationStore.add_turn/rename and console.evidence's rate/record_judgment/record_item),
+#: checkpointed into one file and gzipped.
+V4_FIXTURE = REPO / "tests" / "data" / "ledger_v4.sqlite.gz"
+SCHEMA_5_TABLES = (
+    "conversations",
+    "conversation_turns",
+    "evidence_ratings",
+    "eval_items",
+    "eval_judgments",
+)
+
+
+def _v4_file(tmp_path: Path) -> Path:
+    path = tmp_path / "v4.sqlite"
+    path.write_bytes(gzip.decompress(V4_FIXTURE.read_bytes()))
+    return path
+
+
+def _contents(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table but the schema's own, in a stable order."""
+    conn = sqlite3.connect(path)
+    try:
+        names = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'schema_version'"
+            )
+        ]
+        return {name: sorted(conn.execute(f"SELECT * FROM {name}").fetchall()) for name in names}
+    finally:
+        conn.close()
+
+
+def test_a_v4_ledger_with_conversations_and_evidence_is_upgraded_keeping_everything(
+    tmp_path: Path,
+) -> None:
+    from console import evidence
+    from console.conversations import ConversationStore
+
+    path = _v4_file(tmp_path)
+    before = _contents(path)
+    assert before["conversation_turns"] and before["eval_judgments"]  # the fixture has rows
+    with Ledger.open(path) as ledger:
+        assert ledger.count() == 5
+    conn = sqlite3.connect(path)
+    versions = [row[0] for row in conn.execute("SELECT version FROM schema_version")]
+    indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    conn.close()
+    assert versions == [1, 2, 3, 4, 5] and SCHEMA_VERSION == 5
+    assert {"ix_conversations_updated", "ix_eval_items_local"} <= indexes
+    assert _contents(path) == before
+    store = ConversationStore(path)
+    try:
+        loaded = store.load("conv-a")
+        assert [t.request_id for t in loaded.turns] == ["req-0", "req-1"]
+        assert loaded.system_prompt == "Be brief." and loaded.summary.tiers == ("cloud", "local")
+        assert store.load("conv-b").summary.title == "renamed"
+    finally:
+        store.close()
+    assert evidence.rating(path, "req-1") is True and evidence.rating(path, "req-0") is False
+    found = evidence.tier_evidence(path)
+    assert found["req-4"].eval_pair and found["req-4"].local_good is True
+    assert evidence.verdict_counts(path)["local as good"] == 1
+
+
+def test_conversations_and_evidence_upgrade_an_older_ledger_on_their_own(tmp_path: Path) -> None:
+    from console import evidence
+    from console.conversations import ConversationStore
+
+    for opener in ("conversations", "evidence"):
+        (tmp_path / opener).mkdir()
+        path = _v4_file(tmp_path / opener)
+        before = _contents(path)
+        if opener == "conversations":
+            ConversationStore(path).close()
+        else:
+            assert evidence.done_items(path)
+        conn = sqlite3.connect(path)
+        assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 5
+        conn.close()
+        assert _contents(path) == before
+
+
+def test_a_schema_4_ledger_without_those_tables_gains_them(tmp_path: Path) -> None:
+    path = tmp_path / "bare4.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    db = ledger_module.sqlite_utils.Database(conn)
+    db.table("schema_version").create({"version": int, "applied_at": float}, pk="version")
+    for number, migrate in enumerate(ledger_module._MIGRATIONS[:4], start=1):
+        migrate(db)
+        conn.execute("INSERT INTO schema_version VALUES (?, 0)", (number,))
+    conn.close()
+    with Ledger.open(path) as ledger:
+        ledger.insert([make_record()])
+    tables = set(_contents(path))
+    assert set(SCHEMA_5_TABLES) <= tables
+
+
+def test_evidence_tables_made_before_any_ledger_are_adopted(tmp_path: Path) -> None:
+    """Code of schema 4 could write evidence tables into a file no ledger had opened yet."""
+    path = tmp_path / "early.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute(ledger_module._TABLES_5["evidence_ratings"])
+    conn.execute("INSERT INTO evidence_ratings VALUES ('r', 'local', 1, 0)")
+    conn.commit()
+    conn.close()
+    with Ledger.open(path) as ledger:
+        assert ledger.count() == 0
+    assert _contents(path)["evidence_ratings"] == [("r", "local", 1, 0.0)]
+
+
+def test_a_v4_table_with_other_columns_is_refused_and_the_file_left_at_v4(
+    tmp_path: Path,
+) -> None:
+    path = _v4_file(tmp_path)
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE eval_items ADD COLUMN note TEXT")
+    conn.commit()
+    conn.close()
+    before = _contents(path)
+    with pytest.raises(LedgerError, match=r"v4\.sqlite: .*table eval_items has columns"):
+        Ledger.open(path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 4
+    conn.close()
+    assert _contents(path) == before
+
+
+def test_a_newer_ledger_is_refused_in_one_line_by_conversations_and_evidence(
+    tmp_path: Path,
+) -> None:
+    from console import evidence
+    from console.conversations import ConversationError, ConversationStore
+
+    path = tmp_path / "future.sqlite"
+    Ledger.open(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO schema_version VALUES (6, 0)")
+    conn.commit()
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    before = path.read_bytes()
+    newer = r"future\.sqlite: ledger schema version 6 is newer than this Switchboard supports"
+    with pytest.raises(ConversationError, match=newer) as refused:
+        ConversationStore(path)
+    assert "\n" not in str(refused.value)
+    with pytest.raises(evidence.EvidenceError, match=newer):
+        evidence.rate(path, "r", True)
+    with pytest.raises(LedgerError, match=newer):
+        Ledger.open(path)
+    assert path.read_bytes() == before
+
+
+def test_a_turn_is_written_with_its_row_once_and_renumbered_on_a_clash(ledger: Ledger) -> None:
+    from console.conversations import ConversationStore
+
+    first, second, rival = make_record(), make_record(), make_record()
+
+    def turn(rec: LedgerRecord, number: int, ts: float) -> TurnRecord:
+        return TurnRecord("c", number, rec.request_id, ts, "local", 0.5, "p", "a", title="t")
+
+    assert ledger.insert([first], [turn(first, 1, 10.0)]) == (1, 0, 1)
+    # A retry of the same request writes neither its row nor its turn again.
+    assert ledger.insert([first], [turn(first, 1, 11.0)]) == (0, 1, 0)
+    assert ledger.insert([second, rival], [turn(second, 2, 20.0), turn(rival, 2, 15.0)]) == (
+        2,
+        0,
+        2,
+    )
+    store = ConversationStore(ledger.path)
+    try:
+        loaded = store.load("c")
+    finally:
+        store.close()
+    assert [(t.turn, t.request_id) for t in loaded.turns] == [
+        (1, first.request_id),
+        (2, second.request_id),
+        (3, rival.request_id),
+    ]
+    # `updated` never goes back to an older turn's time; turns and cost count each turn once.
+    assert (loaded.summary.turns, loaded.summary.updated) == (3, 20.0)
+    assert loaded.summary.cost_usd == pytest.approx(1.5) and loaded.summary.title == "t"
+
+
+def test_a_refused_write_backs_off_doubling_from_half_a_second_to_thirty(tmp_path: Path) -> None:
+    path = tmp_path / "locked.sqlite"
+    ledger = Ledger.open(path, busy_timeout_s=0.01)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        assert ledger.retry_in_s == 0.0
+        assert not ledger.record(make_record())
+        waits = [ledger.retry_in_s]
+        for _ in range(8):
+            assert not ledger.flush()  # a retry now, whatever the back-off says
+            waits.append(ledger.retry_in_s)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    # Each wait was read within a moment of its failure: at most 0.5 s late under any load.
+    for wait, expected in zip(waits, (0.5, 1, 2, 4, 8, 16, 30, 30, 30), strict=True):
+        assert expected - 0.5 < wait <= expected
+    assert ledger.flush() and ledger.retry_in_s == 0.0 and ledger.count() == 1
+    ledger.close()

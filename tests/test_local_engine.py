@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from engines._worker import THREAD_NAME
 from engines.base import (
     Chunk,
     Engine,
@@ -185,6 +186,8 @@ async def test_telemetry_sees_the_engine_threads_while_generating(engine: LocalE
     assert working, busy.threads
     assert len(busy.threads) >= engine.n_threads
     assert all(str(t.tid) in t.name for t in busy.threads)
+    # Named by the worker, not "python3": llama.cpp's threads inherit the name.
+    assert all(t.name.startswith(f"{THREAD_NAME}:") for t in busy.threads), busy.threads
     await settle(engine)
 
 

@@ -6,6 +6,7 @@ their journal open (SIGKILL) and real read-only files.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from console.ledger import Ledger, LedgerRecord
+from console.ledger import Ledger, LedgerRecord, TurnRecord
 from console.spool import Spool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -298,10 +299,14 @@ def test_a_full_disk_sends_rows_to_the_spool_until_there_is_room(
     first = make_record()
     ledger.insert([first])
     filler = small_filesystem / "filler"
-    with filler.open("wb") as handle, pytest.raises(OSError, match="No space left"):
-        for _ in range(64):  # 4 MiB: more than the filesystem holds
-            handle.write(b"\0" * 65536)
-            handle.flush()
+    # Unbuffered: a buffered file would raise ENOSPC again when closed, with what it still holds.
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        with pytest.raises(OSError, match="No space left"):
+            for _ in range(64):  # 4 MiB: more than the filesystem holds
+                os.write(fd, b"\0" * 65536)
+    finally:
+        os.close(fd)
     spool = Spool(db, ledger, spool_root)
     rows = [make_record(prompt_text="x" * 4000) for _ in range(5)]
     kept = [spool.record(rec) for rec in rows]
@@ -313,4 +318,141 @@ def test_a_full_disk_sends_rows_to_the_spool_until_there_is_room(
     done = spool.replay()
     assert (done.inserted, done.ignored, done.left) == (waiting, 0, 0)
     assert ledger.count() == 1 + len(rows) and ledger.ignored == 0
+    ledger.close()
+
+
+# -- conversation turns travel with their row --------------------------------------------------
+
+
+@pytest.fixture
+def releasable_lock(db: Path) -> Iterator[subprocess.Popen[str]]:
+    """A second process holding the ledger's write lock until told to ROLLBACK (a line on stdin).
+
+    It keeps running, and its connection open, after releasing: the lock is given back, not
+    taken away by the process dying.
+    """
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "conn.execute('BEGIN EXCLUSIVE')\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.readline()\n"
+            "conn.execute('ROLLBACK')\n"
+            "print('released', flush=True)\n"
+            "time.sleep(600)\n",
+            str(db),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "locked"
+    try:
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait(DEADLINE_S)
+
+
+def _release(holder: subprocess.Popen[str]) -> None:
+    assert holder.stdin is not None and holder.stdout is not None
+    holder.stdin.write("\n")
+    holder.stdin.flush()
+    assert holder.stdout.readline().strip() == "released"
+
+
+def make_turn(rec: LedgerRecord, conversation_id: str = "conv", turn: int = 1) -> TurnRecord:
+    return TurnRecord(
+        conversation_id, turn, rec.request_id, rec.ts, rec.tier, rec.cost_usd, "q", "a", title="q"
+    )
+
+
+def _conversation(db: Path, conversation_id: str) -> tuple[tuple[object, ...], list[object]]:
+    conn = sqlite3.connect(db)
+    try:
+        summary = conn.execute(
+            "SELECT turns, cost_usd, tiers FROM conversations WHERE id = ?", (conversation_id,)
+        ).fetchone()
+        turns = conn.execute(
+            "SELECT turn, request_id, prompt, answer FROM conversation_turns"
+            " WHERE conversation_id = ? ORDER BY turn",
+            (conversation_id,),
+        ).fetchall()
+        return summary, turns
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("end", ["exit", "kill -9"])
+def test_a_turn_refused_by_a_locked_ledger_is_spooled_with_its_row_and_written_once(
+    db: Path, spool_root: Path, releasable_lock: subprocess.Popen[str], end: str
+) -> None:
+    rec = make_record(cost=0.5)
+    turn = make_turn(rec)
+    writer = _child(
+        "import json, sys, time\n"
+        "from pathlib import Path\n"
+        "from console.ledger import Ledger, LedgerRecord, TurnRecord\n"
+        "from console.spool import Spool\n"
+        "ledger = Ledger.open(Path(sys.argv[1]), busy_timeout_s=0.2)\n"
+        "spool = Spool(Path(sys.argv[1]), ledger, Path(sys.argv[2]))\n"
+        "kept = spool.record(LedgerRecord(**json.loads(sys.argv[3])),"
+        " TurnRecord(**json.loads(sys.argv[4])))\n"
+        "print(kept, spool.path, flush=True)\n"
+        "if sys.argv[5] == 'kill -9':\n"
+        "    time.sleep(600)\n",
+        str(db),
+        str(spool_root),
+        json.dumps(dataclasses.asdict(rec)),
+        json.dumps(dataclasses.asdict(turn)),
+        end,
+    )
+    assert writer.stdout is not None
+    kept, journal = writer.stdout.readline().split()
+    assert kept == "spool"
+    lines = [json.loads(line) for line in Path(journal).read_text().splitlines()]
+    assert [(line["kind"], line["turn"]["request_id"]) for line in lines] == [
+        ("record", rec.request_id)
+    ]
+    if end == "kill -9":
+        writer.send_signal(signal.SIGKILL)
+    writer.wait(DEADLINE_S)
+    assert _rows(db) == [] and _conversation(db, "conv") == (None, [])
+    _release(releasable_lock)
+    ledger = Ledger.open(db)
+    try:
+        done = Spool(db, ledger, spool_root).replay()
+        assert (done.inserted, done.turns, done.ignored, done.left) == (1, 1, 0, 0)
+        assert "1 conversation turn(s) with them" in done.describe()
+        again = Spool(db, ledger, spool_root).replay()
+        assert (again.inserted, again.turns) == (0, 0)
+    finally:
+        ledger.close()
+    assert [row[0] for row in _rows(db)] == [rec.request_id]
+    summary, turns = _conversation(db, "conv")
+    assert summary == (1, 0.5, "cloud")
+    assert turns == [(1, rec.request_id, "q", "a")]
+    assert not Path(journal).exists()
+
+
+def test_a_replay_that_finds_the_row_already_written_adds_neither_row_nor_turn(
+    db: Path, spool_root: Path, write_lock: subprocess.Popen[str]
+) -> None:
+    """Ambiguous failures: the row and its turn were committed, yet the journal kept them too."""
+    rec = make_record()
+    ledger = Ledger.open(db, busy_timeout_s=0.2)
+    spool = Spool(db, ledger, spool_root)
+    assert spool.record(rec, make_turn(rec)) == "spool"
+    write_lock.kill()
+    write_lock.wait(DEADLINE_S)
+    assert ledger.insert([rec], [make_turn(rec)]) == (1, 0, 1)
+    done = spool.replay()
+    assert (done.inserted, done.ignored, done.turns) == (0, 1, 0)
+    assert _conversation(db, "conv")[0] == (1, 0.25, "cloud")
     ledger.close()

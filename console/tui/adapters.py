@@ -19,6 +19,8 @@ from console.tui.widgets.views import (
     EntityCount,
     LedgerView,
     LocalView,
+    PoolServerView,
+    PoolView,
     PresenterView,
     PrivacyView,
     Span,
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from console.dispatch import RequestResult
     from console.runtime import Runtime, RuntimeStatus
     from engines.breaker import BreakerSnapshot
+    from engines.pool import PoolStatus, ServerStatus
     from engines.telemetry import TelemetrySnapshot
     from policies.config import Config
     from policies.pii import PiiScan
@@ -57,8 +60,11 @@ def answer_meta(result: RequestResult) -> AnswerMeta:
 
 
 def stored_turn_meta(tier: str) -> AnswerMeta:
-    """The badge of an answer reopened from a saved conversation (only its tier is kept)."""
-    answered: Literal["local", "cloud"] = "cloud" if tier == "cloud" else "local"
+    """The badge of an answer reopened from a saved conversation (only its tier is kept, so a
+    pool turn's badge says POOL without its server)."""
+    answered: Literal["local", "pool", "cloud"] = (
+        "cloud" if tier == "cloud" else "pool" if tier == "pool" else "local"
+    )
     return AnswerMeta(
         badge=badge(Outcome("ok", answered, (answered,), redacted=False)),
         status="ok",
@@ -145,6 +151,39 @@ def cloud_view(health: BreakerSnapshot, runtime: Runtime, config: Config) -> Clo
         key_env=config.cloud.api_key_env,
         key_required=cloud.key_required,
         last_error=health.last_error,
+    )
+
+
+def pool_server_state(server: ServerStatus) -> str:
+    """A server's state in the panel's words: an open breaker is named as such (requests are
+    held back from it even while it answers health checks); otherwise the pool's own state."""
+    if server.breaker == "open":
+        return "breaker open"
+    return server.state
+
+
+def pool_view(status: PoolStatus) -> PoolView | None:
+    """The pool panel from the pool's status; None when no `[[pool.servers]]` is configured."""
+    if not status.servers:
+        return None
+    return PoolView(
+        strategy=status.strategy,
+        servers=tuple(
+            PoolServerView(
+                name=server.name,
+                kind=server.kind,
+                state=pool_server_state(server),
+                inflight=server.inflight,
+                max_inflight=server.max_inflight,
+                queued=server.queued,
+                tok_s=server.tok_s,
+                ttft_p50_s=None if server.ttft_p50_ms is None else server.ttft_p50_ms / 1000,
+                trusted=server.trusted,
+                last_error=server.last_error,
+            )
+            for server in status.servers
+        ),
+        waiting=status.waiting,
     )
 
 

@@ -66,7 +66,9 @@ PALETTE: tuple[PaletteCommand, ...] = (
         "Toggle sent text", "Show the exact text the last prompt sent to the cloud", "toggle_sent"
     ),
     PaletteCommand(
-        "Next panel", "Cycle local / cloud / privacy / ledger on narrow terminals", "next_panel"
+        "Next panel",
+        "Cycle local / pool / cloud / privacy / ledger on narrow terminals",
+        "next_panel",
     ),
     PaletteCommand(
         "Toggle panels (f9)", "Show the panels, or shrink them to one summary line", "toggle_panels"

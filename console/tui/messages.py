@@ -10,20 +10,24 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from console.tui.widgets.views import CloudView, LedgerView, LocalView, StatusView
+from console.tui.widgets.views import CloudView, LedgerView, LocalView, PoolView, StatusView
 
 if TYPE_CHECKING:
     from console.dispatch import Conversation, DispatchEvent
 
 
 class TelemetrySampled(Message):
-    """A fresh sample of the local engine, the cloud endpoint and the loading state."""
+    """A fresh sample of the local engine, the cloud endpoint, the loading state and the pool
+    (`pool` is None when no `[[pool.servers]]` is configured)."""
 
-    def __init__(self, local: LocalView, cloud: CloudView, status: StatusView) -> None:
+    def __init__(
+        self, local: LocalView, cloud: CloudView, status: StatusView, pool: PoolView | None = None
+    ) -> None:
         super().__init__()
         self.local = local
         self.cloud = cloud
         self.status = status
+        self.pool = pool
 
     def can_replace(self, message: Message) -> bool:
         """An older sample still queued is worthless once this one exists."""

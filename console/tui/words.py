@@ -17,7 +17,7 @@ CLOUD_HEALTH: dict[str, str] = {
     "open": "cloud paused",
 }
 
-PrivacyOutcome = Literal["none", "local", "redacted", "cloud", "blocked"]
+PrivacyOutcome = Literal["none", "local", "redacted", "cloud", "blocked", "pool", "pool_redacted"]
 
 
 def money(usd: float | None, *, known: bool = True) -> str:
@@ -88,6 +88,10 @@ def privacy_verdict(found: int, outcome: PrivacyOutcome) -> str:
         return f"{what}: replaced before sending to the cloud, restored in the answer"
     if outcome == "cloud":
         return f"{what}: sent to the cloud as typed"
+    if outcome == "pool":
+        return f"{what}: sent as typed to a trusted lab server"
+    if outcome == "pool_redacted":
+        return f"{what}: replaced before sending to an untrusted lab server, restored in the answer"
     return f"{what}: kept local"
 
 
@@ -97,6 +101,9 @@ def privacy_outcome(status: str, tier: str, redacted: bool) -> PrivacyOutcome:
         return "blocked"
     if tier == "cloud":
         return "redacted" if redacted else "cloud"
+    if tier == "pool":
+        # Personal data reaches an untrusted server only redacted; as typed, a trusted one.
+        return "pool_redacted" if redacted else "pool"
     return "local"
 
 

@@ -70,6 +70,12 @@ def test_privacy_verdicts_in_words() -> None:
     assert privacy_outcome("ok", "cloud", False) == "cloud"
     assert privacy_outcome("blocked", "none", False) == "blocked"
     assert privacy_outcome("ok", "local", False) == "local"
+    assert privacy_outcome("ok", "pool", False) == "pool"
+    assert privacy_outcome("ok", "pool", True) == "pool_redacted"
+    assert (
+        privacy_verdict(2, "pool") == "2 personal data items: sent as typed to a trusted lab server"
+    )
+    assert "untrusted lab server" in privacy_verdict(1, "pool_redacted")
 
 
 def test_reason_sentences() -> None:

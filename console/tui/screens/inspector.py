@@ -67,6 +67,11 @@ class Trace:
     privacy: str
     #: (role, text) of every message sent to the tier that answered, history included.
     messages: tuple[tuple[str, str], ...] = ()
+    #: The pool server that answered ("" for the other tiers) and why it was the one.
+    server: str = ""
+    server_why: str = ""
+    #: Whether that server is trusted with personal data (None: not known, for a stored row).
+    server_trusted: bool | None = None
 
 
 #: Rule verdicts in words: "pass" read as "privacy passed" when personal data was found.
@@ -109,6 +114,26 @@ def _decision_parts(decision: dict[str, Any]) -> tuple[str, tuple[str, ...], str
     )
 
 
+def pool_choice(decision: dict[str, Any], server: str) -> str:
+    """Why the pool server `server` answered, from the trace's `pool` rule (the pick it names).
+
+    The router previews the pick; the pool chooses again when the request runs, so a server
+    that failed before its first token, or a change of load, can hand it to another one.
+    """
+    if not server:
+        return ""
+    rule = next((r for r in decision.get("rules", ()) if r.get("name") == "pool"), None)
+    if rule is None:
+        return "the pool rule left no trace"
+    picked, why = str(rule.get("value") or ""), str(rule.get("why", ""))
+    if picked and picked != server:
+        return (
+            f"routing picked {picked} ({why}); when the request ran the pool gave it to "
+            f"{server} (the pick failed before its first token, or the load changed)"
+        )
+    return why
+
+
 def trace_from_result(result: RequestResult) -> Trace:
     """The trace of an answer the dispatcher just produced."""
     decision = result.decision.to_dict()
@@ -143,6 +168,10 @@ def trace_from_result(result: RequestResult) -> Trace:
             privacy_outcome(result.status, result.tier, result.redacted),
         ),
         messages=tuple((message.role, message.content) for message in result.messages),
+        server=result.server or "",
+        server_why=pool_choice(decision, result.server or ""),
+        # The dispatcher keeps the sent text of a pool request only when its server is untrusted.
+        server_trusted=result.sent_text is None if result.server else None,
     )
 
 
@@ -156,6 +185,14 @@ def breakdown_lines(cost: CostBreakdown) -> list[tuple[str, str]]:
         return [
             (f"{cost.tokens_in} in × ${price.input_per_mtok:g}/Mtok", money(cost.input_usd)),
             (f"{cost.tokens_out} out × ${price.output_per_mtok:g}/Mtok", money(cost.output_usd)),
+        ]
+    if cost.tier == "pool":
+        rate = cost.server_usd / cost.busy_share_s * 3600 if cost.busy_share_s > 0 else 0.0
+        return [
+            (
+                f"{cost.busy_share_s:.2f} busy-s of {clean(cost.server or '?')} × {money(rate)}/h",
+                money(cost.server_usd),
+            )
         ]
     lines = [(f"{cost.cpu_seconds:.2f} CPU-s × core-hour rate", money(cost.cpu_usd))]
     if cost.energy_usd:
@@ -217,6 +254,8 @@ def trace_from_stored(stored: StoredRequest) -> Trace:
         privacy=privacy_verdict(
             stored.pii_count, privacy_outcome(stored.status, stored.tier, stored.redacted)
         ),
+        server=stored.server,
+        server_why=pool_choice(decision, stored.server),
     )
 
 
@@ -312,6 +351,11 @@ class InspectorScreen(ModalScreen[None]):
         text.append(clean(trace.fired), style="bold")
         text.append("  path ", style="dim")
         text.append(clean(" → ".join(trace.fallback_path)) or "—")
+        if trace.server:
+            text.append("\nserver ", style="dim")
+            text.append(clean(trace.server), style=palette_of(self.app).tier_style("pool"))
+            text.append("  ")
+            text.append(clean(trace.server_why))
         return text
 
     def _timings(self) -> Table:
@@ -341,11 +385,19 @@ class InspectorScreen(ModalScreen[None]):
                 text.append(clean(trace.fix))
             text.append("\n")
         text.append(trace.privacy + "\n", style="bold")
+        server = clean(trace.server)
         if trace.sent_text is not None:
+            where = f"the untrusted lab server {server}" if trace.server else "the cloud"
             text.append(
-                "sent to the cloud, exactly:\n", style=palette_of(self.app).tier_style("redacted")
+                f"sent to {where}, exactly:\n",
+                style=palette_of(self.app).tier_style("redacted"),
             )
             text.append(clean(trace.sent_text))
+        elif trace.tier == "pool" and trace.server_trusted:
+            text.append(
+                f"sent as typed to {server}, a trusted lab server",
+                style=palette_of(self.app).tier_style("pool"),
+            )
         elif trace.tier == "local":
             text.append("nothing left this machine", style=palette_of(self.app).tier_style("local"))
         if len(trace.messages) > 1:

@@ -1,4 +1,5 @@
-"""Ledger: totals by tier, savings, budget, a bar chart of spend by day and tier, projection.
+"""Ledger: totals and savings by tier and by pool server, budget, a bar chart of spend by day and
+tier, projection.
 
 The report is `console.ledger_report.build_report` (the same as `switchboard ledger`), built in a
 thread worker so a large ledger never blocks the keyboard.
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 
 SINCE_CHOICES = ("24h", "7d", "30d", "all")
 
+#: The tiers of the spend chart when the window holds no pool spend.
+BAR_TIERS = ("local", "cloud")
+
 #: Partial blocks for bars drawn to an eighth of a cell.
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
@@ -47,7 +51,8 @@ def _bar(cells: float) -> str:
 
 
 def spend_bars(daily: Iterable[DaySpend], palette: Palette, width: int = 36) -> Text:
-    """Spend by day as stacked horizontal bars (local, then cloud) scaled to the costliest day."""
+    """Spend by day as stacked horizontal bars (local, pool, then cloud) scaled to the costliest
+    day; the pool appears only when the window holds pool spend."""
     days: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for row in daily:
         days[row.day][row.tier] += row.cost_usd
@@ -56,21 +61,22 @@ def spend_bars(daily: Iterable[DaySpend], palette: Palette, width: int = 36) -> 
         text.append("no spend in this window", style="dim")
         return text
     peak = max(sum(tiers.values()) for tiers in days.values())
+    shown = ("local", "pool", "cloud") if any("pool" in t for t in days.values()) else BAR_TIERS
     for day in sorted(days):
         tiers = days[day]
         total = sum(tiers.values())
         text.append(f"{day[-5:]} ")
         drawn = 0
-        for tier in ("local", "cloud"):
+        for tier in shown:
             bar = _bar(tiers.get(tier, 0.0) / peak * width if peak > 0 else 0.0)
             drawn += len(bar)
             text.append(bar, style=palette.tier_style(tier))
         text.append(" " * max(width + 2 - drawn, 1))
         text.append(f"{money(total)}\n", style="bold")
-    text.append("█", style=palette.tier_style("local"))
-    text.append(" local  ")
-    text.append("█", style=palette.tier_style("cloud"))
-    text.append(" cloud   (cost per day; the bar is to scale, local + cloud)", style="dim")
+    for tier in shown:
+        text.append("█", style=palette.tier_style(tier))
+        text.append(f" {tier}  ")
+    text.append(f" (cost per day; the bar is to scale, {' + '.join(shown)})", style="dim")
     return text
 
 
@@ -83,7 +89,9 @@ def headline(report: LedgerReport, palette: Palette) -> Text:
     text.append(f" · cost {money(report.cost_usd)}")
     text.append(f" · all-cloud {money(report.counterfactual_usd)}")
     text.append(" · saved ")
-    text.append(money(report.savings_usd), style=palette.tier_style("local"))
+    # A pool priced above the cloud saves nothing: a negative figure must not read as good news.
+    saved_style = palette.tier_style("local" if report.savings_usd >= 0 else "failed")
+    text.append(money(report.savings_usd), style=saved_style)
     if report.counterfactual_usd > 0:
         text.append(f" ({percent(report.savings_usd / report.counterfactual_usd)})")
     if report.fallbacks:
@@ -150,7 +158,8 @@ def projection_table(report: LedgerReport) -> Table:
 
 
 class LedgerScreen(ModalScreen[None]):
-    """The cost ledger: by tier, savings, budget, spend by day, top prompts, projection."""
+    """The cost ledger: by tier and pool server, savings, budget, spend by day, top prompts,
+    projection."""
 
     CSS_PATH = "ledger.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -179,6 +188,7 @@ class LedgerScreen(ModalScreen[None]):
                 yield Static("ctrl+r refreshes", id="ledger-hint")
             yield Static("loading…", id="ledger-headline")
             yield DataTable(id="ledger-tiers", cursor_type="none", zebra_stripes=True)
+            yield DataTable(id="ledger-servers", cursor_type="none", zebra_stripes=True)
             yield Static("", id="ledger-chart", classes="ledger-block")
             with Horizontal(id="ledger-bottom"):
                 yield Static("", id="ledger-budget", classes="ledger-block")
@@ -189,8 +199,12 @@ class LedgerScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         tiers = self.query_one("#ledger-tiers", DataTable)
         tiers.add_columns(
-            "tier", "requests", "tokens in", "tokens out", "cost", "all-cloud", "CPU-s"
+            "tier", "requests", "tokens in", "tokens out", "cost", "all-cloud", "saved", "CPU-s"
         )
+        servers = self.query_one("#ledger-servers", DataTable)
+        servers.add_columns("pool server", "requests", "cost", "all-cloud", "saved")
+        servers.border_title = "Pool by server"
+        servers.display = False
         top = self.query_one("#ledger-top", DataTable)
         top.add_columns("cost", "tier", "prompt")
         self.query_one("#ledger-chart", Static).border_title = "Spend by day and tier"
@@ -253,8 +267,21 @@ class LedgerScreen(ModalScreen[None]):
                 f"{row.tokens_out:,}",
                 money(row.cost_usd),
                 money(row.counterfactual_usd),
+                money(row.savings_usd),
                 f"{row.cpu_seconds:,.1f}",
             )
+        servers = self.query_one("#ledger-servers", DataTable)
+        servers.clear()
+        for server in report.by_server:
+            servers.add_row(
+                as_text(server.server, palette.tier_style("pool")),
+                str(server.requests),
+                money(server.cost_usd),
+                money(server.counterfactual_usd),
+                money(server.savings_usd),
+            )
+        # Shown only when the window holds pool requests: most consoles have no lab servers.
+        servers.display = bool(report.by_server)
         chart = self.query_one("#ledger-chart", Static)
         chart.update(spend_bars(report.daily, palette, max(chart.content_size.width - 18, 10)))
         self.query_one("#ledger-budget", Static).update(budget_lines(report, palette))

@@ -32,6 +32,7 @@ from console.tui.adapters import (
     cloud_view,
     ledger_view,
     local_view,
+    pool_view,
     privacy_view,
     status_view,
     stored_turn_meta,
@@ -51,6 +52,7 @@ from console.tui.widgets.ledger_panel import LedgerPanel
 from console.tui.widgets.local_panel import LocalPanel
 from console.tui.widgets.panel_deck import PanelDeck
 from console.tui.widgets.panel_summary import PanelSummary
+from console.tui.widgets.pool_panel import PoolPanel
 from console.tui.widgets.presenter import PresenterBand
 from console.tui.widgets.privacy_panel import PrivacyPanel
 from console.tui.widgets.prompt_input import PromptInput
@@ -59,6 +61,7 @@ from console.tui.widgets.status_line import StatusLine
 if TYPE_CHECKING:
     from console.dispatch import Conversation, RequestResult
     from console.runtime import Runtime
+    from console.tui.widgets.views import PoolView
     from policies.pii import PiiScan
 
 #: Points of tokens/s history the sparkline keeps.
@@ -451,7 +454,7 @@ class MainScreen(Screen[None]):
             self._panels_open = True
             self._apply_panels()
         if self.has_class("-narrow"):
-            deck.current = 2
+            deck.show_panel("privacy-panel")
 
     def selected_answer(self) -> AnswerView | None:
         """The focused answer, else the last one."""
@@ -492,6 +495,7 @@ class MainScreen(Screen[None]):
                     local_view(snapshot, runtime, tuple(self._tps_history)),
                     cloud_view(runtime.cloud_health(), runtime, config),
                     status_view(runtime.status(), host_of(self.app).log_path),
+                    pool_view(runtime.pool_status()),
                 )
             )
             self._stop_sampling.wait(1.0 / config.ui.telemetry_hz)
@@ -501,6 +505,18 @@ class MainScreen(Screen[None]):
         self.query_one(CloudPanel).show(message.cloud)
         self.query_one(StatusLine).show(message.status)
         self.query_one(PanelSummary).show(local=message.local, cloud=message.cloud)
+        self.show_pool(message.pool)
+
+    def show_pool(self, view: PoolView | None) -> None:
+        """The pool panel and the summary's pool health; the panel leaves the deck (and the f8
+        cycle) while no `[[pool.servers]]` is configured, and comes back with a live edit."""
+        deck = self.query_one(PanelDeck)
+        deck.pool_shown = view is not None
+        if view is not None:
+            self.query_one(PoolPanel).show(view)
+        summary = self.query_one(PanelSummary)
+        if view != summary.pool:
+            summary.show_pool(view)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ledger")
     def summarize_ledger(self) -> None:

@@ -1,4 +1,5 @@
-"""The panels in one line, for short terminals: engine, cloud health, privacy, today's money.
+"""The panels in one line, for short terminals: engine, pool and cloud health, privacy, today's
+money (the pool only when `[[pool.servers]]` is configured).
 
 Shown instead of the panels below a height threshold (80×24 included); f9 opens the panels.
 """
@@ -10,7 +11,8 @@ from textual.widgets import Static
 
 from console.outside_text import clean
 from console.tui.widgets.formatting import tps
-from console.tui.widgets.views import CloudView, LedgerView, LocalView, PrivacyView
+from console.tui.widgets.pool_panel import pool_health, pool_health_style
+from console.tui.widgets.views import CloudView, LedgerView, LocalView, PoolView, PrivacyView
 from console.tui.words import cloud_health, money, percent, privacy_outcome, privacy_verdict
 
 _HEALTH_STYLE = {"closed": "$success", "half_open": "$warning", "open": "$error"}
@@ -21,12 +23,15 @@ def render_summary(
     cloud: CloudView | None,
     privacy: PrivacyView | None,
     ledger: LedgerView | None,
+    pool: PoolView | None = None,
 ) -> Content:
     """One line: what each panel would say first."""
     parts: list[Content] = []
     if local is not None:
         speed = f" {tps(local.last_tps)}" if local.last_tps is not None else ""
         parts.append(Content.assemble(("local ", "bold"), f"{local.state}{speed}"))
+    if pool is not None:
+        parts.append(Content.styled(pool_health(pool), pool_health_style(pool)))
     if cloud is not None:
         parts.append(
             Content.styled(
@@ -60,6 +65,7 @@ class PanelSummary(Static):
         self.cloud: CloudView | None = None
         self.privacy: PrivacyView | None = None
         self.ledger: LedgerView | None = None
+        self.pool: PoolView | None = None
 
     def show(
         self,
@@ -74,4 +80,12 @@ class PanelSummary(Static):
         self.cloud = cloud or self.cloud
         self.privacy = privacy or self.privacy
         self.ledger = ledger or self.ledger
-        self.update(render_summary(self.local, self.cloud, self.privacy, self.ledger))
+        self.update(self._line())
+
+    def show_pool(self, pool: PoolView | None) -> None:
+        """The pool's health (None: no servers configured, the pool is left out of the line)."""
+        self.pool = pool
+        self.update(self._line())
+
+    def _line(self) -> Content:
+        return render_summary(self.local, self.cloud, self.privacy, self.ledger, self.pool)

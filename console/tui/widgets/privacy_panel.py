@@ -24,12 +24,22 @@ def render_privacy(view: PrivacyView | None, reveal: bool) -> Content:
     else:
         lines = []
     outcome = privacy_outcome("blocked" if view.blocked else "ok", view.tier, view.redacted)
-    style = {"blocked": "$error", "redacted": "$tier-redacted", "local": "$success"}
+    style = {
+        "blocked": "$error",
+        "redacted": "$tier-redacted",
+        "pool_redacted": "$tier-redacted",
+        "local": "$success",
+        "pool": "$tier-pool",
+    }
     lines.append(Content.styled(privacy_verdict(found, outcome), style.get(outcome, "$text")))
-    if view.sent_text is None:
+    # The dispatcher keeps no sent text for a trusted lab server: it got the prompt as typed.
+    where = "an untrusted lab server" if view.tier == "pool" else "the cloud"
+    if view.sent_text is None and view.tier == "pool":
+        lines.append(Content.styled("sent as typed to a trusted lab server", "$text-muted"))
+    elif view.sent_text is None:
         lines.append(Content.styled("nothing left the machine", "$text-muted"))
     elif reveal:
-        lines.append(Content.styled("sent to the cloud, exactly:", "$text-muted"))
+        lines.append(Content.styled(f"sent to {where}, exactly:", "$text-muted"))
         sent = clean(view.sent_text)
         placeholders = tuple(Span(m.start(), m.end()) for m in PLACEHOLDER.finditer(sent))
         lines.append(highlighted(sent, placeholders, "bold $tier-redacted"))

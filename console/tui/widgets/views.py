@@ -58,6 +58,37 @@ class CloudView:
 
 
 @dataclass(frozen=True)
+class PoolServerView:
+    """One lab server in the pool panel: its state, load, speed and last error."""
+
+    name: str
+    kind: str
+    #: "up", "degraded", "breaker open", "down" or "unknown" (not checked yet).
+    state: str
+    inflight: int
+    max_inflight: int
+    queued: int
+    tok_s: float | None
+    ttft_p50_s: float | None
+    trusted: bool
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class PoolView:
+    """The pool panel: every configured server and the requests waiting for a free slot."""
+
+    strategy: str
+    servers: tuple[PoolServerView, ...]
+    waiting: int = 0
+
+    @property
+    def usable(self) -> int:
+        """Servers that take requests now (up or degraded)."""
+        return sum(server.state in ("up", "degraded") for server in self.servers)
+
+
+@dataclass(frozen=True)
 class EntityCount:
     """How many entities of one type a prompt contained."""
 
