@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from console.evidence import ItemVerdict, Preference
     from console.runtime import Runtime
+    from policies.pii import PiiScanner
 
 #: A judge's answer is a short reason and a verdict mark: this is plenty.
 JUDGE_MAX_TOKENS = 256
@@ -96,6 +97,18 @@ async def ask_judge(client: httpx.AsyncClient, judge: Judge, messages: list[dict
     except (ValueError, KeyError, IndexError, TypeError):
         return ""  # an answer in no known shape is no verdict, like an unparseable one
     return content if isinstance(content, str) else ""
+
+
+def personal_data_types(scanner: PiiScanner, texts: tuple[str, ...]) -> tuple[str, ...]:
+    """The personal data and secret types found in any of `texts`, sorted.
+
+    A judge sees the prompt and both answers as they are, unredacted (it compares wording), so
+    a pair holding any of these is never sent to it. Slow (the scan): call it from a thread.
+    """
+    found: set[str] = set()
+    for text in texts:
+        found.update(scanner.scan(text).types)
+    return tuple(sorted(found))
 
 
 async def judge_pair(

@@ -31,6 +31,7 @@ from policies.features import extract_features
 from policies.router import Signals, decide
 from policies.trace_inputs import encode_inputs
 from policies.whatif import read_history, sweep, whatif
+from tests.openai_stub import OpenAIStub
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAT = "Hello, how are you?"
@@ -344,3 +345,43 @@ def _eval_rows_safe(db: Path) -> int:
         return len(_eval_rows(db)[0])
     except sqlite3.OperationalError:  # the tables are not there yet
         return 0
+
+
+@pytest.mark.slow
+def test_eval_never_sends_personal_data_to_the_judge(tmp_path: Path) -> None:
+    cloud, judge = OpenAIStub().start(), OpenAIStub().start()
+    try:
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[cloud]\nbase_url = "{cloud.base_url}"\nmodel = "stub-model"\n'
+            'api_key_env = "SB_EVAL_TEST_KEY"\n[pii]\non_pii = "redact"\n'
+        )
+        prompts = tmp_path / "eval.jsonl"
+        rows = (
+            {"prompt": "Write a short apology to jane.doe@example.com for the outage."},
+            {"prompt": "Name a colour."},
+        )
+        prompts.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        done = subprocess.run(
+            [
+                sys.executable, "-m", "console.cli", "--config", str(config),
+                "--db", str(tmp_path / "ledger.sqlite"),
+                "eval", str(prompts), "--judge", judge.base_url, "--max-tokens", "6", "--json",
+            ],
+            cwd=tmp_path, capture_output=True, text=True, timeout=600,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "SB_EVAL_TEST_KEY": "sk-test",
+                 "XDG_DATA_HOME": str(tmp_path / "data")},
+        )  # fmt: skip
+    finally:
+        cloud.stop()
+        judge.stop()
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["withheld"] == 1 and len(report["judged"]) == 1
+    assert "personal data (EMAIL_ADDRESS) is never sent to the judge" in done.stderr
+    # The clean line was judged twice (order swapped); nothing of the other reached the judge.
+    assert len(judge.bodies) == 2
+    assert "jane.doe" not in json.dumps(judge.bodies)
+    assert "colour" in json.dumps(judge.bodies)
+    # The cloud tier itself had the prompt redacted.
+    assert "jane.doe" not in json.dumps(cloud.bodies)

@@ -8,12 +8,16 @@ two answers twice with their order swapped, as MT-Bench does, to cancel position
 ("local as good", "cloud better", "no verdict" when the judge's answer cannot be parsed) go to
 the ledger's evidence tables (console/evidence.py), one judgment row per judge call.
 
+A prompt or answer holding personal data or a secret is never sent to the judge (it reads them
+unredacted): such a line is reported as withheld, and a reference answer scores it locally.
+
 Progress goes to stderr, one line per prompt. Ctrl-C stops after what is stored; a rerun (even
 after kill -9) skips the prompts already judged.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from dataclasses import dataclass
@@ -22,7 +26,7 @@ from typing import TYPE_CHECKING, Literal
 
 import click
 
-from console.judge import JUDGE_MAX_TOKENS, Judge, judge_pair
+from console.judge import JUDGE_MAX_TOKENS, Judge, judge_pair, personal_data_types
 from engines.base import EngineError
 from policies.config import SetupError
 
@@ -120,10 +124,10 @@ def eval_command(
     config = cli_ctx.config
     resolve_model(config.local.model)
     rows: list[dict[str, object]] = []
-    skipped = failed = 0
+    skipped = failed = withheld = 0
 
     async def body(runtime: Runtime) -> None:
-        nonlocal skipped, failed
+        nonlocal skipped, failed, withheld
         from console.evidence import (
             done_items,
             item_key,
@@ -174,6 +178,19 @@ def eval_command(
                     method = "reference"
                     outcome = reference_verdict(item.reference, local.answer, cloud.answer)
                 else:
+                    found = await asyncio.to_thread(
+                        personal_data_types,
+                        runtime.scanner,
+                        (item.prompt, local.answer, cloud.answer),
+                    )
+                    if found:
+                        withheld += 1
+                        click.echo(
+                            f"{progress}: not judged: personal data ({', '.join(found)}) is never"
+                            ' sent to the judge; give this line a "reference" to score it here',
+                            err=True,
+                        )
+                        continue
                     method = "judge"
                     outcome = await judge_pair(
                         client, judge, item.prompt, local.answer, cloud.answer, db=db, key=key
@@ -206,10 +223,19 @@ def eval_command(
     for row in rows:
         counts[str(row["verdict"])] = counts.get(str(row["verdict"]), 0) + 1
     if as_json:
-        echo_json({"judged": rows, "counts": counts, "skipped": skipped, "failed": failed})
+        echo_json(
+            {
+                "judged": rows,
+                "counts": counts,
+                "skipped": skipped,
+                "failed": failed,
+                "withheld": withheld,
+            }
+        )
     else:
         parts = ", ".join(f"{count} {verdict}" for verdict, count in sorted(counts.items()))
         click.echo(
-            f"{len(rows)} judged ({parts or 'none'}); {skipped} already judged; {failed} failed"
+            f"{len(rows)} judged ({parts or 'none'}); {skipped} already judged; {failed} failed;"
+            f" {withheld} withheld from the judge (personal data)"
         )
     return 1 if failed else 0

@@ -299,7 +299,7 @@ class CompareScreen(ModalScreen[None]):
     @work(exclusive=True, exit_on_error=False, group="judge")
     async def run_judge(self, local: RequestResult, cloud: RequestResult) -> None:
         """Check for personal data, ask before spending, judge, keep and show the verdict."""
-        from console.judge import Judge
+        from console.judge import Judge, personal_data_types
 
         runtime = runtime_of(self.app)
         prompt = split_override(local.prompt)[1]
@@ -314,7 +314,7 @@ class CompareScreen(ModalScreen[None]):
                 ()
                 if unusable
                 else await asyncio.to_thread(
-                    _pii_types, runtime, (prompt, local.answer, cloud.answer)
+                    personal_data_types, runtime.scanner, (prompt, local.answer, cloud.answer)
                 )
             )
         except SwitchboardError as exc:
@@ -391,14 +391,6 @@ def _cloud_refusal(runtime: Runtime) -> str:
     ):
         return "the cloud budget ([budget]) is used up"
     return ""
-
-
-def _pii_types(runtime: Runtime, texts: tuple[str, ...]) -> tuple[str, ...]:
-    """The personal data types found in any of `texts` (in a thread: the scan takes a while)."""
-    found: set[str] = set()
-    for text in texts:
-        found.update(runtime.scanner.scan(text).types)
-    return tuple(sorted(found))
 
 
 def _judge_question(
