@@ -15,6 +15,7 @@ from typing import get_type_hints
 import pytest
 
 from console.ledger import Ledger, LedgerRecord, RoutedTier
+from console.tui.screens.policy import describe_whatif
 from policies.config import Config, parse_config, with_changes
 from policies.features import Features, extract_features
 from policies.router import PoolSignals, Signals, decide, decide_target
@@ -571,6 +572,8 @@ def test_a_lower_threshold_moves_medium_prompts_to_the_pool_priced_from_its_hist
     assert result.savings_after_usd == pytest.approx(
         result.savings_before_usd - 2 * ((cloud - 2.0 * CPU_USD) - (cloud - 20 * 2e-5))
     )
+    # The policy editor's sentence names the pool as a destination.
+    assert "(0 to local, 2 to the pool, 0 to cloud)" in describe_whatif(result)
 
 
 def test_servers_added_and_removed_are_re_picked_new_ones_assumed_free(pool_ledger: Path) -> None:

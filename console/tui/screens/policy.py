@@ -145,7 +145,9 @@ def describe_whatif(result: WhatIfResult, moved: tuple[tuple[str, str], ...] = (
         return "The ledger is empty: no past requests to re-decide yet."
     lines = [
         f"With these values, {result.changed} of the last {result.total} requests change tier"
-        f" ({result.to_local} to local, {result.to_cloud} to cloud).",
+        f" ({result.to_local} to local, "
+        + (f"{result.to_pool} to the pool, " if result.to_pool or result.from_pool else "")
+        + f"{result.to_cloud} to cloud).",
         f"Cost {money(result.cost_before_usd)} → {money(result.cost_after_usd)}",
     ]
     if result.cost_unknown:
