@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 import tomlkit
 import tomlkit.exceptions
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator
 
 from engines.pool_settings import PoolSettings
 
@@ -79,9 +79,28 @@ class PiiConfig(_Section):
     recognizers: tuple[RecognizerConfig, ...] = ()
 
 
+TASK_TIERS = ("local", "pool", "cloud")
+
+
+def _task_route(value: object) -> object:
+    """One clear error for a bad profile entry (a union's errors name its internals)."""
+    if isinstance(value, str) and value in TASK_TIERS:
+        return value
+    if not isinstance(value, bool):
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            number = -1.0
+        if 0.0 <= number <= 1.0:
+            return number
+    raise ValueError('expected "local", "pool", "cloud" or a probability from 0 to 1')
+
+
 #: A task type's place in the capability profile: a tier, or the minimum probability of the task
-#: type at which the local model may take it (below it, the prompt goes to the cloud).
-TaskRoute = Literal["local", "cloud"] | Annotated[float, Field(ge=0.0, le=1.0)]
+#: type at which the local model may take it (below it, the prompt goes to the cloud). "pool"
+#: sends the type to the lab's servers whenever one can take it, even when `[pool] route` keeps
+#: the pool for bursts, and to the cloud otherwise.
+TaskRoute = Annotated[Literal["local", "pool", "cloud"] | float, BeforeValidator(_task_route)]
 
 
 class TaskProfile(_Section):

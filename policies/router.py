@@ -540,8 +540,11 @@ def _cloud_types(profile: TaskProfile) -> frozenset[str]:
     if cached is None or cached[0] is not profile:
         if len(_CLOUD_TYPES) > 256:  # configs come and go with live edits and sweeps
             _CLOUD_TYPES.clear()
+        # "pool" types leave the local model too: the pool step then decides where they go.
         types = frozenset(
-            name for name in TaskProfile.model_fields if profile.route_for(name) == "cloud"
+            name
+            for name in TaskProfile.model_fields
+            if profile.route_for(name) in ("cloud", "pool")
         )
         cached = _CLOUD_TYPES[id(profile)] = (profile, types)
     return cached[1]
@@ -684,7 +687,7 @@ def _with_pool(
         return target
     if not _pool_server(features, pool, config):
         return target
-    before_cloud = config.pool.route == "before_cloud"
+    before_cloud = config.pool.route == "before_cloud" or _pool_task(features, config)
     if target == "cloud":
         return "pool" if before_cloud or fired in _BURST_RULES else "cloud"
     if _local_overloaded(signals, config):
@@ -694,6 +697,15 @@ def _with_pool(
         # question (privacy, budget, no key): the lab's servers are the next best thing.
         return "pool"
     return target
+
+
+def _pool_task(features: Features, config: Config) -> bool:
+    """`[router.tasks]` names the pool for this prompt's task type (and the head is sure)."""
+    return (
+        bool(features.task)
+        and config.router.tasks.route_for(features.task) == "pool"
+        and task_needs_cloud(features, config) is True
+    )
 
 
 def _wants_stronger(features: Features, signals: Signals, config: Config) -> bool:
@@ -734,7 +746,12 @@ def _pool_rule(
     if target == "pool" and _local_overloaded(signals, config):
         return RuleResult("pool", server, None, "pool", f"local engine busy, burst: {why}")
     if target == "pool" and base == "cloud":
-        return RuleResult("pool", server, None, "pool", f"the pool before the cloud: {why}")
+        before = (
+            f"router.tasks.{features.task} = pool"
+            if config.pool.route != "before_cloud" and _pool_task(features, config)
+            else "the pool before the cloud"
+        )
+        return RuleResult("pool", server, None, "pool", f"{before}: {why}")
     if target == "pool":
         blocker = _pool_cloud_blocker(features, signals, config)
         return RuleResult("pool", server, None, "pool", f"beyond the local model, {blocker}: {why}")

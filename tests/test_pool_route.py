@@ -8,7 +8,7 @@ import json
 import pytest
 
 from engines.pool_settings import PoolServer, PoolSettings
-from policies.config import Config, with_changes
+from policies.config import Config, ConfigError, with_changes
 from policies.features import extract_features
 from policies.router import Decision, PoolSignals, Signals, decide, decide_target, signals_from_dict
 
@@ -176,3 +176,31 @@ def test_a_full_pool_is_passed_over_except_by_the_pool_prefix() -> None:
     assert (forced.target, forced.chain) == ("pool", ("pool",))
     value, verdict, why = pool_rule(forced)
     assert (value, verdict) == (None, "pool") and "waits for a slot" in why
+
+
+CODE = "Write a Python function that parses an ISO 8601 date string and returns a datetime."
+
+
+def _burst_only(**tasks: str) -> Config:
+    config = with_changes(BASE, {f"router.tasks.{task}": route for task, route in tasks.items()})
+    return config.model_copy(update={"pool": BASE.pool.model_copy(update={"route": "burst_only"})})
+
+
+def test_a_task_profile_entry_can_name_the_pool() -> None:
+    # burst_only keeps the pool for bursts; `code = "pool"` sends code there all the same.
+    decision = route(CODE, signals(), _burst_only(code="pool"))
+    assert decision.features.task == "code"
+    assert (decision.target, decision.fired) == ("pool", "task")
+    value, verdict, why = pool_rule(decision)
+    assert (value, verdict) == ("lab-2", "pool")
+    assert why.startswith("router.tasks.code = pool: ")
+    # The same prompt under `code = "cloud"` goes to the cloud, the pool as its fallback.
+    cloud = route(CODE, signals(), _burst_only(code="cloud"))
+    assert (cloud.target, cloud.chain) == ("cloud", ("cloud", "pool", "local"))
+    # With no server free, a "pool" type goes where "cloud" would.
+    assert route(CODE, signals(DOWN), _burst_only(code="pool")).target == "cloud"
+
+
+def test_a_bad_task_profile_entry_names_the_choices() -> None:
+    with pytest.raises(ConfigError, match=r"'router.tasks.code': .*\"local\", \"pool\", \"cloud\""):
+        with_changes(BASE, {"router.tasks.code": "gpu"})
