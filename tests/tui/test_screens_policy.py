@@ -227,3 +227,32 @@ async def test_focused_field_shows_its_explanation_from_config_toml(runtime: Run
             screen.query_one(f"#{field_id(key)}", Input).focus()
             await until(pilot, lambda k=key: str(help_box.render()).startswith(k), key)
             assert str(help_box.render()) == f"{key}: {documented[key]}"
+
+
+async def test_the_task_profile_is_edited_live_with_its_what_if(runtime: Runtime) -> None:
+    assert runtime.ledger is not None
+    base = runtime.store.config
+    assert base.router.tasks.code == "cloud"
+    changed = with_changes(base, {"router.tasks.code": "local"})
+    expected = whatif(runtime.ledger.iter_history(), base, changed)
+    path = runtime.store.path
+    async with Host(runtime, PolicyScreen).run_test(size=(120, 40)) as pilot:
+        screen = pilot.app.screen
+        field = screen.query_one(f"#{field_id('router.tasks.code')}", Input)
+        assert field.value == "cloud"
+        field.focus()
+        field.value = ""
+        await pilot.press(*"gpu", "enter")
+        await pilot.pause()
+        error = screen.query_one(f"#{error_id('router.tasks.code')}", Static)
+        assert '"local", "pool", "cloud" or a probability' in str(error.render())
+        field.value = ""
+        await pilot.press(*"local")
+        whatif_box = screen.query_one("#policy-whatif", Static)
+        await until(pilot, lambda: "With these values" in str(whatif_box.render()), "what-if")
+        text = str(whatif_box.render())
+        await pilot.press("enter")
+        await pilot.pause()
+    assert f"{expected.changed} of the last {expected.total} requests change tier" in text
+    assert 'code = "local"' in path.read_text(encoding="utf-8")
+    assert runtime.config().router.tasks.code == "local"

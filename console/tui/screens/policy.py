@@ -34,7 +34,7 @@ from console.tui.screens import one_line, palette_of, runtime_of
 from console.tui.screens.confirm import Confirm
 from console.tui.widgets.quality_plot import QualityPlot
 from console.tui.words import money
-from policies.config import Config, ConfigError, ConfigStore, with_changes
+from policies.config import Config, ConfigError, ConfigStore, TaskProfile, with_changes
 
 if TYPE_CHECKING:
     from console.ledger import Ledger
@@ -55,7 +55,7 @@ class FieldSpec:
     key: str
     label: str
     choices: tuple[str, ...] = ()
-    kind: Literal["number", "list", "choice"] = "number"
+    kind: Literal["number", "list", "choice", "route"] = "number"
 
 
 FIELDS: tuple[tuple[str, tuple[FieldSpec, ...]], ...] = (
@@ -68,6 +68,17 @@ FIELDS: tuple[tuple[str, tuple[FieldSpec, ...]], ...] = (
             FieldSpec("router.max_local_cpu", "max local CPU %"),
             FieldSpec("router.long_output_tokens", "long output tokens"),
             FieldSpec("router.latency_target_s", "latency target s"),
+        ),
+    ),
+    (
+        "router.tasks",
+        (
+            FieldSpec("router.tasks.min_confidence", "min confidence"),
+            *(
+                FieldSpec(f"router.tasks.{task}", task, kind="route")
+                for task in TaskProfile.model_fields
+                if task != "min_confidence"
+            ),
         ),
     ),
     (
@@ -89,6 +100,9 @@ FIELDS: tuple[tuple[str, tuple[FieldSpec, ...]], ...] = (
     ),
 )
 
+#: What an empty field of each kind expects.
+PLACEHOLDERS = {"list": "comma-separated", "route": "local, pool, cloud or 0-1"}
+
 ALL_FIELDS: tuple[FieldSpec, ...] = tuple(spec for _, specs in FIELDS for spec in specs)
 
 
@@ -104,8 +118,9 @@ def error_id(key: str) -> str:
 
 def shown_value(config: Config, key: str) -> str:
     """The current value of `key` as the editor shows it (lists comma-separated)."""
-    section, _, name = key.partition(".")
-    value = getattr(getattr(config, section), name)
+    value: object = config
+    for part in key.split("."):  # nested tables too, such as router.tasks.code
+        value = getattr(value, part)
     if isinstance(value, tuple):
         return ", ".join(str(item) for item in value)
     return str(value)
@@ -218,7 +233,7 @@ class PolicyScreen(ModalScreen[None]):
             else:
                 yield Input(
                     value,
-                    placeholder="comma-separated" if spec.kind == "list" else "",
+                    placeholder=PLACEHOLDERS.get(spec.kind, ""),
                     validators=[SchemaValidator(store, spec.key)],
                     valid_empty=spec.kind == "list",
                     compact=True,
