@@ -54,6 +54,11 @@ def load(split: str) -> list[dict[str, object]]:
         if split in (name, "all"):
             path = DATA / "pii_v2" / f"{name}.jsonl"
             records += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+            for extra in ("unicode_wide", "fresh"):
+                path = DATA / "pii_v2" / f"{extra}_{name}.jsonl"
+                records += [
+                    json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+                ]
     for line in (DATA / "pii_eval.jsonl").read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
         record["split"] = "dev" if record["split"] == "tune" else "test"
@@ -153,6 +158,7 @@ def main() -> None:
     plain_entities = [e for e in config.entities if e not in ("STREET_ADDRESS", "SECRET")]
 
     ours, theirs = Tally(), Tally()
+    families: dict[str, list[int]] = {}
     filter_true: Counter[str] = Counter()
     filter_redundant: Counter[str] = Counter()
     filter_false: Counter[str] = Counter()
@@ -163,6 +169,10 @@ def main() -> None:
         detail = scanner.inspect(text)
         redacted = Pseudonymizer().redact(detail.scan)
         flags = ours.add(record, redacted)
+        for family in record.get("families", []):  # type: ignore[attr-defined]
+            counts = families.setdefault(str(family), [0, 0])
+            counts[0] += sum(flags)
+            counts[1] += len(flags)
         if args.show_leaks:
             for span, flag in zip(record["spans"], flags, strict=False):  # type: ignore[call-overload]
                 if flag:
@@ -220,6 +230,11 @@ def main() -> None:
     print(f"(source, type) pairs where ours leaks more than plain: {', '.join(worse) or 'none'}")
     over = [s for s in sources if ours.rate(s)[0] * 10 > ours.rate(s)[1]]
     print(f"sources over the 10% target: {', '.join(over) or 'none'}")
+    if families:
+        cells = ", ".join(
+            f"{name} {pct((n, total))}" for name, (n, total) in sorted(families.items())
+        )
+        print(f"unicode_wide, ours by disguise family (spans of records using it): {cells}")
     print()
     print(f"{'clean source':<18}{'plain altered':>20}{'ours altered':>20}")
     for source in CLEAN_SOURCES:

@@ -8,8 +8,8 @@ servers (at least 1 s): the servers share this machine's cores, so a fixed delay
 slow server barely slower when the machine is busy. Both strategies answer the same short
 prompts (max_tokens 8) at concurrency 4, in alternating rounds so that the machine's load falls
 on both alike. Printed: p50/p95/mean latency and the share of requests each strategy sent to
-the slow server; then TTFT through a one-server pool against a direct streaming request to the
-same server (alternating, medians).
+the slow server. (The pool's own cost, TTFT through the pool against a direct request, is
+measured by bench/pool_overhead.py.)
 
     python bench/pool_balance.py [--requests 200] [--rounds 4] [--slow-factor 3 | --slow-s S]
 
@@ -33,7 +33,7 @@ from httpx_sse import aconnect_sse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engines.base import Chunk, GenerationRequest, Message
+from engines.base import GenerationRequest, Message
 from engines.breaker import percentile
 from engines.demo import DemoServer
 from engines.model import resolve_model
@@ -107,16 +107,6 @@ async def direct_ttft(base_url: str, index: int, client: httpx.AsyncClient) -> f
     return first
 
 
-async def pool_ttft(pool: PoolEngine, index: int) -> float:
-    started = time.perf_counter()
-    first: float | None = None
-    async for event in pool.stream(request(index)):
-        if first is None and isinstance(event, Chunk) and event.text:
-            first = time.perf_counter() - started
-    assert first is not None, "no content streamed"
-    return first
-
-
 def settings(servers: tuple[PoolServer, ...], strategy: str, slow_s: float) -> PoolSettings:
     return PoolSettings(
         servers=servers,
@@ -171,22 +161,6 @@ async def main(args: argparse.Namespace) -> None:
                 results[name] += await run(pool, per_round, number * per_round)
             print(f"round {number + 1}/{args.rounds} done", file=sys.stderr)
 
-        # Overhead: a one-server pool against a direct request to the same server, alternating;
-        # nothing else polls the server meanwhile.
-        for pool in pools:
-            await pool.aclose()
-        single = PoolEngine(settings(entries[:1], "least_loaded", slow_s), breaker)
-        pools.append(single)
-        direct: list[float] = []
-        through: list[float] = []
-        async with httpx.AsyncClient(timeout=60, trust_env=False) as client:
-            for index in range(args.ttft_samples):
-                if index % 2:
-                    through.append(await pool_ttft(single, index))
-                    direct.append(await direct_ttft(servers[0].base_url, index, client))
-                else:
-                    direct.append(await direct_ttft(servers[0].base_url, index, client))
-                    through.append(await pool_ttft(single, index))
     finally:
         for pool in pools:
             await pool.aclose()
@@ -212,18 +186,7 @@ async def main(args: argparse.Namespace) -> None:
             f"{name:<14}{percentile(latencies, 0.5) or 0.0:>8.3f}{p95[name]:>8.3f}"
             f"{statistics.fmean(latencies):>8.3f}{slow_share:>9.1%}{len(rows):>6}"
         )
-    ttft_ratio = statistics.median(through) / statistics.median(direct)
-    # Within a pair the second request tends to be the faster one (the order alternates), so the
-    # pairs' ratios spread wide; the ratio of the medians is the headline.
-    paired = statistics.median(t / d for t, d in zip(through, direct, strict=True))
-    print(
-        f"\nTTFT, {args.ttft_samples} pairs of requests to fast-1 (order alternating): direct "
-        f"median {statistics.median(direct) * 1000:.1f} ms, through the pool "
-        f"{statistics.median(through) * 1000:.1f} ms, ratio {ttft_ratio:.3f} (target <= 1.05; "
-        f"median of the pairs' ratios {paired:.3f})"
-    )
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (2 cores)")
-    print(f"pool_ttft_ratio {ttft_ratio:.3f}")
     print(f"pool_p95_ratio {p95['least_loaded'] / p95['round_robin']:.3f}")
 
 
@@ -240,5 +203,4 @@ if __name__ == "__main__":
         default=3.0,
         help="without --slow-s: the slow server adds this many times the warm-up median latency",
     )
-    parser.add_argument("--ttft-samples", type=int, default=60)
     asyncio.run(main(parser.parse_args()))

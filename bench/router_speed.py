@@ -6,7 +6,9 @@ task signal plus decide() on 2,000-character prompts <= 15 ms p99; a what-if swe
 settings over 100,000 rows (quality evidence on 5% of them) <= 5 s.
 Prompts are examples/demo_prompts.jsonl with and without /local, /cloud prefixes and PII types,
 under varied live signals and configs. The what-if ledger is a real SQLite file in a temporary
-directory holding real decision traces; the timing covers reading it (`iter_history`) too.
+directory holding real decision traces; the timing covers reading it (`iter_history`) too. Its
+policy has two lab pool servers: a third of the rows were recorded with no pool, the others
+with the pool in one of three states, so the what-if re-decides pool routes too.
 Last line: `router_p99_ms X.XXX`.
 """
 
@@ -29,12 +31,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from console.ledger import Ledger, LedgerRecord  # noqa: E402
-from policies.config import Config, with_changes  # noqa: E402
+from policies.config import Config, parse_config, with_changes  # noqa: E402
 from policies.features import Features, extract_features  # noqa: E402
-from policies.router import Signals, decide  # noqa: E402
+from policies.router import PoolSignals, Signals, decide  # noqa: E402
 from policies.tasks import default_head  # noqa: E402
 from policies.trace_inputs import encode_inputs  # noqa: E402
-from policies.whatif import TierEvidence, read_history, sweep, whatif  # noqa: E402
+from policies.whatif import TierEvidence, sweep, whatif  # noqa: E402
 
 #: Asks wrapped around pasted material to make the 2,000-character prompts of the task signal.
 LONG_ASKS = (
@@ -52,13 +54,55 @@ PASTES = (
 )
 
 
+#: The what-if ledger's policy: the defaults and two lab servers, one trusted with personal data.
+POOL_CONFIG = parse_config(
+    """
+[[pool.servers]]
+name = "lab-a"
+base_url = "http://127.0.0.1:9/v1"
+model = "m"
+trusted = true
+cost_per_hour = 1.5
+
+[[pool.servers]]
+name = "lab-b"
+base_url = "http://127.0.0.1:9/v1"
+model = "m"
+cost_per_hour = 0.8
+"""
+)
+SERVERS = (("lab-a", True), ("lab-b", False))
+POOLS = (
+    PoolSignals(),
+    PoolSignals(
+        configured=True,
+        server="lab-b",
+        trusted_server="lab-a",
+        servers=tuple((name, trusted, "ok") for name, trusted in SERVERS),
+    ),
+    PoolSignals(
+        configured=True,
+        server="lab-a",
+        trusted_server="lab-a",
+        servers=(("lab-a", True, "ok"), ("lab-b", False, "out")),
+    ),
+    PoolSignals(
+        configured=True,
+        unavailable_reason="all at max_inflight (lab-a, lab-b)",
+        full=True,
+        trusted_full=True,
+        servers=tuple((name, trusted, "full") for name, trusted in SERVERS),
+    ),
+)
+
+
 def _prompts() -> list[str]:
     lines = (ROOT / "examples" / "demo_prompts.jsonl").read_text(encoding="utf-8").splitlines()
     base = [json.loads(line)["prompt"] for line in lines if line.strip()]
     return base + [f"/cloud {p}" for p in base[::4]] + [f"/local {p}" for p in base[1::4]]
 
 
-def _signals(rng: random.Random) -> Signals:
+def _signals(rng: random.Random, pool: bool = False) -> Signals:
     no_key = rng.random() < 0.2
     return Signals(
         local_queue_depth=rng.choice((0, 0, 1, 3)),
@@ -70,6 +114,7 @@ def _signals(rng: random.Random) -> Signals:
         cloud_unavailable_reason="no API key ($OPENAI_API_KEY unset)" if no_key else "",
         spend_today_usd=rng.choice((0.0, 0.5, 2.5)),
         spend_month_usd=rng.uniform(0, 45),
+        pool=rng.choice(POOLS[:1] * 2 + POOLS[1:]) if pool else PoolSignals(),
     )
 
 
@@ -120,11 +165,11 @@ def bench_decide(features: list[Features], rounds: int, rng: random.Random) -> l
 
 
 def build_ledger(path: Path, rows: int, features: list[Features], rng: random.Random) -> None:
-    config = Config()
+    config = POOL_CONFIG
     traces = []
     for feature in features:
         for _ in range(8):
-            decision = decide(feature, _signals(rng), config)
+            decision = decide(feature, _signals(rng, pool=True), config)
             traces.append((json.dumps(decision.to_dict()), decision))
     ledger = Ledger.open(path)
     now = time.time()
@@ -134,6 +179,11 @@ def build_ledger(path: Path, rows: int, features: list[Features], rng: random.Ra
         tier = "none" if decision.target == "blocked" else decision.target
         tokens_in, tokens_out = rng.randint(10, 400), rng.randint(5, 800)
         local = tier == "local"
+        cost = tokens_out * 6e-7
+        if local:
+            cost = tokens_out * 0.05 * 0.01 / 3600
+        elif tier == "pool":
+            cost = tokens_out * 0.02 * 0.8 / 3600
         batch.append(
             LedgerRecord(
                 ts=now - rows + number,
@@ -155,7 +205,7 @@ def build_ledger(path: Path, rows: int, features: list[Features], rng: random.Ra
                 latency_s=2.0,
                 tokens_per_s=30.0,
                 cpu_seconds=tokens_out * 0.05 if local else 0.0,
-                cost_usd=tokens_out * 0.05 * 0.01 / 3600 if local else tokens_out * 6e-7,
+                cost_usd=cost,
                 counterfactual_usd=tokens_in * 1.5e-7 + tokens_out * 6e-7,
                 cost_known=True,
                 status="ok" if tier != "none" else "blocked",
@@ -172,13 +222,13 @@ def build_ledger(path: Path, rows: int, features: list[Features], rng: random.Ra
     ledger.close()
 
 
-def bench_whatif(path: Path) -> tuple[float, float, float, int, int]:
+def bench_whatif(path: Path) -> tuple[float, float, float, int, int, float, float]:
     """Wall and CPU seconds of a what-if over the whole ledger, and of the ledger read alone.
 
     CPU seconds (this process only) are what the run costs on a core of its own, which is the
     fairer figure when other work shares the machine.
     """
-    base = Config()
+    base = POOL_CONFIG
     changed = with_changes(base, {"router.complexity_threshold": "0.3"})
     ledger = Ledger.open(path, read_only=True)
     try:
@@ -191,7 +241,10 @@ def bench_whatif(path: Path) -> tuple[float, float, float, int, int]:
         elapsed, used = time.perf_counter() - start, time.process_time() - cpu
     finally:
         ledger.close()
-    return elapsed, used, read_cpu, result.total, result.changed
+    shares = result.to_dict()
+    pool_before, pool_after = shares["pool_share_before"], shares["pool_share_after"]
+    assert isinstance(pool_before, float) and isinstance(pool_after, float)
+    return elapsed, used, read_cpu, result.total, result.changed, pool_before, pool_after
 
 
 def long_prompts() -> list[str]:
@@ -228,7 +281,7 @@ def bench_task_signal(
 def bench_sweep(path: Path, rng: random.Random) -> tuple[float, float, int]:
     """Wall and CPU seconds of a 21-setting sweep of router.complexity_threshold, ledger read
     included, with quality evidence on 5% of the rows; and the rows read."""
-    base = Config()
+    base = POOL_CONFIG
     configs = [
         (v / 20, with_changes(base, {"router.complexity_threshold": v / 20})) for v in range(21)
     ]
@@ -240,7 +293,7 @@ def bench_sweep(path: Path, rng: random.Random) -> tuple[float, float, int]:
             for request_id in rng.sample(ids, len(ids) // 20)
         }
         start, cpu = time.perf_counter(), time.process_time()
-        points = sweep(read_history(ledger.iter_history()), base, configs, evidence=evidence)
+        points = sweep(ledger.iter_history(), base, configs, evidence=evidence)
         elapsed, used = time.perf_counter() - start, time.process_time() - cpu
     finally:
         ledger.close()
@@ -287,12 +340,12 @@ def main() -> None:
     print()
     print(f"what-if ledger: {args.rows:,} rows built in {built:.1f} s")
     print(f"load average while measuring: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    header = ("wall s", "CPU s", "read CPU s", "rows", "changed")
+    header = ("wall s", "CPU s", "read CPU s", "rows", "changed", "pool", "pool after")
     print(f"{'what-if run (iter_history + whatif)':<38}" + "".join(f"{h:>11}" for h in header))
-    for number, (elapsed, used, read, total, changed) in enumerate(runs, start=1):
+    for number, (elapsed, used, read, total, changed, pool, after) in enumerate(runs, start=1):
         print(
             f"{'run ' + str(number):<38}{elapsed:>11.3f}{used:>11.3f}{read:>11.3f}"
-            f"{total:>11}{changed:>11}"
+            f"{total:>11}{changed:>11}{pool:>11.1%}{after:>11.1%}"
         )
     for number, (elapsed, used, total) in enumerate(sweeps, start=1):
         print(

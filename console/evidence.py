@@ -134,6 +134,35 @@ def record_judgment(
         )
 
 
+@dataclass(frozen=True)
+class Judgment:
+    """One stored judge call: which answer was shown first, what it preferred, what it said."""
+
+    call: int
+    first: Literal["local", "cloud"]
+    preference: Preference | None
+    raw: str
+
+
+def judgments(db: Path, key: str) -> tuple[Judgment, ...]:
+    """The stored judge calls of eval item `key`, in call order (the reason behind a verdict)."""
+    with _connect(db) as conn:
+        rows = conn.execute(
+            "SELECT call, first, preference, raw FROM eval_judgments WHERE item_key = ? "
+            "ORDER BY call, id",
+            (key,),
+        ).fetchall()
+    return tuple(
+        Judgment(
+            int(call),
+            "cloud" if first == "cloud" else "local",
+            preference if preference in ("local", "cloud", "tie") else None,
+            str(raw),
+        )
+        for call, first, preference, raw in rows
+    )
+
+
 def record_item(
     db: Path,
     key: str,

@@ -11,6 +11,7 @@ Used by `switchboard eval` and, for one pair at a time, by the console's compare
 
 from __future__ import annotations
 
+import asyncio
 import os
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -119,7 +120,7 @@ async def judge_pair(
         a, b = (local_answer, cloud_answer) if first == "local" else (cloud_answer, local_answer)
         raw = await ask_judge(client, judge, judge_messages(prompt, a, b))
         preference = parse_preference(raw, first)
-        if db is not None:
-            record_judgment(db, key, call, first, preference, raw)
+        if db is not None:  # off the event loop: the console judges from its screen
+            await asyncio.to_thread(record_judgment, db, key, call, first, preference, raw)
         preferences.append(preference)
     return combine(preferences[0], preferences[1])

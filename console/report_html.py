@@ -83,32 +83,22 @@ def quality_points(ledger: Ledger, config: Config, since_ts: float) -> tuple[Qua
     """The cost-quality curve: `router.complexity_threshold` swept over the window's history,
     with the judged quality of each setting from the ledger's evidence (ratings and eval
     verdicts, console.evidence). No evidence, no points: the section then says so."""
-    from console.evidence import tier_evidence
-    from policies.config import with_changes
-    from policies.whatif import sweep
+    from console.quality_curve import read_curve_inputs, threshold_curve
 
-    evidence = tier_evidence(ledger.path)
+    history, evidence = read_curve_inputs(ledger, since_ts if since_ts != float("-inf") else None)
     if not evidence:
         return ()
-    history = ledger.iter_history(since_ts if since_ts != float("-inf") else None)
-    settings = [
-        (value, with_changes(config, {"router.complexity_threshold": value}))
-        for value in QUALITY_THRESHOLDS
-    ]
-    points = []
-    for point in sweep(history, config, settings, evidence=evidence):
-        quality = point.result.quality_after
-        if quality is None or quality.quality is None:
-            continue
-        points.append(
-            QualityPoint(
-                f"threshold {point.value:g}",
-                point.result.cost_after_usd,
-                quality.quality,
-                quality.judged,
-            )
+    curve = threshold_curve(history, evidence, config, QUALITY_THRESHOLDS)
+    return tuple(
+        QualityPoint(
+            f"threshold {point.threshold:g}",
+            point.cost_usd,
+            share,
+            point.quality.judged,
         )
-    return tuple(points)
+        for point in curve.points
+        if point.quality is not None and (share := point.quality.quality) is not None
+    )
 
 
 def gather(

@@ -398,6 +398,7 @@ class Runtime:
             unavailable_reason=self.pool.unavailable_reason(),
             full=pick is not None and pick.full,
             trusted_full=trusted is not None and trusted.full,
+            servers=self.pool.availability(),
         )
 
     async def wait_local_ready(self, timeout: float) -> float:

@@ -70,6 +70,10 @@ from engines.pool_settings import PoolServer, PoolSettings
 from engines.settings import BreakerConfig, CloudConfig
 
 ServerState = Literal["up", "degraded", "down", "unknown"]
+#: Whether a server could take a request now, as `_choose` sees it: "ok", "full" (at its
+#: max_inflight), "down" (failed its last health check: tried only when no other is left) or
+#: "out" (breaker open or no API key: never tried).
+Availability = Literal["ok", "full", "down", "out"]
 
 #: Time constant (seconds) over which an unused server's service-time estimate relaxes towards
 #: its best peer's: a server found slow is tried again about every one to two of these (10 s
@@ -424,6 +428,25 @@ class PoolEngine:
         if choice.member is None:
             return None
         return PoolPick(choice.member.server.name, choice.member.server.trusted, choice.why)
+
+    def availability(self) -> tuple[tuple[str, bool, Availability], ...]:
+        """Each server's name, trusted flag and availability now, in configured order.
+
+        The router records these with each decision so that a what-if can re-pick a server
+        when the pool's configuration changes (a server added, removed or trusted).
+        """
+        with self._lock:
+            return tuple(
+                (member.server.name, member.server.trusted, self._availability(member))
+                for member in self._members
+            )
+
+    def _availability(self, member: _Member) -> Availability:
+        if self._why_not(member, (), trusted_only=False) is not None:
+            return "out"
+        if member.reachable is False:
+            return "down"
+        return "full" if member.inflight >= member.server.max_inflight else "ok"
 
     def unavailable_reason(self, *, trusted_only: bool = False) -> str:
         """Why no server can take a request now ("" when one can); full servers count too."""

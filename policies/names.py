@@ -3,7 +3,9 @@
 The gazetteer is policies/pii_world_names.txt, the most frequent first and last names of 105
 countries precomputed from the `names-dataset` package by bench/data/make_world_names.py
 (loading names-dataset itself takes ~14 s and ~1.9 GB here; the index loads in well under a
-second). Words are compared folded: lower case, diacritics removed ("Tóth" -> "toth").
+second). Words are compared folded: lower case, diacritics removed ("Tóth" -> "toth"), letters
+such as "ł", "ø", "æ", "ß" written in ASCII ("Michał" -> "michal": without that, every name
+holding one was missing from the index).
 
 `find_context_names` finds PERSON spans by where they stand rather than by NER:
 speaker labels in chat logs ("[10:42] Siobhan O'Driscoll: ..."), sign-offs ("Cheers,\\nIfeoma"),
@@ -30,11 +32,18 @@ Hit = tuple[int, int, float]
 WORLD_NAMES_FILE = Path(__file__).with_name("pii_world_names.txt")
 
 
+#: Letters NFKD does not decompose into an ASCII letter and marks ("Michał", "Søren", "Æsa").
+LETTERS_TO_ASCII = str.maketrans(
+    dict(zip("đĐłŁøØıðÐħĦŀĿ", "dDlLoOidDhHlL", strict=True))
+    | {"æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "ß": "ss", "þ": "th", "Þ": "Th"}
+)
+
+
 def fold(word: str) -> str:
-    """Lower-case ASCII form of a word ("Đỗ" -> "do", "Tóth" -> "toth")."""
+    """Lower-case ASCII form of a word ("Đỗ" -> "do", "Tóth" -> "toth", "Michał" -> "michal")."""
     if word.isascii():
         return word.casefold()
-    decomposed = unicodedata.normalize("NFKD", word.replace("đ", "d").replace("Đ", "D"))
+    decomposed = unicodedata.normalize("NFKD", word.translate(LETTERS_TO_ASCII))
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
@@ -99,6 +108,17 @@ _BY_FROM = re.compile(
     r"|notes|message|email|mail|invite|meeting invite|ticket #?\d+|call|ask)?[ \t]*"
     r"(?:by|from|to|for)\b:?)[ \t]+(?:(?:Mr|Mrs|Ms|Dr|Prof)\.?[ \t]+)?"
     rf"({_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}){{0,2}})"
+)
+# "Ship to:\nJakub Jamroz", "Attn: Ana Ruiz": labels that put a person's name on their line.
+_LABELLED = re.compile(
+    r"(?m)^[ \t]*(?i:ship to|deliver to|bill to|sold to|attn|attention|recipient|addressee|c/o"
+    r"|lease holder|account holder|tenant|customer|contact|emergency contact)[ \t]*:?[ \t]*\n?"
+    rf"[ \t]*({_NAME_RUN})[ \t]*$"
+)
+# "Hi team, Inkeri here.": a greeting, then a name introducing its writer.
+_INTRODUCTION = re.compile(
+    rf"(?i:\b(?:hi|hello|hey|morning|good morning|evening)\b[^.\n!?]{{0,20}}?[,!]?[ \t]+)({_CAP})"
+    r"[ \t]+here\b"
 )
 _FROM_HEADER = re.compile(r"(?im)^(?:from|to|cc|reply-to):[ \t]*\"?([^<\n\"@]{2,60}?)\"?[ \t]*<")
 # "Lars Øvergaard <lars@example.org>": git log, mail headers, CODEOWNERS, Signed-off-by.
@@ -187,8 +207,16 @@ def _signatures(text: str) -> Iterator[Hit]:
                 yield (*match.span(1), 0.7)
 
 
+def _by_from(text: str) -> Iterator[re.Match[str]]:
+    """Matches of _BY_FROM, overlapping: "to Ann Lee by Bo Chan" holds two cues."""
+    position = 0
+    while (match := _BY_FROM.search(text, position)) is not None:
+        yield match
+        position = match.start(1) + 1
+
+
 def _after_cues(text: str) -> Iterator[Hit]:
-    for match in _BY_FROM.finditer(text):
+    for match in _by_from(text):
         start, end = _trim(text, *match.span(1))
         first = text[start:end].split()[0]
         if not _is_name_word(first):
@@ -201,6 +229,11 @@ def _after_cues(text: str) -> Iterator[Hit]:
             yield start, start + len(first), 0.5
     for match in _FROM_HEADER.finditer(text):
         yield (*match.span(1), 0.7)
+    for pattern in (_LABELLED, _INTRODUCTION):
+        for match in pattern.finditer(text):
+            words = [w for w in match.group(1).split() if not re.fullmatch(_PARTICLE, w)]
+            if words and all(_is_name_word(w) for w in words) and not is_place(match.group(1)):
+                yield (*match.span(1), 0.7)
     for match in _NAME_BEFORE_EMAIL.finditer(text):
         if all(_is_name_word(w) or re.fullmatch(_PARTICLE, w) for w in match.group(1).split()):
             yield (*match.span(1), 0.7)

@@ -58,10 +58,12 @@ FILTERS = (
     "person_context",
     "allow_list",
 )
-#: A "phone number" that is a calendar date (libphonenumber accepts 2026-11-28 in some regions).
+#: A "phone number" that is a calendar date (libphonenumber accepts 2026-11-28 in some regions),
+#: a range of years ("2019-2024") or of clock times ("0900-1700").
 _DATE = re.compile(
     r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}|(?:19|20)\d{2}(?:0[1-9]|1[0-2])"
-    r"(?:0[1-9]|[12]\d|3[01])"
+    r"(?:0[1-9]|[12]\d|3[01])|(?:19|20)\d{2} ?[-–] ?(?:19|20)\d{2}"
+    r"|(?:[01]\d|2[0-3])[0-5]\d ?[-–] ?(?:[01]\d|2[0-3])[0-5]\d"
 )
 
 
@@ -283,16 +285,20 @@ class PiiScanner:
         if name == "person_context":
             if "PERSON" not in self._entities:
                 return found
-            others = [c for c in found if c.type != "PERSON" or c.recognizer in CONTEXT_RECOGNIZERS]
+            others: list[_Candidate] = []
+            judged: list[_Candidate] = []
+            for c in found:
+                needs_context = c.type == "PERSON" and c.recognizer not in CONTEXT_RECOGNIZERS
+                (judged if needs_context else others).append(c)
             people = refine_people(
                 text,
-                [(c.start, c.end, c.score) for c in found if c not in others],
+                [(c.start, c.end, c.score) for c in judged],
                 other_identifier=any(
                     c.type in CONTEXT_IDENTIFIERS or c.type == SECRET_ENTITY for c in others
                 ),
                 coordinated_score=COORDINATED_NAME_SCORE,
             )
-            originals = {(c.start, c.end, c.score): c for c in found if c not in others}
+            originals = {(c.start, c.end, c.score): c for c in judged}
             return others + [
                 originals.get((start, end, score))
                 or _Candidate("PERSON", start, end, score, "refine_people")
@@ -381,6 +387,7 @@ def _build_analyzer(config: PiiConfig) -> tuple[Any, list[str], dict[str, list[F
     analyzer = AnalyzerEngine(
         registry=registry,
         nlp_engine=nlp_engine,
+        context_aware_enhancer=ours.context_enhancer(),
         supported_languages=["en"],
         default_score_threshold=config.score_threshold,
     )

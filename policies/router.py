@@ -83,6 +83,10 @@ class PoolSignals:
     unavailable_reason: str = ""
     full: bool = False
     trusted_full: bool = False
+    #: Every server as (name, trusted, availability: "ok", "full", "down" or "out"), in
+    #: configured order: what a what-if needs to re-pick when the servers change. Empty in
+    #: traces recorded before it was kept.
+    servers: tuple[tuple[str, bool, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape stored in the decision trace."""
@@ -95,6 +99,7 @@ class PoolSignals:
             "unavailable_reason": self.unavailable_reason,
             "full": self.full,
             "trusted_full": self.trusted_full,
+            "servers": [list(server) for server in self.servers],
         }
 
 
@@ -111,6 +116,10 @@ def pool_signals_from_dict(data: Mapping[str, Any] | None) -> PoolSignals:
         unavailable_reason=str(data.get("unavailable_reason", "")),
         full=bool(data.get("full", False)),
         trusted_full=bool(data.get("trusted_full", False)),
+        servers=tuple(
+            (str(name), bool(trusted), str(state))
+            for name, trusted, state in data.get("servers", ())
+        ),
     )
 
 
@@ -347,8 +356,8 @@ def _evaluate(features: Features, signals: Signals, config: Config) -> Iterator[
     elif override == "local":
         yield "override", "local", None, "local", lambda: "/local prefix"
     elif override == "pool":
-        server = _pool_server(features, signals, config) or (
-            "waits for a slot" if _pool_full(features, signals, config) else ""
+        server = _pool_server(features, signals.pool, config) or (
+            "waits for a slot" if _pool_full(features, signals.pool, config) else ""
         )
         if server:
             yield "override", "pool", None, "pool", lambda: f"/pool prefix ({server})"
@@ -618,17 +627,21 @@ def _private(features: Features, config: Config) -> bool:
     return features.pii_count > 0 and _on_pii(features, config) != "redact"
 
 
-def _pool_server(features: Features, signals: Signals, config: Config) -> str:
+def _pool_server(features: Features, pool: PoolSignals, config: Config) -> str:
     """The pool server that would take the prompt now ("" when none may or can)."""
-    pool = signals.pool
     if not pool.configured:
         return ""
     return pool.trusted_server if _private(features, config) else pool.server
 
 
-def _pool_full(features: Features, signals: Signals, config: Config) -> bool:
+def pool_server(features: Features, signals: Signals, config: Config) -> str:
+    """The pool server that would take the prompt now ("" when none may or can): the trusted
+    pick for personal data that is not to be redacted, else the pick among all servers."""
+    return _pool_server(features, signals.pool, config)
+
+
+def _pool_full(features: Features, pool: PoolSignals, config: Config) -> bool:
     """Every server the prompt may reach is at its max_inflight (a request would wait)."""
-    pool = signals.pool
     return pool.configured and (pool.trusted_full if _private(features, config) else pool.full)
 
 
@@ -659,12 +672,17 @@ def _local_overloaded(signals: Signals, config: Config) -> bool:
 
 
 def _with_pool(
-    target: Target, fired: str, features: Features, signals: Signals, config: Config
+    target: Target,
+    fired: str,
+    features: Features,
+    signals: Signals,
+    config: Config,
+    pool: PoolSignals,
 ) -> Target:
     """Where the prompt goes once the pool is considered (the same for `decide` and what-if)."""
     if target == "blocked" or target == "pool" or fired == "override":
         return target
-    if not _pool_server(features, signals, config):
+    if not _pool_server(features, pool, config):
         return target
     before_cloud = config.pool.route == "before_cloud"
     if target == "cloud":
@@ -703,8 +721,8 @@ def _pool_rule(
     config: Config,
 ) -> RuleResult:
     """The trace's `pool` line: which server, and why the pool did or did not take the prompt."""
-    server = _pool_server(features, signals, config)
     pool = signals.pool
+    server = _pool_server(features, pool, config)
     why = pool.trusted_why if _private(features, config) else pool.why
     if target == "pool" and fired == "override":
         why = (
@@ -726,13 +744,27 @@ def _pool_rule(
     return RuleResult("pool", server, None, "pass", f"in the fallback chain: {why}")
 
 
-def decide_target(features: Features, signals: Signals, config: Config) -> Target:
-    """Where `decide` sends the prompt, without building the trace: what-if's fast path."""
-    target, fired = _decide_target(features, signals, config)
-    return _with_pool(target, fired, features, signals, config)
+def decide_target(
+    features: Features, signals: Signals, config: Config, pool: PoolSignals | None = None
+) -> Target:
+    """Where `decide` sends the prompt, without building the trace: what-if's fast path.
+
+    `pool`, when given, stands in for `signals.pool`: what-if re-picks the pool per config
+    without copying every row's signals.
+    """
+    pool = signals.pool if pool is None else pool
+    target, fired = _decide_target(features, signals, config, pool)
+    if fired == "default" and target == "local":
+        # The default rule is reached with a usable cloud, a local engine neither busy nor
+        # unready, and no task, complexity or latency reason to leave it: the pool would not
+        # take the prompt either (the most common case, so what-if skips asking).
+        return target
+    return _with_pool(target, fired, features, signals, config, pool)
 
 
-def _decide_target(features: Features, signals: Signals, config: Config) -> tuple[Target, str]:
+def _decide_target(
+    features: Features, signals: Signals, config: Config, pool: PoolSignals
+) -> tuple[Target, str]:
     """The two-tier target and whether an override decided ("override", else "").
 
     The same rules in the same order, written straight for speed (what-if re-decides 100,000
@@ -747,7 +779,7 @@ def _decide_target(features: Features, signals: Signals, config: Config) -> tupl
     if override == "local" and fits_local:
         return "local", "override"
     if override == "pool" and (
-        _pool_server(features, signals, config) or _pool_full(features, signals, config)
+        _pool_server(features, pool, config) or _pool_full(features, pool, config)
     ):
         return "pool", "override"
     cloud_blocked = _cloud_blocked(features, signals, config)
@@ -810,8 +842,8 @@ def decide(features: Features, signals: Signals, config: Config) -> Decision:
         chain = ("local",) if forced or cloud_blocked else ("local", "cloud")
     if signals.pool.configured and target != "blocked":
         base = target
-        target = _with_pool(target, fired, features, signals, config)
-        pool_ok = bool(_pool_server(features, signals, config))
+        target = _with_pool(target, fired, features, signals, config, signals.pool)
+        pool_ok = bool(_pool_server(features, signals.pool, config))
         if target == "pool" and not forced:
             # Bursting goes local -> pool -> cloud; the local engine stays the last resort
             # (unless the context is too long for it).

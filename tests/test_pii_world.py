@@ -142,3 +142,79 @@ def test_every_detection_plain_presidio_makes_is_kept(scanner: PiiScanner) -> No
     scan, redacted = redact_text(scanner, text)
     assert {"PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER"} <= set(scan.types)
     assert "Quintanilla" not in redacted and "555 2671" not in redacted
+
+
+#: Issue 10's follow-up: shapes a second Faker set (other locales and templates) found leaking;
+#: each written fresh here.
+MORE_ADDRESSES = [
+    ("portuguese postcode", "Envie para Rua do Carmo, 17\n4050-164 Porto ainda hoje.", "Carmo"),
+    (
+        "brazilian district line",
+        "Entrega: Avenida Paulista, 1578\nBela Vista\n01310-200 São Paulo",
+        "Paulista",
+    ),
+    ("dutch postcode line", "Adres: Kerkstraat 12\n3511LK\nUtrecht", "Kerkstraat"),
+    ("finnish street type", "Toimitus: Mannerheimin katu 21\n00100 Helsinki", "Mannerheimin"),
+    (
+        "romanian unit parts",
+        "Livrare: Strada Florilor Nr. 12 Bl. 3 Sc. 2 Ap. 14\nCluj-Napoca, 400123",
+        "Florilor",
+    ),
+    (
+        "spanish town then postcode",
+        "Send it to Calle Mayor 45, Zaragoza, 50001 please.",
+        "Mayor 45",
+    ),
+    (
+        "german house number range",
+        "Lieferung an Lindenstraße 4-6\n10969 Berlin bitte",
+        "Lindenstraße",
+    ),
+    ("uk street line without number", "Flat 2\nPriory Road\nKenilworth\nCV8 1LL", "Priory"),
+    ("eircode after a space", "Post it to 14 Abbey Street H91 E2K3 Galway today.", "H91"),
+    (
+        "street type first, no number",
+        "Adresa: Calea Victoriei, Sector 1, 010063 te rog",
+        "Victoriei",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "text", "fragment"), MORE_ADDRESSES, ids=[c[0] for c in MORE_ADDRESSES]
+)
+def test_more_address_shapes_are_redacted(
+    scanner: PiiScanner, label: str, text: str, fragment: str
+) -> None:
+    scan, redacted = redact_text(scanner, text)
+    assert any(e.type == "STREET_ADDRESS" for e in scan.entities), (label, scan.entities)
+    assert fragment not in redacted, redacted
+
+
+MORE_NAMES = [
+    (
+        "two cues in one sentence",
+        "Assigned to Oskar Lindqvist by Dorota Wiśniewska yesterday.",
+        ["Dorota", "Wiśniewska"],
+    ),
+    ("label line", "Ship to:\nSeamus Mac Giolla\n12 Quay Street\nGalway", ["Seamus", "Giolla"]),
+    ("self introduction", "Hello all, Ingibjörg here. The wiki is down for me.", ["Ingibjörg"]),
+]
+
+
+@pytest.mark.parametrize(("label", "text", "values"), MORE_NAMES, ids=[c[0] for c in MORE_NAMES])
+def test_more_name_cues(scanner: PiiScanner, label: str, text: str, values: list[str]) -> None:
+    _gone(scanner, text, values)
+
+
+def test_year_and_shift_ranges_are_no_phone_numbers(scanner: PiiScanner) -> None:
+    text = "Between 2019-2024 the on-call shift ran 0900-1700 on weekdays."
+    scan, redacted = redact_text(scanner, text)
+    assert redacted == text, scan.entities
+
+
+def test_names_with_letters_nfkd_keeps_are_in_the_index() -> None:
+    from policies.names import fold, world_first_names
+
+    assert fold("Michał") == "michal" and fold("Søren") == "soren" and fold("Æsa") == "aesa"
+    assert {"pawel", "michal", "soren"} <= world_first_names()

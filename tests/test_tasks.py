@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from policies.tasks import TASK_TYPES, TaskHead, default_head, featurize, shippe
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_SPLIT = ROOT / "bench" / "data" / "tasks" / "test.jsonl"
+FRESH_SET = ROOT / "bench" / "data" / "tasks" / "fresh_test.jsonl"
 
 NO_NETWORK = """
 import socket, sys
@@ -118,3 +120,13 @@ def test_the_task_rule_reads_from_the_features_not_the_text() -> None:
     task = next(r for r in decision.rules if r.name == "task")
     assert (decision.target, decision.fired) == ("cloud", "task")
     assert task.value >= features.task_probability and task.threshold == 0.5
+
+
+def test_the_fresh_set_stays_apart_from_the_training_data() -> None:
+    """The fresh hand-written set is frozen: 40 prompts per type, none of them trained on."""
+    fresh = [json.loads(line) for line in FRESH_SET.read_text().splitlines() if line]
+    counts = Counter(row["task"] for row in fresh)
+    assert counts == dict.fromkeys(TASK_TYPES, 40)
+    train = TEST_SPLIT.with_name("train.jsonl").read_text(encoding="utf-8").splitlines()
+    trained = {json.loads(line)["prompt"].strip().lower() for line in train if line}
+    assert not [row["prompt"] for row in fresh if row["prompt"].strip().lower() in trained]

@@ -12,16 +12,19 @@ Usage: python bench/data/make_world_names.py [--top N]
 from __future__ import annotations
 
 import argparse
-import unicodedata
+import sys
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parents[2] / "policies" / "pii_world_names.txt"
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "policies" / "pii_world_names.txt"
 
 
 def fold(name: str) -> str:
-    """Lower-case ASCII form of a name ("Tóth" -> "toth"), as `policies.names.fold` does."""
-    decomposed = unicodedata.normalize("NFKD", name.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    """Lower-case ASCII form of a name ("Tóth" -> "toth", "Michał" -> "michal"), the scanner's."""
+    from policies.names import fold as scanner_fold
+
+    return scanner_fold(name)
 
 
 def main() -> None:

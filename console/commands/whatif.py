@@ -1,7 +1,9 @@
 """`switchboard whatif`: re-decide the ledger's history under changed settings, with quality.
 
-`--set KEY=VALUE` compares one changed config with today's; `--sweep KEY=START:STOP:STEP` walks
-one numeric key through a range (the history is read once). Wherever the ledger holds quality
+`--set KEY=VALUE` compares one changed config with today's; `--against FILE` compares another
+config file's settings (say, with pool servers added, removed or trusted), `--set` applying on
+top; `--sweep KEY=START:STOP:STEP` walks one numeric key through a range (the history is read
+once). Each result gives the local, pool and cloud shares. Wherever the ledger holds quality
 evidence (ratings, `switchboard eval` verdicts) each result also gives the estimated quality:
 the share of evidence-carrying requests whose routed tier was judged good enough.
 """
@@ -9,10 +11,12 @@ the share of evidence-carrying requests whose routed tier was judged good enough
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from console.outside_text import clean
 from policies.config import SetupError
 
 if TYPE_CHECKING:
@@ -59,6 +63,14 @@ def _share(count: int, result: WhatIfResult) -> str:
     help="Walk one numeric key through a range, e.g. router.complexity_threshold=0:1:0.05.",
 )
 @click.option(
+    "--against",
+    "against",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Compare with this config file's settings (e.g. other [[pool.servers]]).",
+)
+@click.option(
     "--since",
     default="all",
     show_default=True,
@@ -67,7 +79,12 @@ def _share(count: int, result: WhatIfResult) -> str:
 @click.option("--json", "as_json", is_flag=True, help="The result as JSON.")
 @click.pass_obj
 def whatif(
-    cli_ctx: CliContext, sets: tuple[str, ...], sweep_spec: str | None, since: str, as_json: bool
+    cli_ctx: CliContext,
+    sets: tuple[str, ...],
+    sweep_spec: str | None,
+    against: Path | None,
+    since: str,
+    as_json: bool,
 ) -> None:
     """Re-decide the ledger's history under changed settings; no model is called."""
     import sqlite3
@@ -76,12 +93,14 @@ def whatif(
     from console.evidence import tier_evidence
     from console.ledger import LedgerError, default_db_path, open_for_report
     from console.ledger_report import parse_since
-    from policies.config import with_changes
-    from policies.whatif import read_history, sweep, sweep_values
+    from policies.config import load_config, with_changes
+    from policies.whatif import sweep, sweep_values
     from policies.whatif import whatif as run_whatif
 
-    if not sets and sweep_spec is None:
-        raise click.UsageError("give --set KEY=VALUE or --sweep KEY=START:STOP:STEP")
+    if not sets and sweep_spec is None and against is None:
+        raise click.UsageError(
+            "give --set KEY=VALUE, --against FILE or --sweep KEY=START:STOP:STEP"
+        )
     try:
         window = parse_since(since)
     except ValueError as exc:
@@ -89,7 +108,7 @@ def whatif(
     since_ts = None if window is None else time.time() - window
     base = cli_ctx.config
     changes = parse_sets(sets)
-    changed = with_changes(base, changes)
+    changed = with_changes(base if against is None else load_config(against), changes)
     points: list[tuple[float, Config]] = []
     if sweep_spec is not None:
         try:
@@ -102,20 +121,31 @@ def whatif(
         raise SetupError(f"{path}: no ledger here yet (nothing recorded); see --db")
     ledger = open_for_report(path)
     try:
-        history = read_history(ledger.iter_history(since_ts=since_ts))
+        evidence = tier_evidence(path)
+        # The history is read while it is decided: parsed and freed inside policies.whatif.
+        history = ledger.iter_history(since_ts=since_ts)
+        if sweep_spec is None:
+            result = run_whatif(history, base, changed, evidence=evidence)
+        else:
+            results = sweep(history, base, points, evidence=evidence)
     except sqlite3.DatabaseError as exc:
         raise LedgerError(f"{path}: cannot read the ledger: {exc} (move it aside)") from None
     finally:
         ledger.close()
-    evidence = tier_evidence(path)
     if sweep_spec is None:
-        result = run_whatif(history, base, changed, evidence=evidence)
         if as_json:
-            echo_json({"db": str(path), "set": list(sets), **result.to_dict()})
+            echo_json(
+                {
+                    "db": str(path),
+                    "set": list(sets),
+                    "against": None if against is None else str(against),
+                    **result.to_dict(),
+                }
+            )
         else:
-            _show(result, ", ".join(sets))
+            label = ", ".join([*([] if against is None else [str(against)]), *sets])
+            _show(result, label)
         return
-    results = sweep(history, base, points, evidence=evidence)
     current = float(getattr_dotted(base, key))
     if as_json:
         echo_json(
@@ -133,12 +163,13 @@ def whatif(
     click.echo(
         f"{key} swept over {len(results)} settings; {len(evidence)} request(s) carry evidence"
     )
-    click.echo(f"{'value':>8}  {'local':>7}  {'cost USD':>10}  quality")
+    click.echo(f"{'value':>8}  {'local':>7}  {'pool':>7}  {'cloud':>7}  {'cost USD':>10}  quality")
     for point in results:
         mark = "  ← current" if abs(point.value - current) < 1e-9 else ""
         r = point.result
         click.echo(
-            f"{point.value:>8g}  {_share(r.local_after, r):>7}  {r.cost_after_usd:>10.4f}  "
+            f"{point.value:>8g}  {_share(r.local_after, r):>7}  {_share(r.pool_after, r):>7}  "
+            f"{_share(r.cloud_after, r):>7}  {r.cost_after_usd:>10.4f}  "
             f"{quality_text(r.quality_after)}{mark}"
         )
     if results:
@@ -157,9 +188,12 @@ def _show(result: WhatIfResult, label: str) -> None:
     click.echo(f"{result.changed} of {result.total} requests change tier with {label}")
     for before, after, count in result.transitions:
         click.echo(f"  {before} → {after}: {count}")
-    click.echo(
-        f"local    {_share(result.local_before, result)} → {_share(result.local_after, result)}"
-    )
+    for tier, old, new in (
+        ("local", result.local_before, result.local_after),
+        ("pool", result.pool_before, result.pool_after),
+        ("cloud", result.cloud_before, result.cloud_after),
+    ):
+        click.echo(f"{tier:<8} {_share(old, result)} → {_share(new, result)}")
     click.echo(f"cost     ${result.cost_before_usd:.4f} → ${result.cost_after_usd:.4f}")
     click.echo(f"savings  ${result.savings_before_usd:.4f} → ${result.savings_after_usd:.4f}")
     click.echo(
@@ -170,6 +204,17 @@ def _show(result: WhatIfResult, label: str) -> None:
         click.echo(
             f"local cost of {result.local_cpu_estimated} moved request(s) estimated: "
             f"{result.local_cpu_basis}"
+        )
+    if result.pool_cost_estimated:
+        click.echo(
+            f"pool cost of {result.pool_cost_estimated} moved request(s) estimated: "
+            f"{result.pool_cost_basis}"
+        )
+    if result.pool_servers_assumed:
+        names = ", ".join(clean(name) for name in result.pool_servers_assumed)
+        click.echo(
+            f"pool server(s) {names} assumed free for {result.pool_assumed_rows} request(s) "
+            "recorded without them"
         )
     if result.cost_unknown:
         click.echo(f"{result.cost_unknown} moved request(s) have no known cloud price (counted 0)")

@@ -81,7 +81,9 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
         pytest.fail("tmux is required for the end-to-end console test")
     session = Tmux(f"switchboard-test-{uuid.uuid4().hex[:8]}")
     (tmp_path / "config.toml").write_text(CONFIG)
+    # pytest exports COLUMNS/LINES (80x24), which the console would believe over the window.
     command = [
+        *("env", "-u", "COLUMNS", "-u", "LINES"),
         *switchboard_command(),
         "--config",
         str(tmp_path / "config.toml"),

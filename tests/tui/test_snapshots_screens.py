@@ -19,6 +19,7 @@ from console.dispatch import RequestResult, Timings
 from console.runtime import Runtime
 from console.tui.screens.inspector import InspectorScreen
 from console.tui.screens.policy import PolicyScreen, field_id
+from console.tui.widgets.quality_plot import QualityPlot
 from engines.base import Usage
 from policies.config import Config, ConfigStore, PriceConfig, with_changes
 from policies.features import extract_features
@@ -95,8 +96,9 @@ def test_policy_editor_snapshot(snap_compare: Callable[..., bool], tmp_path: Pat
         await pilot.press(*"1.5", "enter")
         field.cursor_blink = False
         whatif = pilot.app.screen.query_one("#policy-whatif", Static)
-        for _ in range(100):  # the debounced what-if runs in a worker: wait for its answer
-            if "ledger is empty" in str(whatif.render()):
+        plot = pilot.app.screen.query_one(QualityPlot)
+        for _ in range(100):  # the debounced what-if and the curve run in workers: wait for both
+            if "ledger is empty" in str(whatif.render()) and plot.curve is not None:
                 break
             await pilot.pause(0.05)
         else:

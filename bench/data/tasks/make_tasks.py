@@ -8,6 +8,10 @@ Sources, all written for this project (no public benchmark or instruction set wa
 - grammar_d.py   a situation, then the ask, everyday words                 -> train
 - grammar_e.py   broad vocabularies, so the ask tells the type, not the nouns -> train
 - grammar_f.py   many phrasings of each ask crossed with many subjects     -> train
+- grammar_g.py   (wave 3) prompts composed of an ask placed around generated content, hard types
+                 in prose, generated puzzles, named role-play characters               -> train
+- paraphrases    (wave 3) rule-based rewrites of grammar G and hand_train prompts
+                 (paraphrase.py: question form, context first, texting register, ...)  -> train
 - hand_train.jsonl  prompts written by hand for training (none shared with the test split) -> train
 - noisy copies   of a third of the generated training prompts: lower case, no final punctuation,
                  a swapped-letter typo or a casual opener (people type like that)       -> train
@@ -34,6 +38,8 @@ import grammar_c  # noqa: E402
 import grammar_d  # noqa: E402
 import grammar_e  # noqa: E402
 import grammar_f  # noqa: E402
+import grammar_g  # noqa: E402
+from paraphrase import paraphrase  # noqa: E402
 
 TASKS = (
     "code",
@@ -57,6 +63,9 @@ PER_TYPE_D = 250
 PER_TYPE_E = 300
 PER_TYPE_F = 250
 PER_TYPE_PASTED = 40
+PER_TYPE_G = 400
+# Share of grammar G prompts that also get a paraphrased copy (every hand_train prompt does).
+PARAPHRASE_SHARE = 0.4
 
 _CODE_FILES = [
     "class OrderService:\n    def __init__(self, db):\n        self.db = db\n\n"
@@ -244,6 +253,19 @@ def build() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         if line.strip():
             row = json.loads(line)
             train.append({"prompt": row["prompt"], "task": row["task"], "source": "hand_train"})
+    # Wave 3, appended after the wave-2 rows so that those stay exactly as they were.
+    rewrite = random.Random(56)
+    for index, kind in enumerate(TASKS):
+        for prompt in grammar_g.generate(kind, PER_TYPE_G, seed=1100 + index):
+            train.append({"prompt": prompt, "task": kind, "source": "grammar_g"})
+            if rewrite.random() < PARAPHRASE_SHARE:
+                variant = paraphrase(prompt, rewrite)
+                if variant != prompt:
+                    train.append({"prompt": variant, "task": kind, "source": "paraphrase"})
+    for row in [r for r in train if r["source"] == "hand_train"]:
+        variant = paraphrase(row["prompt"], rewrite)
+        if variant != row["prompt"]:
+            train.append({"prompt": variant, "task": row["task"], "source": "paraphrase"})
     for line in (HERE / "hand.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)

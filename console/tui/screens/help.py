@@ -72,6 +72,11 @@ TIPS: tuple[tuple[str, str], ...] = (
     ("mouse", "select text with the mouse to copy it (shift+drag in some terminals)"),
     ("/local · /cloud", "at the start of a prompt, force a tier; alone it is not sent"),
     ("money", "every action that may spend money asks first, with the estimated cost"),
+    (
+        "quality",
+        "f11 / f12 rate an answer; compare (f5) then ctrl+j asks the judge; the policy editor "
+        "(f3) plots cost against judged quality",
+    ),
 )
 
 

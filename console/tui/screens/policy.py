@@ -6,18 +6,21 @@ through `Runtime.set_config`, which applies them to the next prompt and writes c
 its comments; a choice changed in a select waits for that too. Escape asks before dropping
 unsaved edits. The focused field's explanation comes from config.toml's own comments
 (console/tui/field_help.py). Beside the form, a debounced thread worker re-decides the ledger
-history under the values on screen and lists prompts that would move.
+history under the values on screen and lists prompts that would move; another draws the
+cost–quality curve of those values (console.quality_curve: a sweep of
+`router.complexity_threshold`, judged on the ledger's evidence) with the threshold on the form
+marked. The curve's history is read once per opening; moving only the threshold moves the mark.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.validation import ValidationResult, Validator
@@ -27,14 +30,19 @@ from textual.worker import Worker, WorkerState
 from console.outside_text import as_text
 from console.tui.field_help import field_help
 from console.tui.keys import ALWAYS_SHOWN
-from console.tui.screens import one_line, runtime_of
+from console.tui.screens import one_line, palette_of, runtime_of
 from console.tui.screens.confirm import Confirm
+from console.tui.widgets.quality_plot import QualityPlot
 from console.tui.words import money
 from policies.config import Config, ConfigError, ConfigStore, with_changes
 
 if TYPE_CHECKING:
     from console.ledger import Ledger
-    from policies.whatif import WhatIfResult
+    from console.quality_curve import QualityCurve
+    from policies.whatif import ParsedHistory, TierEvidence, WhatIfResult
+
+    #: What a curve is computed from: the parsed history and the evidence, read once.
+    CurveInputs = tuple[ParsedHistory, dict[str, TierEvidence]]
 
 #: Seconds of quiet typing before the what-if runs again.
 WHATIF_DEBOUNCE_S = 0.4
@@ -166,6 +174,9 @@ class PolicyScreen(ModalScreen[None]):
         self._debounce: Timer | None = None
         self._baseline: Config | None = None
         self._help: dict[str, str] = {}
+        self._curve_inputs: CurveInputs | None = None
+        #: The config the curve on screen was swept with, threshold left out (see _curve_key).
+        self._curve_key: Config | None = None
 
     def compose(self) -> ComposeResult:
         store = runtime_of(self.app).store
@@ -177,13 +188,17 @@ class PolicyScreen(ModalScreen[None]):
                     yield Static(f"[{section}]", classes="policy-section", markup=False)
                     for spec in specs:
                         yield from self._field(store, spec)
-            with Vertical(id="policy-side"):
+            with VerticalScroll(id="policy-side"):
                 whatif = Static("What-if: change a value to see its effect.", id="policy-whatif")
                 whatif.border_title = "What-if on the ledger"
                 whatif.border_subtitle = "vs. values at opening"
                 yield whatif
                 yield Static("", id="policy-help")
                 yield Static("", id="policy-status")
+                plot = QualityPlot(id="policy-quality")
+                plot.border_title = "Cost vs judged quality"
+                plot.border_subtitle = "complexity threshold 0 → 1"
+                yield plot
         yield Footer(compact=True, show_command_palette=False)
 
     def _field(self, store: ConfigStore, spec: FieldSpec) -> ComposeResult:
@@ -214,6 +229,11 @@ class PolicyScreen(ModalScreen[None]):
         self._baseline = store.config
         self._help = field_help(store.path)
         self.query_one(f"#{field_id(ALL_FIELDS[1].key)}", Input).focus()
+        ledger = runtime_of(self.app).ledger
+        if ledger is not None:
+            self._start_curve(ledger, store.config)
+        else:
+            self.query_one(QualityPlot).say("No ledger: no cost–quality curve.")
 
     @on(events.DescendantFocus)
     def _explain(self, event: events.DescendantFocus) -> None:
@@ -362,6 +382,7 @@ class PolicyScreen(ModalScreen[None]):
         runtime = runtime_of(self.app)
         if runtime.ledger is None:
             self._whatif_text(f"No ledger: {runtime.ledger_error or 'not open'}")
+            self.query_one(QualityPlot).say(f"No ledger: {runtime.ledger_error or 'not open'}")
             return
         valid: dict[str, str | int | float | bool] = {}
         for key, value in self.form_changes().items():
@@ -374,6 +395,7 @@ class PolicyScreen(ModalScreen[None]):
         baseline = self._baseline or runtime.store.config
         self._whatif_text("What-if: computing…")
         self.compute_whatif(runtime.ledger, baseline, changed)
+        self._start_curve(runtime.ledger, changed)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="whatif")
     def compute_whatif(
@@ -405,6 +427,49 @@ class PolicyScreen(ModalScreen[None]):
 
     def _whatif_text(self, text: str) -> None:
         self.query_one("#policy-whatif", Static).update(as_text(text))
+
+    # -- cost–quality curve ----------------------------------------------------------------
+    def _start_curve(self, ledger: Ledger, config: Config) -> None:
+        """Sweep again when a value other than the threshold changed; else move the mark."""
+        plot = self.query_one(QualityPlot)
+        key = _curve_key(config)
+        threshold = config.router.complexity_threshold
+        shown = plot.curve
+        if shown is not None and key == self._curve_key and shown.point_at(threshold):
+            plot.show_curve(replace(shown, current=threshold), palette_of(self.app))
+            return
+        self._curve_key = key
+        if shown is None:
+            plot.say("Cost–quality: computing…")
+        self.compute_curve(ledger, config, self._curve_inputs)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="curve")
+    def compute_curve(
+        self, ledger: Ledger, config: Config, inputs: CurveInputs | None
+    ) -> tuple[QualityCurve, CurveInputs]:
+        """The threshold sweep of `config` over the history (read here the first time)."""
+        from console.quality_curve import read_curve_inputs, threshold_curve
+
+        history, evidence = inputs if inputs is not None else read_curve_inputs(ledger)
+        return threshold_curve(history, evidence, config), (history, evidence)
+
+    @on(Worker.StateChanged)
+    def _curve_done(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "curve":
+            return
+        event.stop()
+        plot = self.query_one(QualityPlot)
+        if event.state == WorkerState.SUCCESS and event.worker.result is not None:
+            curve, self._curve_inputs = event.worker.result
+            plot.show_curve(curve, palette_of(self.app))
+        elif event.state == WorkerState.ERROR:
+            self._curve_key = None
+            plot.say(f"Cost–quality curve failed: {event.worker.error}")
+
+
+def _curve_key(config: Config) -> Config:
+    """`config` with the threshold at 0: equal keys sweep to the same curve."""
+    return with_changes(config, {"router.complexity_threshold": 0.0})
 
 
 def _first(result: ValidationResult) -> str:
