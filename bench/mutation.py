@@ -46,6 +46,7 @@ MODULE_TESTS: dict[str, tuple[str, ...]] = {
     "policies/router.py": (
         "tests/test_dispatch_promises.py",
         "tests/test_router.py",
+        "tests/test_pool_route.py",
         "tests/test_whatif.py",
     ),
     "policies/pii.py": ("tests/test_dispatch_promises.py", "tests/test_pii.py"),

@@ -86,8 +86,8 @@ class CircuitBreaker:
         """Take new `[breaker]` settings live, keeping the state and the recent outcomes."""
         with self._lock:
             self.config = config
-            if self._outcomes.maxlen != config.window:
-                self._outcomes = deque(self._outcomes, maxlen=config.window)
+            # The newest outcomes that fit the (possibly new) window.
+            self._outcomes = deque(self._outcomes, maxlen=config.window)
 
     def _current(self) -> BreakerState:
         """The state now, moving open -> half_open once the cooldown has passed (lock held).

@@ -171,3 +171,26 @@ def test_concurrent_outcomes_are_all_counted() -> None:
     for thread in threads:
         thread.join()
     assert breaker.snapshot().consecutive_failures == 4000
+
+
+def test_latency_percentiles_cover_the_last_hundred_successes() -> None:
+    breaker, _ = make()
+    for value in range(1, 151):
+        breaker.record_success(latency_s=float(value), ttft_s=float(value))
+    snap = breaker.snapshot()
+    # 51..150 are kept: the nearest-rank median of those hundred is the 50th, 100.
+    assert (snap.latency_p50_s, snap.ttft_p50_s, snap.latency_p95_s) == (100.0, 100.0, 145.0)
+
+
+def test_a_smaller_window_keeps_only_the_newest_outcomes() -> None:
+    breaker, _ = make(failure_threshold=100, error_rate=1.0, window=10)
+    for _ in range(6):
+        breaker.record_failure("x")
+    for _ in range(4):
+        breaker.record_success()
+    breaker.reconfigure(BreakerConfig.model_validate({"window": 4, "error_rate": 1.0}))
+    snap = breaker.snapshot()
+    assert (snap.requests_in_window, snap.error_rate) == (4, 0.0)
+    breaker.reconfigure(BreakerConfig.model_validate({"window": 20, "error_rate": 1.0}))
+    breaker.record_failure("y")
+    assert breaker.snapshot().requests_in_window == 5
