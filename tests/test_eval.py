@@ -326,7 +326,11 @@ def test_eval_judges_with_the_demo_server_and_resumes_after_kill_9(tmp_path: Pat
     assert len(items) == 4 and len({key for key, _, _ in items}) == 4
     assert {verdict for _, verdict, _ in items} <= {"local as good", "cloud better", "no verdict"}
     methods = {key: method for key, _, method in items}
-    assert sorted(methods.values()) == ["judge", "judge", "judge", "reference"]
+    # A pair whose answer the scan finds personal data in (the 270M model may invent a name) is
+    # withheld from the judge: "no verdict", no judge call.
+    assert list(methods.values()).count("reference") == 1
+    assert set(methods.values()) <= {"judge", "withheld", "reference"}
+    assert all(v == "no verdict" for _, v, m in items if m == "withheld")
     assert dict(calls) == {key: 2 for key, method in methods.items() if method == "judge"}
     # Each prompt ran on both tiers, forced, and is in the ledger twice.
     conn = sqlite3.connect(db)
@@ -353,6 +357,8 @@ def test_eval_never_sends_personal_data_to_the_judge(tmp_path: Path) -> None:
     try:
         config = tmp_path / "config.toml"
         config.write_text(
+            # Greedy decoding: the clean line's local answer is the same plain word every run.
+            "[local]\ntemperature = 0.0\n"
             f'[cloud]\nbase_url = "{cloud.base_url}"\nmodel = "stub-model"\n'
             'api_key_env = "SB_EVAL_TEST_KEY"\n[pii]\non_pii = "redact"\n'
         )
@@ -377,7 +383,10 @@ def test_eval_never_sends_personal_data_to_the_judge(tmp_path: Path) -> None:
         judge.stop()
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)
-    assert report["withheld"] == 1 and len(report["judged"]) == 1
+    assert report["withheld"] == 1 and len(report["judged"]) == 2
+    verdicts = {row["line"]: (row["method"], row["verdict"]) for row in report["judged"]}
+    assert verdicts[1] == ("withheld", "no verdict")
+    assert verdicts[2][0] == "judge"
     assert "personal data (EMAIL_ADDRESS) is never sent to the judge" in done.stderr
     # The clean line was judged twice (order swapped); nothing of the other reached the judge.
     assert len(judge.bodies) == 2

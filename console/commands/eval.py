@@ -9,7 +9,8 @@ two answers twice with their order swapped, as MT-Bench does, to cancel position
 the ledger's evidence tables (console/evidence.py), one judgment row per judge call.
 
 A prompt or answer holding personal data or a secret is never sent to the judge (it reads them
-unredacted): such a line is reported as withheld, and a reference answer scores it locally.
+unredacted): such a line is stored as "no verdict" (method "withheld"), and a reference answer
+scores it locally.
 
 Progress goes to stderr, one line per prompt. Ctrl-C stops after what is stored; a rerun (even
 after kill -9) skips the prompts already judged.
@@ -129,6 +130,7 @@ def eval_command(
     async def body(runtime: Runtime) -> None:
         nonlocal skipped, failed, withheld
         from console.evidence import (
+            ItemVerdict,
             done_items,
             item_key,
             record_item,
@@ -184,28 +186,33 @@ def eval_command(
                         (item.prompt, local.answer, cloud.answer),
                     )
                     if found:
+                        # Stored as "no verdict", so the prompt is done (a rerun skips it) and
+                        # carries no evidence either way.
                         withheld += 1
+                        method = "withheld"
+                        outcome = ItemVerdict("no verdict", None, None)
                         click.echo(
                             f"{progress}: not judged: personal data ({', '.join(found)}) is never"
                             ' sent to the judge; give this line a "reference" to score it here',
                             err=True,
                         )
-                        continue
-                    method = "judge"
-                    outcome = await judge_pair(
-                        client, judge, item.prompt, local.answer, cloud.answer, db=db, key=key
-                    )
+                    else:
+                        method = "judge"
+                        outcome = await judge_pair(
+                            client, judge, item.prompt, local.answer, cloud.answer, db=db, key=key
+                        )
                 record_item(
                     db,
                     key,
                     prompt=item.prompt,
                     method=method,
-                    judge=judge.label if method == "judge" else "reference",
+                    judge="reference" if method == "reference" else judge.label,
                     local_request_id=local.request_id,
                     cloud_request_id=cloud.request_id,
                     outcome=outcome,
                 )
-                click.echo(f"{progress}: {outcome.verdict}", err=True)
+                if method != "withheld":
+                    click.echo(f"{progress}: {outcome.verdict}", err=True)
                 rows.append(
                     {
                         "line": item.line,
