@@ -8,10 +8,8 @@ tests hold that the row kept and the verdict shown agree, whatever the judge sai
 
 from __future__ import annotations
 
-import asyncio
-import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from itertools import product
 from pathlib import Path
@@ -32,50 +30,20 @@ from console.tui.screens.compare import (
 )
 from console.tui.screens.confirm import Confirm
 from console.tui.screens.help import binding_rows
-from policies.config import ConfigStore, with_changes
-from tests.tui.host import Host
+from policies.config import with_changes
+from tests.tui.host import Host, ready_runtime, until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.toml"
 MAX_TOKENS = 8
-#: Loading the model, the analyzer and the demo endpoint on a cold, shared 2-core machine.
-READY_WAIT_S = 240.0
 PROMPT = "Name a primary colour."
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def runtime(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runtime]:
     """A started Runtime with every part ready."""
-    home = tmp_path_factory.mktemp("judge")
-    shutil.copy(REPO_CONFIG, home / "config.toml")
-    runtime = Runtime(ConfigStore.open(home / "config.toml"), home / "ledger.db", demo_cloud=True)
-    await runtime.start()
-    try:
-        for _ in range(int(READY_WAIT_S * 10)):
-            status = runtime.status()
-            if (
-                status.local_state in ("ready", "failed")
-                and status.pii_ready
-                and status.cloud_ready
-            ):
-                break
-            await asyncio.sleep(0.1)
-        status = runtime.status()
-        assert status.local_state == "ready", status
-        assert status.pii_ready and status.cloud_ready, status
+    async with ready_runtime(tmp_path_factory.mktemp("judge")) as runtime:
         yield runtime
-    finally:
-        await runtime.aclose()
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
-    """Let the app run until `condition` holds, or fail."""
-    for _ in range(int(READY_WAIT_S * 10)):
-        if condition():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError(f"never happened: {what}")
 
 
 def items(db: Path, local_request_id: str) -> list[tuple[str, str, str]]:

@@ -7,10 +7,8 @@ answer is capped at a few tokens.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
 
@@ -25,49 +23,18 @@ from console.runtime import Runtime
 from console.tui.screens.compare import CompareScreen
 from console.tui.screens.inspector import InspectorScreen
 from console.tui.screens.replay import ReplayScreen
-from policies.config import ConfigStore
-from tests.tui.host import Host
+from tests.tui.host import Host, ready_runtime, until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.toml"
 MAX_TOKENS = 6
-#: Loading the model, the analyzer and the demo endpoint on a cold 2-core machine.
-READY_WAIT_S = 240.0
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def runtime(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runtime]:
     """A started Runtime with every part ready."""
-    home = tmp_path_factory.mktemp("flows")
-    shutil.copy(REPO_CONFIG, home / "config.toml")
-    runtime = Runtime(ConfigStore.open(home / "config.toml"), home / "ledger.db", demo_cloud=True)
-    await runtime.start()
-    try:
-        for _ in range(int(READY_WAIT_S * 10)):
-            status = runtime.status()
-            if (
-                status.local_state in ("ready", "failed")
-                and status.pii_ready
-                and status.cloud_ready
-            ):
-                break
-            await asyncio.sleep(0.1)
-        status = runtime.status()
-        assert status.local_state == "ready", status
-        assert status.pii_ready and status.cloud_ready, status
+    async with ready_runtime(tmp_path_factory.mktemp("flows")) as runtime:
         yield runtime
-    finally:
-        await runtime.aclose()
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
-    """Let the app run until `condition` holds (a worker finished), or fail."""
-    for _ in range(int(READY_WAIT_S * 10)):
-        if condition():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError(f"never happened: {what}")
 
 
 async def test_inspector_shows_the_real_trace_live_and_stored(runtime: Runtime) -> None:
