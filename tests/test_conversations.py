@@ -25,6 +25,7 @@ from policies.config import ConfigStore
 from policies.context import Turn, fit, pii_turns, prompt_tokens
 from policies.pii import PiiEntity, PiiScan
 from tests.faultproxy import Fault, FaultProxy
+from tests.sqlite_lock import held_write_lock
 
 CONFIG = """\
 [local]
@@ -408,27 +409,7 @@ def test_a_turn_asked_while_another_process_locks_the_ledger_is_kept_and_written
         "XDG_STATE_HOME": str(tmp_path / "state"),
     }
     Ledger.open(db).close()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sqlite3, sys, time\n"
-            "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-            "conn.execute('BEGIN EXCLUSIVE')\n"
-            "print('locked', flush=True)\n"
-            "sys.stdin.readline()\n"
-            "conn.execute('ROLLBACK')\n"
-            "print('released', flush=True)\n"
-            "time.sleep(600)\n",
-            str(db),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdin is not None
-        assert holder.stdout.readline().strip() == "locked"
+    with held_write_lock(db) as holder:
         first = subprocess.run(
             _switchboard(tmp_path, "ask", "--local", "--conversation", "new", "--json", "Say hi."),
             capture_output=True,
@@ -440,9 +421,7 @@ def test_a_turn_asked_while_another_process_locks_the_ledger_is_kept_and_written
         asked = json.loads(first.stdout)
         assert (asked["recorded"], asked["status"], asked["turn"]) == ("spool", "ok", 1)
         conversation_id = asked["conversation_id"]
-        holder.stdin.write("\n")
-        holder.stdin.flush()
-        assert holder.stdout.readline().strip() == "released"
+        holder.release()
         second = subprocess.run(
             _switchboard(
                 tmp_path, "ask", "--local", "--conversation", conversation_id, "--json", "Again."
@@ -452,9 +431,6 @@ def test_a_turn_asked_while_another_process_locks_the_ledger_is_kept_and_written
             timeout=300,
             env=env,
         )
-    finally:
-        holder.kill()
-        holder.wait(30)
     assert second.returncode == 0, second.stderr
     assert "1 spooled row(s) written to the ledger" in second.stderr
     assert "1 conversation turn(s) with them" in second.stderr

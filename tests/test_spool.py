@@ -22,6 +22,7 @@ import pytest
 
 from console.ledger import Ledger, LedgerRecord, TurnRecord
 from console.spool import Spool
+from tests.sqlite_lock import LockHolder, held_write_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 DEADLINE_S = 30.0
@@ -325,46 +326,10 @@ def test_a_full_disk_sends_rows_to_the_spool_until_there_is_room(
 
 
 @pytest.fixture
-def releasable_lock(db: Path) -> Iterator[subprocess.Popen[str]]:
-    """A second process holding the ledger's write lock until told to ROLLBACK (a line on stdin).
-
-    It keeps running, and its connection open, after releasing: the lock is given back, not
-    taken away by the process dying.
-    """
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sqlite3, sys, time\n"
-            "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-            "conn.execute('BEGIN EXCLUSIVE')\n"
-            "print('locked', flush=True)\n"
-            "sys.stdin.readline()\n"
-            "conn.execute('ROLLBACK')\n"
-            "print('released', flush=True)\n"
-            "time.sleep(600)\n",
-            str(db),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert holder.stdout is not None
-    assert holder.stdout.readline().strip() == "locked"
-    try:
+def releasable_lock(db: Path) -> Iterator[LockHolder]:
+    """A second process holding the ledger's write lock until told to ROLLBACK."""
+    with held_write_lock(db, wait_s=DEADLINE_S) as holder:
         yield holder
-    finally:
-        holder.kill()
-        holder.wait(DEADLINE_S)
-
-
-def _release(holder: subprocess.Popen[str]) -> None:
-    assert holder.stdin is not None and holder.stdout is not None
-    holder.stdin.write("\n")
-    holder.stdin.flush()
-    assert holder.stdout.readline().strip() == "released"
 
 
 def make_turn(rec: LedgerRecord, conversation_id: str = "conv", turn: int = 1) -> TurnRecord:
@@ -391,7 +356,7 @@ def _conversation(db: Path, conversation_id: str) -> tuple[tuple[object, ...], l
 
 @pytest.mark.parametrize("end", ["exit", "kill -9"])
 def test_a_turn_refused_by_a_locked_ledger_is_spooled_with_its_row_and_written_once(
-    db: Path, spool_root: Path, releasable_lock: subprocess.Popen[str], end: str
+    db: Path, spool_root: Path, releasable_lock: LockHolder, end: str
 ) -> None:
     rec = make_record(cost=0.5)
     turn = make_turn(rec)
@@ -424,7 +389,7 @@ def test_a_turn_refused_by_a_locked_ledger_is_spooled_with_its_row_and_written_o
         writer.send_signal(signal.SIGKILL)
     writer.wait(DEADLINE_S)
     assert _rows(db) == [] and _conversation(db, "conv") == (None, [])
-    _release(releasable_lock)
+    releasable_lock.release()
     ledger = Ledger.open(db)
     try:
         done = Spool(db, ledger, spool_root).replay()
