@@ -31,6 +31,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[2]))
 
 import grammar_a  # noqa: E402
 import grammar_b  # noqa: E402
@@ -41,21 +42,10 @@ import grammar_f  # noqa: E402
 import grammar_g  # noqa: E402
 from paraphrase import paraphrase  # noqa: E402
 
-TASKS = (
-    "code",
-    "math",
-    "reasoning",
-    "extraction",
-    "summarization",
-    "translation",
-    "rewriting",
-    "creative",
-    "roleplay",
-    "factual",
-    "science",
-    "opinion",
-    "chitchat",
-)
+from policies.tasks import TASK_TYPES  # noqa: E402
+
+# The head's own list, so the data and the shipped head name the same types in one order.
+TASKS = TASK_TYPES
 PER_TYPE_A = 320
 PER_TYPE_B = 200
 PER_TYPE_C = 300
