@@ -165,8 +165,9 @@ async def test_the_plot_marks_the_current_setting_and_counts_the_evidence(
         assert "quality 75% (3 of 4 judged good)" in caption
         assert "4 requests carry evidence (of 6 re-decided); all cloud: 100%" in caption
         chart = screen.query_one(PlotextPlot)
-        assert chart.display and chart.region.height > 0
-        await pilot.pause()
+        assert chart.display
+        # Shown once the curve is in: it has a size from the next layout pass on.
+        await until(pilot, lambda: chart.region.height > 0, "the chart laid out")
         assert "current 0.6" in chart_text(screen)
         assert "judged quality" in chart_text(screen)
 
